@@ -1,0 +1,34 @@
+"""The errors kagglekit raises. Each carries a one-line message that names the problem and the fix;
+the CLI prints it as "Error: ..." and exits 1, so library code raises and never exits."""
+
+
+class KagglekitError(Exception):
+    """Base class: str(error) is the one line shown to the user."""
+
+
+class ConfigError(KagglekitError):
+    """A bad training setting or preset name."""
+
+
+class DataError(KagglekitError):
+    """A missing, malformed or inconsistent competition file."""
+
+
+class ModelError(KagglekitError):
+    """A model file that is missing, corrupt or does not fit the data."""
+
+
+class TrainingError(KagglekitError):
+    """Training went wrong, e.g. the weights stopped being finite."""
+
+
+class SubmissionError(KagglekitError):
+    """A submission or solution CSV that Kaggle would reject or that cannot be scored."""
+
+
+class KaggleError(KagglekitError):
+    """A call to Kaggle failed: credentials, permissions, network or the server."""
+
+
+class KernelError(KagglekitError):
+    """The kernel script or its metadata cannot be built, checked or pushed."""

@@ -1,0 +1,25 @@
+# Every recipe only calls the kagglekit CLI (or pytest), so the two cannot drift.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KK := $(BIN)/kagglekit
+
+.PHONY: run test data submit kernel push bench help clean
+
+run: $(VENV)/.installed  ## Train, evaluate, predict and validate (full data if downloaded, else the bundled sample)
+	$(KK) run
+
+test: $(VENV)/.installed  ## Run the test suite
+	$(BIN)/python -m pytest -q
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+help:  ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+clean:  ## Remove the virtual environment and caches (not runs/ or data/)
+	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -1,0 +1,257 @@
+"""The `kagglekit` command line: thin Click commands, each one call into the library.
+Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go to stdout,
+notes and progress to stderr."""
+import contextlib
+import functools
+from pathlib import Path
+
+import click
+
+from . import pipeline
+from .config import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_NAMES, PRESETS, preset
+from .errors import KagglekitError
+from .submission import score_submission, validate_submission
+
+
+class Group(click.Group):
+    """A Click group that turns library errors into one clean line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KagglekitError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kagglekit")
+def main():
+    """kagglekit: Digit Recognizer from data to scored Kaggle submission, with a NumPy network.
+
+    \b
+    Start with:  kagglekit run            (train, evaluate, predict, validate)
+    Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
+    """
+
+
+def note(message, quiet=False):
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def _hidden(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected sizes separated by commas, e.g. 128,64; got {value!r}") from None
+
+
+path_option = click.option("-p", "--path", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           help="Competition data folder (train.csv, test.csv, sample_submission.csv). "
+                                "Default: data/digit-recognizer, else the bundled sample.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only the results.")
+model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
+
+
+def config_options(f):
+    """The --preset option and one option per TrainConfig field, passed on as `config`."""
+    options = [
+        click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="mlp",
+                     show_default=True, help="Starting configuration; the options below override it."),
+        click.option("--seed", type=int, help="Seed for the split, init, shuffles and augmentation."),
+        click.option("--epochs", type=int, help="Passes over the training rows (iterations if full-batch)."),
+        click.option("--lr", type=float, help="Learning rate."),
+        click.option("--lr-decay", type=float, help="Multiply the learning rate by this after each epoch."),
+        click.option("--batch-size", type=int, help="Rows per step; 0 = all rows (full-batch GD)."),
+        click.option("--hidden", callback=_hidden, help="Hidden layer sizes, e.g. 128,64."),
+        click.option("--activation", type=click.Choice(ACTIVATION_NAMES)),
+        click.option("--init", type=click.Choice(INIT_NAMES), help="Weight initialisation."),
+        click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES)),
+        click.option("--momentum", type=float, help="SGD momentum."),
+        click.option("--weight-decay", type=float, help="L2 penalty on the weights."),
+        click.option("--dropout", type=float, help="Fraction of hidden units dropped while training."),
+        click.option("--augment-shift", type=int, help="Shift training images by up to N pixels."),
+        click.option("--val-size", type=int, help="Rows held out for validation."),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(preset_name, **kwargs):
+        fields = ("seed", "epochs", "lr", "lr_decay", "batch_size", "hidden", "activation", "init",
+                  "optimizer", "momentum", "weight_decay", "dropout", "augment_shift", "val_size")
+        changes = {k: kwargs.pop(k) for k in fields}
+        kwargs["config"] = preset(preset_name).override(**changes)
+        return f(**kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def data_folder(path, quiet):
+    """The folder to use; says so in one line when it falls back to the bundled sample."""
+    folder, is_sample = pipeline.find_data(path)
+    if is_sample:
+        note(f"No competition data in {pipeline.DEFAULT_DATA}: using the bundled sample of 5,000 real MNIST "
+             f"digits in {folder} (get the full data with `kagglekit download`).", quiet)
+    return folder
+
+
+def epoch_progress(config, quiet):
+    """A progress bar over epochs showing the latest accuracies (stderr); returns (context, callback)."""
+    if quiet:
+        return contextlib.nullcontext(), lambda row: None
+    bar = click.progressbar(length=config.epochs, label="Training", file=click.get_text_stream("stderr"),
+                            item_show_func=lambda row: row and (
+                                f"loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
+                                f"val {row['val_acc']:.4f}"))
+    return bar, lambda row: bar.update(1, row)
+
+
+def print_report(report, title):
+    click.echo(f"{title} accuracy: {report['accuracy']:.4f} on {report['n']} rows")
+    click.echo("per class: " + "  ".join(f"{i}:{a:.3f}" if a is not None else f"{i}:-"
+                                          for i, a in enumerate(report["per_class"])))
+    click.echo("confusion matrix (rows = true label, columns = predicted):")
+    click.echo("      " + "".join(f"{j:>6}" for j in range(len(report["confusion"]))))
+    for i, row in enumerate(report["confusion"]):
+        click.echo(f"{i:>6}" + "".join(f"{v:>6}" for v in row))
+
+
+def train_and_report(folder, config, name, quiet):
+    run_dir = pipeline.new_run_dir(name or None)
+    bar, callback = epoch_progress(config, quiet)
+    with bar:
+        metrics = pipeline.train_run(folder, config, run_dir, callback)
+    click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
+               f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
+    return run_dir, metrics
+
+
+@main.command()
+@config_options
+@path_option
+@click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
+@quiet_option
+def train(config, path, name, quiet):
+    """Train a network and save it as a run folder runs/<name>/.
+
+    \b
+    Example: kagglekit train --preset mlp --epochs 10 -p data/digit-recognizer
+    """
+    train_and_report(data_folder(path, quiet), config, name, quiet)
+
+
+@main.command()
+@model_argument
+@path_option
+@click.option("--folds", type=int, help="Run stratified K-fold cross-validation of the model's config instead.")
+@quiet_option
+def evaluate(model, path, folds, quiet):
+    """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
+
+    MODEL is a run folder or model file (default: the newest run).
+
+    \b
+    Example: kagglekit evaluate runs/mlp-1 --folds 5
+    """
+    net, config = pipeline.load_model(model)
+    folder = data_folder(path or _trained_on(net), quiet)
+    if folds:
+        result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
+            f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
+        click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
+    else:
+        print_report(pipeline.evaluate(model, folder), "Validation")
+
+
+def _trained_on(net):
+    folder = net.meta.get("data")
+    return Path(folder) if folder and Path(folder).is_dir() else None
+
+
+@main.command()
+@model_argument
+@path_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the CSV (default: submission.csv in the run folder).")
+@quiet_option
+def predict(model, path, output, quiet):
+    """Predict test.csv and write a checked ImageId,Label submission CSV.
+
+    \b
+    Example: kagglekit predict runs/mlp-1 -o submission.csv
+    """
+    written = pipeline.predict(model, data_folder(path, quiet), output)
+    click.echo(f"Submission written to {written} (validated)")
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@path_option
+@click.option("--sample", type=click.Path(dir_okay=False, path_type=Path),
+              help="The sample_submission.csv to check against (default: the data folder's).")
+def validate(file, path, sample):
+    """Check a submission CSV the way Kaggle will: header, rows, ids, labels.
+
+    \b
+    Example: kagglekit validate runs/mlp-1/submission.csv -p data/digit-recognizer
+    """
+    if sample is None:
+        folder = path if path is not None else pipeline.DEFAULT_DATA
+        candidate = Path(folder) / "sample_submission.csv"
+        if path is not None or candidate.is_file():
+            sample = candidate
+    rows = validate_submission(file, sample)
+    click.echo(f"{file}: valid submission, {rows} rows")
+
+
+@main.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--solution", required=True, type=click.Path(path_type=Path),
+              help="CSV with ImageId,Label[,Usage] holding the true labels.")
+def score(submission, solution):
+    """Score a submission against a solution file, as Kaggle does (accuracy; Public/Private by Usage).
+
+    \b
+    Example: kagglekit score submission.csv --solution solution.csv
+    """
+    result = score_submission(submission, solution)
+    click.echo(f"Accuracy: {result['accuracy']:.5f} on {result['n']} rows")
+    for part in ("public", "private"):
+        if part in result:
+            click.echo(f"{part.capitalize()} score: {result[part]:.5f}")
+
+
+@main.command()
+@config_options
+@path_option
+@click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the submission (default: submission.csv in the run folder).")
+@quiet_option
+def run(config, path, name, output, quiet):
+    """The whole job: train, evaluate, predict test.csv, validate the submission.
+
+    \b
+    Example: kagglekit run -p data/digit-recognizer
+    """
+    folder = data_folder(path, quiet)
+    run_dir, metrics = train_and_report(folder, config, name, quiet)
+    if not quiet:
+        print_report(metrics["validation"], "Validation")
+    written = pipeline.predict(run_dir, folder, output)
+    click.echo(f"Submission ready: {written} (validated against {folder / 'sample_submission.csv'})")
+
+
+def _register():
+    from . import cli_kaggle
+    for command in cli_kaggle.COMMANDS:
+        main.add_command(command)
+
+
+try:
+    _register()
+except ImportError:  # the Kaggle commands are optional while they are being written
+    pass

@@ -1,0 +1,176 @@
+"""Reading and checking the Digit Recognizer CSVs, caching them as .npz, and the random splits.
+
+Pixels come back as float32 in [0, 1] with shape (n_samples, 784), labels as int64. Every check
+names the file, row and column at fault. All randomness comes from a caller's np.random.Generator.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+COMPETITION = "digit-recognizer"
+DATA_FILES = ("train.csv", "test.csv", "sample_submission.csv")
+N_PIXELS = 784
+N_CLASSES = 10
+PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
+HEADERS = {
+    "train.csv": ["label"] + PIXEL_COLUMNS,
+    "test.csv": PIXEL_COLUMNS,
+    "sample_submission.csv": ["ImageId", "Label"],
+}
+CACHE_VERSION = 1
+
+
+def read_header(path):
+    """The first line of a CSV as a list of column names; DataError if missing or empty."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} not found; download the data with `kagglekit download` or pass -p FOLDER")
+    with open(path, newline="") as f:
+        line = f.readline().strip()
+    if not line:
+        raise DataError(f"{path} is empty; download the competition files again (kagglekit download --force)")
+    return [name.strip() for name in line.split(",")]
+
+
+def check_header(path, expected):
+    """Raise DataError naming the first difference between the file's header and `expected`."""
+    header = read_header(path)
+    if header == expected:
+        return
+    path = Path(path)
+    if header == HEADERS["test.csv"] and expected == HEADERS["train.csv"]:
+        raise DataError(f"{path} has no label column: it looks like test.csv; pass the training file")
+    if header == HEADERS["train.csv"] and expected == HEADERS["test.csv"]:
+        raise DataError(f"{path} has a label column: it looks like train.csv; pass the test file")
+    if len(header) != len(expected):
+        raise DataError(f"{path} has {len(header)} columns, expected {len(expected)} "
+                        f"({expected[0]},...,{expected[-1]}); is this the right file?")
+    col = next(i for i, (a, b) in enumerate(zip(header, expected)) if a != b)
+    raise DataError(f"{path} header column {col + 1} is {header[col]!r}, expected {expected[col]!r}; "
+                    "fix the header or download the file again")
+
+
+def check_competition_folder(folder):
+    """Raise DataError unless `folder` holds the three competition files with the right headers."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} not found; run `kagglekit download` or pass -p FOLDER")
+    missing = [name for name in DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        raise DataError(f"{folder} is missing {', '.join(missing)}; "
+                        "run `kagglekit download --force` to fetch the competition files")
+    for name in DATA_FILES:
+        check_header(folder / name, HEADERS[name])
+
+
+def _cache_path(path):
+    return path.with_name(f".{path.name}.kkcache.npz")
+
+
+def _fingerprint(path):
+    st = path.stat()
+    return np.array([CACHE_VERSION, st.st_size, st.st_mtime_ns], dtype=np.int64)
+
+
+def _read_checked(path, expected):
+    """Parse a pixel CSV into an int array, raising DataError at the first bad cell."""
+    check_header(path, expected)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise DataError(f"{path} is not a readable CSV ({str(e).splitlines()[0]}); "
+                        "download the file again") from None
+    if len(frame) == 0:
+        raise DataError(f"{path} has a header but no rows; download the file again")
+    high = np.full(len(frame.columns), 255)
+    high[0] = N_CLASSES - 1 if expected[0] == "label" else 255
+    if all(kind in "iu" for kind in frame.dtypes.map(lambda d: d.kind)):
+        values = frame.to_numpy()
+        bad = (values < 0) | (values > high)
+    else:  # some cell is not an integer: coerce to find the first one
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > high)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"{path} row {row + 1} column {frame.columns[col]!r}: {frame.iat[row, col]!r} is "
+                        f"not an integer in 0..{high[col]}; fix the file or download it again")
+    return frame.to_numpy(dtype=np.uint8)
+
+
+def _load_raw(path, expected):
+    """The file's uint8 matrix, from the .npz cache when it matches the CSV's size and mtime."""
+    path = Path(path)
+    check_header(path, expected)
+    cache = _cache_path(path)
+    fingerprint = _fingerprint(path)
+    try:
+        with np.load(cache, allow_pickle=False) as saved:
+            if np.array_equal(saved["fingerprint"], fingerprint):
+                return saved["values"]
+    except (OSError, KeyError, ValueError):
+        pass
+    values = _read_checked(path, expected)
+    try:  # a read-only folder (e.g. /kaggle/input) simply goes without a cache
+        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, values=values, fingerprint=fingerprint)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return values
+
+
+def to_float(pixels):
+    """uint8 pixels (n, 784) -> float32 in [0, 1]."""
+    return pixels.astype(np.float32) / np.float32(255)
+
+
+def load_train(path):
+    """train.csv -> (X float32 (n, 784) in [0, 1], y int64 (n,))."""
+    raw = _load_raw(path, HEADERS["train.csv"])
+    return to_float(raw[:, 1:]), raw[:, 0].astype(np.int64)
+
+
+def load_test(path):
+    """test.csv -> X float32 (n, 784) in [0, 1]."""
+    return to_float(_load_raw(path, HEADERS["test.csv"]))
+
+
+def stratified_split(y, n_val, rng):
+    """Indices (train, val) with `n_val` rows held out, each class in proportion to its share of y."""
+    n = len(y)
+    if not 0 < n_val < n:
+        raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}")
+    order = _class_sorted(y, rng)
+    # Systematic sampling along the class-sorted order takes each class in proportion.
+    ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n
+    val = np.sort(order[ticks == 1])
+    train = np.sort(order[ticks == 0])
+    return train, val
+
+
+def stratified_kfold(y, k, rng):
+    """A list of k (train, val) index pairs; every row is in exactly one val fold, classes balanced."""
+    if not 2 <= k <= len(y):
+        raise DataError(f"--folds must be between 2 and {len(y)}, got {k}")
+    order = _class_sorted(y, rng)
+    fold = np.arange(len(y)) % k
+    return [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+
+
+def _class_sorted(y, rng):
+    perm = rng.permutation(len(y))
+    return perm[np.argsort(y[perm], kind="stable")]
+
+
+def minibatches(n, batch_size, rng):
+    """Yield index arrays covering range(n) in a random order; batch_size 0 or >= n is one full batch."""
+    if batch_size <= 0 or batch_size >= n:
+        yield slice(None)
+        return
+    perm = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield perm[start:start + batch_size]

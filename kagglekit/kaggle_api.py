@@ -1,0 +1,407 @@
+"""Every call kagglekit makes to Kaggle, through the official `kaggle` client (2.2.x).
+This is the only module that imports `kaggle`, and only inside functions: importing it
+authenticates, prints and may exit the process. Every failure becomes a one-line KaggleError
+(KernelError for kernel problems) naming the fix; credentials never appear in a message.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import KaggleError, KagglekitError, KernelError
+
+RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
+POLL_SECONDS = 5.0  # between score polls; the official client never polls faster either
+WAIT_TIMEOUT = 1800.0  # stop waiting for a score after this many seconds
+KNOWN_COMPETITION = "digit-recognizer"
+TOKEN_HELP = "create one at https://www.kaggle.com/settings/api (Settings → API → Create New Token)"
+UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, rather than raising
+# Calls that create something: after a 5xx Kaggle may have done it, so retrying could do it twice.
+_NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
+_LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limit|daily limit", re.I)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One competition submission as Kaggle reports it."""
+    ref: int
+    date: datetime | None
+    description: str
+    status: str  # "pending", "complete" or "error"
+    public: str  # public score as Kaggle prints it, "" until scored
+    private: str  # private score, "" until the competition reveals it
+    error: str  # Kaggle's errorDescription when status is "error"
+
+
+# --- credentials -------------------------------------------------------------------------------
+def config_path() -> Path:
+    """Where the client reads kaggle.json, by the same rules as kaggle 2.2.5."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"]) / "kaggle.json"
+    legacy = Path.home() / ".kaggle"
+    if sys.platform.startswith("linux") and not legacy.exists():
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle" / "kaggle.json"
+    return legacy / "kaggle.json"
+
+
+def _has_text(path) -> bool:
+    try:
+        return bool(Path(path).read_text().strip())
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _token_source() -> str | None:
+    """Where the access token the client would use comes from, in the client's order."""
+    v1 = os.environ.get("KAGGLE_API_V1_TOKEN")  # only inside a Kaggle notebook
+    if os.environ.get("KAGGLE_KERNEL_RUN_TYPE") and os.environ.get("KAGGLE_DATA_PROXY_URL") and v1 \
+            and _has_text(v1):
+        return "KAGGLE_API_V1_TOKEN"
+    if os.environ.get("KAGGLE_API_TOKEN"):
+        return "KAGGLE_API_TOKEN"
+    for name in ("access_token", "access_token.txt"):
+        if _has_text(Path.home() / ".kaggle" / name):
+            return str(Path.home() / ".kaggle" / name)
+    return None
+
+
+def credential_source() -> str:
+    """Name where the credentials come from (an env var or a file), or raise a KaggleError that
+    says where to put them. Checked before importing `kaggle`, which would print and exit instead."""
+    token = _token_source()
+    if token:
+        return token
+    path = config_path()
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise KaggleError(f"{path} is not a readable kaggle.json: replace it with a new one ({TOKEN_HELP}).")
+    if os.environ.get("KAGGLE_USERNAME", data.get("username")) and os.environ.get("KAGGLE_KEY", data.get("key")):
+        return "KAGGLE_USERNAME/KAGGLE_KEY" if os.environ.get("KAGGLE_KEY") else str(path)
+    if (Path.home() / ".kaggle" / "credentials.json").is_file():  # from `kaggle auth login`
+        return str(Path.home() / ".kaggle" / "credentials.json")
+    raise KaggleError(f"No Kaggle credentials found: {TOKEN_HELP}, then save the downloaded kaggle.json "
+                      f"as {path} (chmod 600) or set KAGGLE_API_TOKEN to the token.")
+
+
+def credential_warnings() -> list[str]:
+    """Problems that do not stop a call but deserve a line on stderr: a kaggle.json others can read."""
+    path = config_path()
+    try:
+        readable_by_others = os.name != "nt" and path.stat().st_mode & 0o044
+    except OSError:
+        return []
+    if readable_by_others:
+        return [f"Warning: {path} is readable by other users of this computer; run: chmod 600 {path}"]
+    return []
+
+
+# --- talking to the client ---------------------------------------------------------------------
+@contextlib.contextmanager
+def _hushed(stderr=True):
+    """Swallow the client's prints: auth help, version nags, VERBOSE dumps that show the
+    Authorization header. Left with stderr=False so a download can show its progress bar."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), (contextlib.redirect_stderr(sink) if stderr else contextlib.nullcontext()):
+        yield
+
+
+def _client():
+    """A KaggleApi authenticated from the environment as it is now."""
+    source = credential_source()
+    with _hushed():
+        try:
+            from kaggle.api.kaggle_api_extended import KaggleApi
+        except Exception as e:  # a missing `six`, a broken install: anything that stops the import
+            raise KaggleError(f"The kaggle client cannot be loaded ({type(e).__name__}: {e}): "
+                              f"pip install 'kaggle>=2.2.5,<2.3' six") from None
+        api = KaggleApi()
+        # The class fixes its kaggle.json path when first imported; follow today's environment.
+        api.config_dir, api.config = str(config_path().parent), str(config_path())
+        try:
+            _call(api.authenticate)
+        except SystemExit:  # a token the server calls inactive, and nothing to fall back on
+            raise KaggleError(f"Kaggle did not accept the credentials from {source} (expired or revoked): "
+                              f"{TOKEN_HELP} and replace them.") from None
+    return api
+
+
+def _server_message(e) -> str:
+    """Kaggle's own error text, on one line."""
+    try:
+        text = e.response.json().get("message")
+    except Exception:  # not JSON, no response: fall back to the status reason
+        text = None
+    text = text or (e.response.reason if e.response is not None else "") or str(e)
+    return " ".join(str(text).split())[:300]
+
+
+def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **kwargs):
+    """Run one client call, retrying 429/5xx/unreachable after RETRY_DELAYS, and turn whatever
+    goes wrong into a one-line KaggleError. The context names say what the call was about."""
+    import requests
+    delays = list(RETRY_DELAYS)
+    while True:
+        try:
+            with _hushed(stderr=not progress):
+                return fn(*args, **kwargs)
+        except KagglekitError:
+            raise
+        except requests.HTTPError as e:
+            status = e.response.status_code if e.response is not None else 0
+            url = (e.response.url or "") if e.response is not None else ""
+            retriable = status == 429 or (status >= 500 and not url.endswith(_NOT_RETRIED_ON_5XX))
+            if retriable and delays and not _LIMIT_TEXT.search(_server_message(e)):
+                time.sleep(delays.pop(0))
+                continue
+            raise _http_error(e, status, url, competition, kernel, ref) from None
+        except requests.RequestException:  # connection refused, DNS, proxy down, timeouts
+            if delays:
+                time.sleep(delays.pop(0))
+                continue
+            raise KaggleError(f"Could not reach Kaggle after {len(RETRY_DELAYS) + 1} tries: check your internet "
+                              f"connection and proxy settings, then try again.") from None
+        except ValueError as e:
+            raise _value_error(e, competition, kernel) from None
+        except OSError as e:  # the client writing files: disk full, no permission
+            raise KaggleError(f"Could not write {e.filename or 'a file'}: {e.strerror or e}.") from None
+
+
+def _http_error(e, status, url, competition, kernel, ref):
+    """The one-line error for an HTTP failure, by status and by what the call was about."""
+    said = _server_message(e)
+    tries = len(RETRY_DELAYS) + 1
+    if _LIMIT_TEXT.search(said):
+        return KaggleError(f"Daily submission limit reached for '{competition}' (Kaggle: \"{said}\"): "
+                           f"nothing was submitted; try again after midnight UTC.")
+    if status == 401:
+        return KaggleError(f"Kaggle rejected the credentials from {credential_source()} (401): the key or token "
+                           f"is wrong or expired; {TOKEN_HELP} and replace it.")
+    if status == 429:
+        return KaggleError(f"Kaggle is rate-limiting requests (429) and still refused after {tries} tries: "
+                           f"wait a few minutes, then try again.")
+    if status >= 500 and url.endswith(_NOT_RETRIED_ON_5XX):
+        return KaggleError(f"Kaggle failed (HTTP {status}) while recording it, so it may or may not have been "
+                           f"saved: check on kaggle.com before trying again.")
+    if status >= 500:
+        return KaggleError(f"Kaggle's servers failed (HTTP {status}) {tries} times in a row: the problem is on "
+                           f"Kaggle's side; try again later.")
+    if "/v1/" not in url:  # a signed file URL (zip, kernel output), not an RPC
+        return KaggleError(f"Kaggle's file server refused a download (HTTP {status}: {said}): run the command "
+                           f"again; the signed link may have expired.")
+    if status == 403 and competition:
+        return KaggleError(f"Kaggle refused access to competition '{competition}' (403): accept its rules in your "
+                           f"browser at https://www.kaggle.com/competitions/{competition}/rules, then try again.")
+    if status == 404 and competition:
+        hint = f"; for Digit Recognizer use '{KNOWN_COMPETITION}'" if competition != KNOWN_COMPETITION else ""
+        return KaggleError(f"Kaggle has no competition '{competition}' (404): check the slug in its URL, "
+                           f"kaggle.com/competitions/<slug>{hint}.")
+    if status in (403, 404) and kernel:
+        return KernelError(f"Kaggle has no kernel '{kernel}' you can use ({status}): check the id (owner/slug, owner "
+                           f"= your username) in kernel-metadata.json and push it first.")
+    if status == 404 and ref is not None:
+        return KaggleError(f"Kaggle has no submission {ref} (404): list yours with `kagglekit submissions`.")
+    return KaggleError(f"Kaggle refused the request (HTTP {status}): {said}")
+
+
+def _value_error(e, competition, kernel):
+    """The client raises ValueError for its own checks and for a download cut short."""
+    said = " ".join(str(e).split())
+    if "does not match expected size" in said:
+        return KaggleError(f"The download of '{competition}' is incomplete ({said}): run it again with --force.")
+    if said.startswith("Cannot access kernel"):  # the client's wording for a 401/403 on a kernel
+        return KernelError(f"Kaggle refused access to kernel '{kernel}': check the id (owner/slug, owner = your "
+                           f"username) and that the kernel is yours.")
+    error = KernelError if kernel else KaggleError
+    return error(f"The kaggle client refused the call: {said[:300]}")
+
+
+# --- competitions ------------------------------------------------------------------------------
+def username() -> str:
+    """The Kaggle username the credentials belong to."""
+    name = _client().config_values.get("username")
+    if not name:
+        raise KaggleError(f"The Kaggle credentials from {credential_source()} name no username: set "
+                          f"KAGGLE_USERNAME or use a kaggle.json with a \"username\".")
+    return name
+
+
+def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True) -> Path:
+    """Download the competition's zip into dest_dir; return its path, dest_dir/<competition>.zip.
+    Unless quiet, the client's progress bar goes to stderr. Without force the client skips a
+    zip already there that is as new as Kaggle's."""
+    api = _client()
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    _call(api.competition_download_files, competition, path=str(dest), force=force, quiet=quiet,
+          competition=competition, progress=not quiet)
+    zip_path = dest / f"{competition}.zip"
+    if not zip_path.is_file():
+        raise KaggleError(f"Kaggle's download of '{competition}' did not produce {zip_path}: run it again with --force.")
+    return zip_path
+
+
+def _limits(api, competition):
+    """Kaggle's submission counts, or None: only a hint, so any failure here is ignored and the
+    real call that follows reports real problems."""
+    try:
+        with _hushed():
+            return api.competition_get_submission_limits(competition)
+    except Exception:
+        return None
+
+
+def submit(path, message: str, competition: str) -> tuple[int | None, int | None]:
+    """Upload a submission file; return (Kaggle's ref, submissions left today, None if unknown).
+    Refuses before uploading when Kaggle says today's allowance is used up."""
+    path = Path(path)
+    api = _client()
+    before = _limits(api, competition)
+    # All-zero counts mean "no team yet", not "limit reached", so a limit needs a submission behind it.
+    if before and before.num_allowed_now == 0 and (before.num_today or before.limited_by_total):
+        raise KaggleError(f"Daily submission limit reached for '{competition}' ({before.num_today} today, none "
+                          f"left): nothing was uploaded; try again after midnight UTC.")
+    result = _call(api.competition_submit, str(path), message, competition, quiet=True, competition=competition)
+    if result.message == UPLOAD_FAILED:
+        raise KaggleError(f"Kaggle refused the upload of {path.name} (\"{UPLOAD_FAILED}\"): nothing was "
+                          f"submitted; try again in a few minutes.")
+    if _LIMIT_TEXT.search(result.message or ""):
+        raise KaggleError(f"Daily submission limit reached for '{competition}' (Kaggle: \"{result.message}\"): "
+                          f"try again after midnight UTC.")
+    after = _limits(api, competition)
+    remaining = after.num_allowed_now if after and after.num_today else None
+    return (result.ref or None), remaining
+
+
+def _submission(s) -> Submission:
+    return Submission(ref=s.ref, date=s.date, description=s.description or "",
+                      status=s.status.name.lower() if s.status else "pending",
+                      public=s.public_score or "", private=s.private_score or "",
+                      error=" ".join((s.error_description or "").split()))
+
+
+def _fetch_submission(api, ref, missing_ok=False):
+    """GetSubmission without the client's own 10-try retry loop, so RETRY_DELAYS governs."""
+    import requests
+    from kagglesdk.competitions.types.competition_api_service import ApiGetSubmissionRequest
+    request = ApiGetSubmissionRequest()
+    request.ref = int(ref)
+    with api.build_kaggle_client() as client:
+        try:
+            return client.competitions.competition_api_client.get_submission(request)
+        except requests.HTTPError as e:
+            # Right after creation a submission may not be readable yet; the client waits too.
+            if missing_ok and e.response is not None and e.response.status_code == 404:
+                return None
+            raise
+
+
+def get_submission(ref: int) -> Submission:
+    """One submission by its ref."""
+    return _submission(_call(_fetch_submission, _client(), ref, ref=ref))
+
+
+def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = None, on_poll=None) -> Submission:
+    """Poll until Kaggle has scored submission `ref`; return it. ERROR raises a KaggleError carrying
+    Kaggle's errorDescription. on_poll(submission or None) is called before each wait."""
+    api = _client()
+    poll = POLL_SECONDS if poll is None else poll
+    timeout = WAIT_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+        sub = _submission(raw) if raw is not None else None
+        if sub and sub.status == "complete":
+            return sub
+        if sub and sub.status == "error":
+            raise KaggleError(f"Kaggle could not score submission {ref}: {sub.error or 'no reason given'} "
+                              f"(fix the file and submit again).")
+        if time.monotonic() >= deadline:
+            raise KaggleError(f"Submission {ref} is still not scored after {timeout:.0f} s: check it later with "
+                              f"`kagglekit submissions`.")
+        if on_poll:
+            on_poll(sub)
+        time.sleep(poll)
+
+
+def list_submissions(competition: str) -> list[Submission]:
+    """Your most recent submissions (Kaggle's first page, 20), newest first."""
+    api = _client()
+    subs = [_submission(s) for s in _call(api.competition_submissions, competition, competition=competition) or []]
+    return sorted(subs, key=lambda s: s.date.timestamp() if s.date else 0.0, reverse=True)
+
+
+# --- kernels -----------------------------------------------------------------------------------
+def _push(api, folder):
+    """kernels_push, with the client's local metadata checks turned into KernelErrors."""
+    try:
+        return api.kernels_push(str(folder))
+    except ValueError as e:
+        raise KernelError(f"{Path(folder) / 'kernel-metadata.json'} is not valid for Kaggle: "
+                          f"{' '.join(str(e).split())}; fix it and push again.") from None
+
+
+def push_kernel(folder) -> tuple[str, int | None]:
+    """Push the kernel in `folder` (kernel-metadata.json + its code file); return (its URL on Kaggle,
+    the new version number). An `error` or a rejected source in Kaggle's reply raises KernelError
+    (the official CLI exits 0 there)."""
+    try:
+        kernel = json.loads((Path(folder) / "kernel-metadata.json").read_text()).get("id") or str(folder)
+    except (OSError, ValueError, AttributeError):
+        kernel = str(folder)  # _push reports the unreadable file in the client's words
+    api = _client()
+    reply = _call(_push, api, folder, kernel=kernel)
+    if reply.error:
+        raise KernelError(f"Kaggle refused to push kernel '{kernel}': {' '.join(reply.error.split())}")
+    rejected = {name: getattr(reply, f"invalid_{name}") for name in
+                ("tags", "dataset_sources", "competition_sources", "kernel_sources", "model_sources")}
+    rejected = "; ".join(f"{name} {', '.join(values)}" for name, values in rejected.items() if values)
+    if rejected:
+        raise KernelError(f"Kaggle rejected these entries of kernel-metadata.json for '{kernel}': {rejected}; "
+                          f"fix or remove them and push again.")
+    url = reply.url or (f"https://www.kaggle.com{reply.ref}" if reply.ref else "")
+    return url, reply.version_number
+
+
+def kernel_status(kernel_id: str) -> tuple[str, str]:
+    """(status, failure message) of the kernel's latest run. Status is one of "queued", "running",
+    "complete", "error", "cancel_requested", "cancel_acknowledged", "new_script"; the message is
+    "" unless Kaggle gave one (on "error")."""
+    api = _client()
+    reply = _call(api.kernels_status, kernel_id, kernel=kernel_id)
+    status = reply.status.name.lower() if reply.status else "queued"
+    return status, " ".join((reply.failure_message or "").split())
+
+
+def kernel_output(kernel_id: str, dest) -> list[Path]:
+    """Fetch the files and log of the kernel's latest run into dest; return their paths.
+    Files land in a temporary folder first, then each is moved into place, so a failed fetch
+    leaves dest as it was."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    api = _client()
+    tmp = Path(tempfile.mkdtemp(prefix=".kernel-output-", dir=dest))
+    try:
+        # force: a rerun's output must replace the last one, whatever the timestamps say.
+        fetched, _ = _call(api.kernels_output, kernel_id, str(tmp), force=True, quiet=True, kernel=kernel_id)
+        paths = []
+        for path in fetched:
+            final = dest / Path(path).relative_to(tmp)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+            paths.append(final)
+        return paths
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

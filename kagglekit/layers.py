@@ -1,0 +1,147 @@
+"""Layers: each holds `params` and `grads` dicts; `forward(x)` caches what `backward(grad)` needs.
+
+Shapes are row-major: x is (batch, features). A layer's `spec()` is the JSON-able description
+that `build_layer(spec)` turns back into an identical layer, which is how models are saved.
+"""
+import numpy as np
+
+from .errors import ConfigError
+
+
+class Layer:
+    """A layer with no parameters; subclasses override forward/backward."""
+    kind = "layer"
+    decay = ()  # names of params that L2 weight decay applies to
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
+
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward(self, grad, input_grad=True):
+        """Set self.grads from dLoss/doutput and return dLoss/dinput (None if not input_grad)."""
+        raise NotImplementedError
+
+    def spec(self):
+        return {"type": self.kind}
+
+
+def init_weights(scheme, n_in, n_out, rng, dtype=np.float32):
+    """A (n_in, n_out) weight matrix: 'he' for ReLU, 'glorot' for tanh/sigmoid, 'uniform' = the seed's U(-0.5, 0.5)."""
+    if scheme == "he":
+        w = rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)
+    elif scheme == "glorot":
+        limit = np.sqrt(6.0 / (n_in + n_out))
+        w = rng.uniform(-limit, limit, (n_in, n_out))
+    elif scheme == "uniform":
+        w = rng.random((n_in, n_out)) - 0.5
+    else:
+        raise ConfigError(f"unknown init {scheme!r}; use one of {', '.join(INITS)}")
+    return w.astype(dtype)
+
+
+INITS = ("he", "glorot", "uniform")
+
+
+class Dense(Layer):
+    """y = x @ W + b, with W (n_in, n_out) and one bias per output unit."""
+    kind = "dense"
+    decay = ("W",)
+
+    def __init__(self, n_in, n_out, init="he", rng=None, dtype=np.float32):
+        super().__init__()
+        self.n_in, self.n_out, self.init = n_in, n_out, init
+        if rng is None:
+            self.params["W"] = np.zeros((n_in, n_out), dtype)
+            self.params["b"] = np.zeros(n_out, dtype)
+        else:
+            self.params["W"] = init_weights(init, n_in, n_out, rng, dtype)
+            # The seed notebook draws its biases from U(-0.5, 0.5) too; the others start at zero.
+            b = rng.random(n_out) - 0.5 if init == "uniform" else np.zeros(n_out)
+            self.params["b"] = b.astype(dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, grad, input_grad=True):
+        np.matmul(self.x.T, grad, out=self.grads["W"])
+        np.sum(grad, axis=0, out=self.grads["b"])  # one gradient per unit, not a scalar
+        # The first layer's input gradient is never used and costs as much as the forward pass.
+        return grad @ self.params["W"].T if input_grad else None
+
+    def spec(self):
+        return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+
+class ReLU(Layer):
+    kind = "relu"
+
+    def forward(self, x, training=False):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, grad, input_grad=True):
+        return grad * self.mask
+
+
+class Tanh(Layer):
+    kind = "tanh"
+
+    def forward(self, x, training=False):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, grad, input_grad=True):
+        return grad * (1 - self.y * self.y)
+
+
+class Sigmoid(Layer):
+    kind = "sigmoid"
+
+    def forward(self, x, training=False):
+        self.y = 0.5 * (1 + np.tanh(0.5 * x))  # tanh form: no overflow for large |x|
+        return self.y
+
+    def backward(self, grad, input_grad=True):
+        return grad * self.y * (1 - self.y)
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of units while training and rescales the rest (inverted dropout)."""
+    kind = "dropout"
+
+    def __init__(self, rate, rng=None):
+        super().__init__()
+        self.rate, self.rng = rate, rng
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        keep = 1 - self.rate
+        self.mask = (self.rng.random(x.shape, dtype=np.float32) < keep) / np.float32(keep)
+        return x * self.mask
+
+    def backward(self, grad, input_grad=True):
+        return grad if self.mask is None else grad * self.mask
+
+    def spec(self):
+        return {"type": self.kind, "rate": self.rate}
+
+
+ACTIVATIONS = {cls.kind: cls for cls in (ReLU, Tanh, Sigmoid)}
+LAYERS = {cls.kind: cls for cls in (Dense, Dropout, *ACTIVATIONS.values())}
+
+
+def build_layer(spec, rng=None):
+    """The layer a spec() describes; parameters are initialised from rng or left at zero for loading."""
+    kind = spec.get("type")
+    if kind not in LAYERS:
+        raise ConfigError(f"unknown layer type {kind!r}; known: {', '.join(LAYERS)}")
+    args = {k: v for k, v in spec.items() if k != "type"}
+    if kind in ("dense", "dropout"):
+        args["rng"] = rng
+    return LAYERS[kind](**args)

@@ -1,0 +1,120 @@
+"""A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict,
+and save/load as one .npz holding the weights and the JSON architecture (no pickle)."""
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError, KagglekitError
+from .layers import ACTIVATIONS, Dense, Dropout, build_layer
+from .losses import SoftmaxCrossEntropy, softmax
+
+FORMAT = "kagglekit-model-1"
+
+
+class Network:
+    """Layers applied in order to x (batch, n_in); the last layer's output is the class logits."""
+
+    def __init__(self, layers, meta=None):
+        self.layers = list(layers)
+        self.loss = SoftmaxCrossEntropy()
+        self.meta = dict(meta or {})  # JSON-able facts saved with the weights (e.g. the config)
+
+    @property
+    def n_in(self):
+        return next(layer.n_in for layer in self.layers if isinstance(layer, Dense))
+
+    def forward(self, x, training=False):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad):
+        """Backpropagate dLoss/dlogits, filling every layer's grads (the input's gradient is not needed)."""
+        for layer in reversed(self.layers[1:]):
+            grad = layer.backward(grad)
+        self.layers[0].backward(grad, input_grad=False)
+
+    def train_step(self, x, labels):
+        """Forward and backward on one batch; returns (loss, logits) and leaves the grads in place."""
+        logits = self.forward(x, training=True)
+        loss = self.loss.forward(logits, labels)
+        self.backward(self.loss.backward())
+        return loss, logits
+
+    def add_weight_decay(self, rate):
+        """Add the gradient of (rate/2)·Σ W² to the decayed params' grads."""
+        for layer in self.layers:
+            for name in layer.decay:
+                layer.grads[name] += rate * layer.params[name]
+
+    def pairs(self):
+        """(param, grad) pairs in a fixed order, for the optimizer."""
+        return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in sorted(layer.params)]
+
+    def predict_proba(self, x, batch_size=4096):
+        """Class probabilities (n, 10), computed in chunks to bound memory."""
+        chunks = [softmax(self.forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.layers[-1].n_out), np.float32)
+
+    def predict(self, x, batch_size=4096):
+        """Predicted labels (n,) int64."""
+        return self.predict_proba(x, batch_size).argmax(axis=1)
+
+    def weights_finite(self):
+        return all(np.all(np.isfinite(p)) for p, _ in self.pairs())
+
+    def save(self, path):
+        """Write the model to `path` atomically (temporary file, then rename)."""
+        path = Path(path)
+        arrays = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        header = {"format": FORMAT, "layers": [layer.spec() for layer in self.layers], "meta": self.meta}
+        arrays["__header__"] = np.array(json.dumps(header))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model saved by save(); ModelError for a missing, corrupt or inconsistent file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"model file {path} not found; train one with `kagglekit train`")
+        fix = "retrain it with `kagglekit train`"
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                header = json.loads(str(saved["__header__"]))
+                if header.get("format") != FORMAT:
+                    raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
+                layers = [build_layer(spec) for spec in header["layers"]]
+                for i, layer in enumerate(layers):
+                    for k, v in layer.params.items():
+                        stored = saved[f"{i}.{k}"]
+                        if stored.shape != v.shape:
+                            raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its architecture "
+                                             f"says {v.shape}; the file was altered, {fix}")
+                        layer.params[k] = stored.astype(v.dtype)
+        except ModelError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, KagglekitError) as e:
+            raise ModelError(f"{path} is corrupt or not a kagglekit model ({type(e).__name__}); {fix}") from None
+        return cls(layers, header.get("meta"))
+
+
+def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
+    """The MLP a TrainConfig describes, its weights drawn from rng."""
+    layers, width = [], n_in
+    for size in config.hidden:
+        layers.append(Dense(width, size, config.init, rng, dtype))
+        layers.append(ACTIVATIONS[config.activation]())
+        if config.dropout:
+            layers.append(Dropout(config.dropout, rng))
+        width = size
+    layers.append(Dense(width, n_out, config.init, rng, dtype))
+    return Network(layers, {"config": config.to_dict()})

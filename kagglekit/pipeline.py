@@ -1,0 +1,189 @@
+"""The steps the CLI and the Makefile name: find the data, train a run folder, evaluate a model,
+cross-validate a config, predict test.csv into a checked submission.
+
+A run folder `runs/<name>/` holds model.npz, config.json, metrics.json and history.csv; every step
+that needs a model takes a run folder or a model file (default: the newest run).
+"""
+import csv
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import TrainConfig
+from .data import N_CLASSES, check_competition_folder, load_test, load_train, stratified_kfold
+from .errors import DataError, ModelError
+from .network import Network, build_network
+from .submission import read_ids, validate_submission, write_submission
+from .train import HISTORY_COLUMNS, fit, holdout, train_model
+
+DEFAULT_DATA = Path("data") / "digit-recognizer"
+SAMPLE_ZIP = Path(__file__).parent / "sample" / "digit-recognizer-sample.zip"
+SAMPLE_DIR = Path("data") / "digit-recognizer-sample"
+RUNS = Path("runs")
+MODEL_FILE = "model.npz"
+
+
+def find_data(path=None):
+    """(folder, is_sample): `path` if given (checked), else data/digit-recognizer, else the bundled sample."""
+    if path is not None:
+        check_competition_folder(path)
+        return Path(path), False
+    try:
+        check_competition_folder(DEFAULT_DATA)
+        return DEFAULT_DATA, False
+    except DataError:
+        return unpack_sample(), True
+
+
+def unpack_sample(target=SAMPLE_DIR):
+    """Unpack the bundled sample of real digits into `target` (once) and return it."""
+    target = Path(target)
+    try:
+        check_competition_folder(target)
+        return target
+    except DataError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=target.parent))
+    try:
+        with zipfile.ZipFile(SAMPLE_ZIP) as z:
+            z.extractall(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def new_run_dir(name=None, root=RUNS):
+    """A fresh folder runs/<name> (default: a timestamp); a clash gets a numeric suffix."""
+    root = Path(root)
+    base = name or time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1000):
+        candidate = root / (base if i == 0 else f"{base}-{i}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise ModelError(f"too many runs named {base!r} in {root}; pick another --name")
+
+
+def _write_text(path, text):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_history(path, history):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(history.rows)
+    os.replace(tmp, path)
+
+
+def classification_report(y_true, y_pred):
+    """Accuracy, per-class accuracy (recall) and the confusion matrix (rows: true, columns: predicted)."""
+    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    per_class = np.divide(np.diag(confusion), support, out=np.full(N_CLASSES, np.nan), where=support > 0)
+    return {"accuracy": float(np.mean(y_true == y_pred)), "n": int(len(y_true)),
+            "per_class": [None if np.isnan(a) else float(a) for a in per_class],
+            "confusion": confusion.tolist()}
+
+
+def train_run(data_folder, config, run_dir, callback=None):
+    """Train `config` on data_folder/train.csv and write the run folder; returns its metrics dict."""
+    x, y = load_train(Path(data_folder) / "train.csv")
+    start = time.perf_counter()
+    net, history, (_, val_idx) = train_model(x, y, config, callback)
+    seconds = time.perf_counter() - start
+    run_dir = Path(run_dir)
+    net.meta["data"] = str(data_folder)
+    net.save(run_dir / MODEL_FILE)
+    _write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    _write_history(run_dir / "history.csv", history)
+    metrics = {"validation": classification_report(y[val_idx], net.predict(x[val_idx])),
+               "train_accuracy": history.last["train_acc"], "train_seconds": round(seconds, 3),
+               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": str(data_folder)}
+    _write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def resolve_model(path=None, runs=RUNS):
+    """A model file from a run folder, a .npz path, or (None) the newest run under runs/."""
+    if path is None:
+        models = sorted(Path(runs).glob(f"*/{MODEL_FILE}"), key=lambda p: p.stat().st_mtime)
+        if not models:
+            raise ModelError(f"no trained model found in {runs}/; run `kagglekit train` first or pass a model")
+        return models[-1]
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"model {path} not found; pass a run folder or model file from `kagglekit train`")
+    return path
+
+
+def load_model(path=None):
+    """(Network, TrainConfig it was trained with) from a run folder or model file."""
+    model_path = resolve_model(path)
+    net = Network.load(model_path)
+    if "config" not in net.meta:
+        raise ModelError(f"{model_path} carries no training config; retrain it with `kagglekit train`")
+    return net, TrainConfig.from_dict(net.meta["config"])
+
+
+def _check_fits(net, x, what):
+    if net.n_in != x.shape[1]:
+        raise ModelError(f"the model takes {net.n_in} inputs but {what} has {x.shape[1]} pixels; "
+                         "use a model trained on this competition's data")
+
+
+def evaluate(model=None, data_folder=None):
+    """Re-create the model's validation holdout from train.csv and report on it."""
+    net, config = load_model(model)
+    x, y = load_train(Path(data_folder) / "train.csv")
+    _check_fits(net, x, "train.csv")
+    (_, val_idx), _ = holdout(y, config)
+    return classification_report(y[val_idx], net.predict(x[val_idx]))
+
+
+def cross_validate(data_folder, config, folds, callback=None):
+    """Stratified k-fold: train a fresh network per fold; returns per-fold accuracies, mean and std."""
+    x, y = load_train(Path(data_folder) / "train.csv")
+    rng = np.random.default_rng(config.seed)
+    scores = []
+    for i, (train_idx, val_idx) in enumerate(stratified_kfold(y, folds, rng)):
+        net = build_network(config, rng, n_in=x.shape[1])
+        fit(net, x[train_idx], y[train_idx], config, rng)
+        scores.append(float(np.mean(net.predict(x[val_idx]) == y[val_idx])))
+        if callback is not None:
+            callback(i + 1, scores[-1])
+    return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+
+
+def predict(model=None, data_folder=None, output=None):
+    """Predict test.csv with a model, write `ImageId,Label` in sample_submission's order, and validate it."""
+    net, _ = load_model(model)
+    folder = Path(data_folder)
+    x = load_test(folder / "test.csv")
+    _check_fits(net, x, "test.csv")
+    ids = read_ids(folder / "sample_submission.csv")
+    if len(ids) != len(x):
+        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
+                        "download the competition files again")
+    if output is None:
+        output = resolve_model(model).parent / "submission.csv"
+    path = write_submission(output, net.predict(x), ids)
+    validate_submission(path, folder / "sample_submission.csv")
+    return path

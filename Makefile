@@ -18,6 +18,22 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+data: $(VENV)/.installed  ## Download the competition data into data/digit-recognizer
+	$(KK) download
+
+submit: $(VENV)/.installed  ## Submit the newest run's submission: make submit MSG="what changed"
+	@test -n "$(MSG)" || { echo 'Error: give a message, e.g. make submit MSG="mlp, 20 epochs"'; exit 1; }
+	$(KK) submit -f "$$(ls -t runs/*/submission.csv | head -n 1)" -m "$(MSG)" --wait
+
+kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the package's own modules
+	$(KK) kernel build
+
+push: $(VENV)/.installed  ## Push the generated kernel to Kaggle
+	$(KK) kernel push
+
+bench: $(VENV)/.installed  ## Seed notebook vs the seed and mlp presets, on ../shared/data
+	$(BIN)/python bench/seed_vs_notebook.py
+
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 

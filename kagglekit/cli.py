@@ -246,12 +246,17 @@ def run(config, path, name, output, quiet):
 
 
 def _register():
-    from . import cli_kaggle
-    for command in cli_kaggle.COMMANDS:
-        main.add_command(command)
+    """Add the Kaggle commands, which live in their own modules to keep this one about the pipeline."""
+    import importlib
+    for name in ("cli_kaggle", "cli_kernel"):
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as e:  # TODO(issue 3/4): remove once both modules have landed
+            if e.name != f"{__package__}.{name}":
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
-try:
-    _register()
-except ImportError:  # the Kaggle commands are optional while they are being written
-    pass
+_register()

@@ -96,7 +96,9 @@ def _read_checked(path, expected):
         bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > high)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise DataError(f"{path} row {row + 1} column {frame.columns[col]!r}: {frame.iat[row, col]!r} is "
+        value = frame.iat[row, col]
+        shown = repr(value) if isinstance(value, str) else "empty" if pd.isna(value) else str(value)
+        raise DataError(f"{path} row {row + 1} column {frame.columns[col]!r}: {shown} is "
                         f"not an integer in 0..{high[col]}; fix the file or download it again")
     return frame.to_numpy(dtype=np.uint8)
 

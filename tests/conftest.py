@@ -1,1 +1,1 @@
-pytest_plugins = ["fake_kaggle"]
+pytest_plugins = ["fake_kaggle", "competition"]

@@ -1,0 +1,50 @@
+"""Presets and setting checks."""
+import pytest
+
+from kagglekit.config import PRESETS, TrainConfig, preset
+from kagglekit.errors import ConfigError
+
+
+def test_seed_preset_is_the_notebook():
+    seed = preset("seed")
+    assert (seed.hidden, seed.activation, seed.init, seed.optimizer) == ((10,), "relu", "uniform", "gd")
+    assert (seed.lr, seed.epochs, seed.batch_size, seed.val_size) == (0.1, 500, 0, 1000)
+
+
+def test_presets_are_frozen_and_valid():
+    for config in PRESETS.values():
+        assert config.check() is config
+    with pytest.raises(Exception):
+        PRESETS["mlp"].lr = 1.0
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset 'big'; choose one of"):
+        preset("big")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden", (0,), "hidden must be one or more positive sizes"),
+    ("hidden", (), "hidden must be one or more positive sizes"),
+    ("lr", 0.0, "lr must be > 0, got 0.0"),
+    ("epochs", 0, "epochs must be > 0, got 0"),
+    ("batch_size", -1, "batch_size must be >= 0"),
+    ("dropout", 1.0, "dropout must be in [0, 1)"),
+    ("activation", "gelu", "activation must be one of relu, tanh, sigmoid"),
+    ("val_size", 0, "val_size must be > 0"),
+])
+def test_bad_values_quoted(field, value, message):
+    with pytest.raises(ConfigError) as e:
+        preset("mlp").override(**{field: value})
+    assert message in str(e.value)
+
+
+def test_round_trip_and_unknown_fields():
+    config = preset("mlp").override(hidden=(32, 16), seed=3)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="unknown config fields"):
+        TrainConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_override_ignores_none():
+    assert preset("seed").override(lr=None, epochs=3).epochs == 3

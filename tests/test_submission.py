@@ -1,0 +1,113 @@
+"""Writing, validating and scoring ImageId,Label submissions."""
+import numpy as np
+import pytest
+
+from kagglekit.errors import SubmissionError
+from kagglekit.submission import read_ids, score_submission, validate_submission, write_submission
+
+
+@pytest.fixture
+def sample(tmp_path):
+    path = tmp_path / "sample_submission.csv"
+    path.write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, 21)))
+    return path
+
+
+def good(tmp_path, n=20):
+    return write_submission(tmp_path / "sub.csv", np.arange(n) % 10)
+
+
+def lines(path):
+    return path.read_text().splitlines()
+
+
+def edit(path, row, text):
+    rows = lines(path)
+    rows[row] = text
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_write_then_validate(tmp_path, sample):
+    path = good(tmp_path)
+    assert lines(path)[:3] == ["ImageId,Label", "1,0", "2,1"]
+    assert validate_submission(path, sample) == 20
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_write_keeps_sample_id_order(tmp_path):
+    path = write_submission(tmp_path / "s.csv", [7, 8, 9], ids=[3, 1, 2])
+    assert lines(path)[1:] == ["3,7", "1,8", "2,9"]
+    with pytest.raises(SubmissionError, match="3 predictions for 2 ImageIds"):
+        write_submission(tmp_path / "t.csv", [1, 2, 3], ids=[1, 2])
+
+
+def test_default_expects_28000_rows(tmp_path):
+    with pytest.raises(SubmissionError, match="20 rows, expected 28000"):
+        validate_submission(good(tmp_path))
+
+
+@pytest.mark.parametrize("row, text, message", [
+    (0, "ImageId,label", "header is 'ImageId,label', expected 'ImageId,Label'"),
+    (0, "ImageId,Label,Extra", "header is 'ImageId,Label,Extra'"),
+    (17, "17,11", "Label has 1 value outside 0..9 or not integers, first at row 17: 11"),
+    (5, "5,x", "Label has 1 value outside 0..9 or not integers, first at row 5: x"),
+    (5, "5,2.5", "first at row 5: 2.5"),
+    (5, "5,", "Label has 1 empty value, first at row 5"),
+    (3, "2,3", "ImageId 2 appears more than once (row 3)"),
+    (20, "21,3", "1 ImageIds missing, first 20"),
+    (4, "abc,1", "ImageId has 1 value outside"),
+])
+def test_each_failure_names_what_and_where(tmp_path, sample, row, text, message):
+    path = edit(good(tmp_path), row, text)
+    with pytest.raises(SubmissionError) as e:
+        validate_submission(path, sample)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_counts_several_bad_labels(tmp_path, sample):
+    path = good(tmp_path)
+    for row in (3, 9, 15):
+        edit(path, row, f"{row},12")
+    with pytest.raises(SubmissionError, match="Label has 3 values outside 0..9 or not integers, first at row 3: 12"):
+        validate_submission(path, sample)
+
+
+def test_row_count_and_empty_and_missing(tmp_path, sample):
+    with pytest.raises(SubmissionError, match="19 rows, expected 20"):
+        validate_submission(good(tmp_path, 19), sample)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(SubmissionError, match="is empty"):
+        validate_submission(empty, sample)
+    with pytest.raises(SubmissionError, match="not found"):
+        validate_submission(tmp_path / "nope.csv", sample)
+
+
+def test_read_ids(sample):
+    assert list(read_ids(sample)) == list(range(1, 21))
+
+
+def test_score_with_public_and_private(tmp_path):
+    sub = write_submission(tmp_path / "sub.csv", [1, 2, 3, 4], ids=[4, 3, 2, 1])
+    solution = tmp_path / "solution.csv"
+    # true labels by id: 1->4 (right), 2->3 (right), 3->0 (wrong), 4->1 (right)
+    solution.write_text("ImageId,Label,Usage\n1,4,Public\n2,3,Private\n3,0,Public\n4,1,Private\n")
+    result = score_submission(sub, solution)
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result["public"] == pytest.approx(0.5)
+    assert result["private"] == pytest.approx(1.0)
+
+
+def test_score_without_usage_and_mismatched_ids(tmp_path):
+    sub = write_submission(tmp_path / "sub.csv", [1, 2])
+    solution = tmp_path / "solution.csv"
+    solution.write_text("ImageId,Label\n1,1\n2,0\n")
+    assert score_submission(sub, solution) == {"accuracy": 0.5, "n": 2}
+    solution.write_text("ImageId,Label\n1,1\n3,0\n")
+    with pytest.raises(SubmissionError, match="do not match those of the solution"):
+        score_submission(sub, solution)
+    solution.write_text("Id,Label\n1,1\n")
+    with pytest.raises(SubmissionError, match="must start with the columns ImageId,Label"):
+        score_submission(sub, solution)

@@ -3,6 +3,7 @@ Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go
 notes and progress to stderr."""
 import contextlib
 import functools
+import sys
 from pathlib import Path
 
 import click
@@ -102,7 +103,7 @@ def epoch_progress(config, quiet):
     """A progress bar over epochs showing the latest accuracies (stderr); returns (context, callback)."""
     if quiet:
         return contextlib.nullcontext(), lambda row: None
-    bar = click.progressbar(length=config.epochs, label="Training", file=click.get_text_stream("stderr"),
+    bar = click.progressbar(length=config.epochs, label="Training", file=sys.stderr,
                             item_show_func=lambda row: row and (
                                 f"loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
                                 f"val {row['val_acc']:.4f}"))

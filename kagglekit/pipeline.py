@@ -120,13 +120,15 @@ def train_run(data_folder, config, run_dir, callback=None):
 
 
 def resolve_model(path=None, runs=RUNS):
-    """A model file from a run folder, a .npz path, or (None) the newest run under runs/."""
+    """A model file from a run folder, a run name, a .npz path, or (None) the newest run under runs/."""
     if path is None:
         models = sorted(Path(runs).glob(f"*/{MODEL_FILE}"), key=lambda p: p.stat().st_mtime)
         if not models:
             raise ModelError(f"no trained model found in {runs}/; run `kagglekit train` first or pass a model")
         return models[-1]
     path = Path(path)
+    if not path.exists() and (Path(runs) / path).is_dir():  # a bare run name
+        path = Path(runs) / path
     if path.is_dir():
         path = path / MODEL_FILE
     if not path.is_file():

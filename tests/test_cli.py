@@ -1,0 +1,175 @@
+"""Every pipeline command through Click: --help, the happy path and each error (one line, exit 1)."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kagglekit.cli import main
+
+FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
+COMMANDS = ["train", "evaluate", "predict", "validate", "score", "run"]
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run kagglekit in a fresh working directory; returns a function(args) -> result."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    return lambda args: runner.invoke(main, [str(a) for a in args])
+
+
+def fails(result, message):
+    """The command failed with exit 1 and exactly one `Error:` line containing message."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    return errors[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_an_example(cli, command):
+    result = cli([command, "--help"])
+    assert result.exit_code == 0 and "Example: kagglekit " + command in result.output
+
+
+def test_train_then_evaluate_then_predict(cli, tiny_competition, tmp_path):
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "first", "--hidden", "16,8"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "first"
+    assert {p.name for p in run.iterdir()} == {"model.npz", "config.json", "metrics.json", "history.csv"}
+    assert json.loads((run / "config.json").read_text())["hidden"] == [16, 8]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["validation"]["n"] == 20 and len(metrics["validation"]["confusion"]) == 10
+    assert (run / "history.csv").read_text().splitlines()[0] == "epoch,train_loss,train_acc,val_loss,val_acc,seconds"
+
+    result = cli(["evaluate", run])
+    assert result.exit_code == 0, result.output
+    assert f"Validation accuracy: {metrics['validation']['accuracy']:.4f} on 20 rows" in result.output
+    assert "confusion matrix" in result.output
+
+    result = cli(["predict", "-p", tiny_competition, "-o", "out/sub.csv"])  # newest run by default
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "out" / "sub.csv").read_text().splitlines()
+    assert lines[0] == "ImageId,Label" and len(lines) == 21 and lines[1].startswith("1,")
+
+    result = cli(["validate", "out/sub.csv", "-p", tiny_competition])
+    assert result.exit_code == 0 and "valid submission, 20 rows" in result.output
+
+
+def test_predict_accepts_model_file_and_defaults_into_run(cli, tiny_competition, tmp_path):
+    cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
+    result = cli(["predict", tmp_path / "runs" / "r" / "model.npz", "-p", tiny_competition])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "r" / "submission.csv").exists()
+
+
+def test_evaluate_folds(cli, tiny_competition):
+    cli(["train", *FAST, "-p", tiny_competition])
+    result = cli(["evaluate", "--folds", "3", "-p", tiny_competition])
+    assert result.exit_code == 0, result.output
+    assert "fold 3/3" in result.output and "3-fold accuracy: " in result.output and "±" in result.output
+    fails(cli(["evaluate", "--folds", "1", "-p", tiny_competition]), "--folds must be between 2 and 60")
+
+
+def test_score_command(cli, tmp_path):
+    (tmp_path / "sub.csv").write_text("ImageId,Label\n1,1\n2,2\n")
+    (tmp_path / "sol.csv").write_text("ImageId,Label,Usage\n1,1,Public\n2,3,Private\n")
+    result = cli(["score", "sub.csv", "--solution", "sol.csv"])
+    assert result.exit_code == 0
+    assert "Accuracy: 0.50000 on 2 rows" in result.output
+    assert "Public score: 1.00000" in result.output and "Private score: 0.00000" in result.output
+    fails(cli(["score", "sub.csv", "--solution", "nope.csv"]), "solution nope.csv not found")
+
+
+def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
+    """`kagglekit run` with no data: says it uses the bundled sample and leaves a validated submission."""
+    result = cli(["run", "--preset", "quick", "--name", "e2e"])
+    assert result.exit_code == 0, result.output
+    assert "using the bundled sample of 5,000 real MNIST digits" in result.output
+    submission = tmp_path / "runs" / "e2e" / "submission.csv"
+    assert f"Submission ready: {submission.relative_to(tmp_path)}" in result.output
+    metrics = json.loads((tmp_path / "runs" / "e2e" / "metrics.json").read_text())
+    assert metrics["validation"]["accuracy"] > 0.85  # real digits: even the quick preset learns them
+    rows = submission.read_text().splitlines()
+    assert len(rows) == 1001 and {r.split(",")[1] for r in rows[1:]} <= set("0123456789")
+    assert len({r.split(",")[1] for r in rows[1:]}) == 10
+
+
+# ---- errors: one line, exit 1, no traceback ----
+
+def test_missing_data_folder(cli, tmp_path):
+    fails(cli(["train", *FAST, "-p", "nowhere"]), "data folder nowhere not found; run `kagglekit download`")
+
+
+def test_test_csv_given_as_train(cli, tiny_competition):
+    (tiny_competition / "train.csv").write_bytes((tiny_competition / "test.csv").read_bytes())
+    fails(cli(["train", *FAST, "-p", tiny_competition]), "has no label column: it looks like test.csv")
+
+
+def test_header_off_by_one(cli, tiny_competition):
+    path = tiny_competition / "train.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].rsplit(",", 1)[0]] + lines[1:]) + "\n")
+    fails(cli(["train", *FAST, "-p", tiny_competition]), "has 784 columns, expected 785")
+
+
+def test_non_numeric_pixel(cli, tiny_competition):
+    path = tiny_competition / "train.csv"
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace(",", ",x", 1)
+    path.write_text("\n".join(lines) + "\n")
+    fails(cli(["train", *FAST, "-p", tiny_competition]), "row 3 column 'pixel0'")
+
+
+def test_empty_train_file(cli, tiny_competition):
+    (tiny_competition / "train.csv").write_text("")
+    fails(cli(["train", *FAST, "-p", tiny_competition]), "train.csv is empty")
+
+
+def test_unknown_preset_and_bad_values(cli, tiny_competition):
+    result = cli(["train", "--preset", "huge"])
+    assert result.exit_code == 2 and "Invalid value for '--preset'" in result.output
+    fails(cli(["train", *FAST, "--hidden", "0"]), "hidden must be one or more positive sizes")
+    result = cli(["train", "--hidden", "a,b"])
+    assert result.exit_code == 2 and "expected sizes separated by commas" in result.output
+    fails(cli(["train", *FAST, "--lr", "-1"]), "lr must be > 0")
+    fails(cli(["train", *FAST, "--val-size", "100", "-p", tiny_competition]),
+          "validation size must be between 1 and 59")
+
+
+def test_no_model_yet(cli, tiny_competition):
+    fails(cli(["evaluate", "-p", tiny_competition]), "no trained model found in runs/")
+    fails(cli(["predict", "missing-run", "-p", tiny_competition]), "model missing-run not found")
+
+
+def test_corrupt_model(cli, tiny_competition, tmp_path):
+    cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
+    model = tmp_path / "runs" / "r" / "model.npz"
+    model.write_bytes(model.read_bytes()[:500])
+    fails(cli(["predict", "r", "-p", tiny_competition]), "is corrupt or not a kagglekit model")
+
+
+def test_model_from_another_architecture(cli, tiny_competition, tmp_path):
+    from kagglekit.config import TrainConfig
+    from kagglekit.network import build_network
+    net = build_network(TrainConfig(hidden=(4,)), np.random.default_rng(0), n_in=100)
+    net.save(tmp_path / "small.npz")
+    fails(cli(["predict", "small.npz", "-p", tiny_competition]), "the model takes 100 inputs but test.csv has 784")
+
+
+def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path):
+    cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
+    (tiny_competition / "sample_submission.csv").write_text("ImageId,Label\n1,0\n")
+    fails(cli(["predict", "r", "-p", tiny_competition, "-o", "sub.csv"]),
+          "test.csv has 20 rows but sample_submission.csv has 1")
+    assert not (tmp_path / "sub.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_validate_errors(cli, tmp_path, tiny_competition):
+    (tmp_path / "bad.csv").write_text("ImageId,Label\n" + "".join(f"{i},{i % 12}\n" for i in range(1, 21)))
+    fails(cli(["validate", "bad.csv", "-p", tiny_competition]),
+          "Label has 2 values outside 0..9 or not integers, first at row 10: 10")
+    fails(cli(["validate", "nope.csv"]), "submission nope.csv not found")

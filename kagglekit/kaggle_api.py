@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import KaggleError, KagglekitError, KernelError
+from .errors import KaggleError, KagglekitError, KernelError, SubmissionError
 
 RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
 POLL_SECONDS = 5.0  # between score polls; the official client never polls faster either
@@ -160,27 +160,40 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
         except KagglekitError:
             raise
         except requests.HTTPError as e:
-            status = e.response.status_code if e.response is not None else 0
-            url = (e.response.url or "") if e.response is not None else ""
-            retriable = status == 429 or (status >= 500 and not url.endswith(_NOT_RETRIED_ON_5XX))
-            if retriable and delays and not _LIMIT_TEXT.search(_server_message(e)):
+            if _retriable(e) and delays:
                 time.sleep(delays.pop(0))
                 continue
-            raise _http_error(e, status, url, competition, kernel, ref) from None
-        except requests.RequestException:  # connection refused, DNS, proxy down, timeouts
+            raise _http_error(e, competition, kernel, ref) from None
+        except (requests.ConnectionError, requests.Timeout):  # refused, DNS, proxy down, no answer
             if delays:
                 time.sleep(delays.pop(0))
                 continue
             raise KaggleError(f"Could not reach Kaggle after {len(RETRY_DELAYS) + 1} tries: check your internet "
                               f"connection and proxy settings, then try again.") from None
+        except requests.RequestException as e:
+            raise KaggleError(f"Kaggle's answer could not be read ({type(e).__name__}): try again later.") from None
         except ValueError as e:
-            raise _value_error(e, competition, kernel) from None
-        except OSError as e:  # the client writing files: disk full, no permission
-            raise KaggleError(f"Could not write {e.filename or 'a file'}: {e.strerror or e}.") from None
+            raise _value_error(e, competition, kernel, ref) from None
+        except OSError as e:  # the client reading or writing local files
+            raise KaggleError(f"Could not read or write {e.filename or 'a file'}: {e.strerror or e}; check the "
+                              f"path, its permissions and free disk space.") from None
 
 
-def _http_error(e, status, url, competition, kernel, ref):
+def _status_url(e):
+    response = e.response
+    return (response.status_code, response.url or "") if response is not None else (0, "")
+
+
+def _retriable(e) -> bool:
+    status, url = _status_url(e)
+    if _LIMIT_TEXT.search(_server_message(e)):
+        return False  # a daily limit will not lift in a few seconds
+    return status == 429 or (status >= 500 and not url.endswith(_NOT_RETRIED_ON_5XX))
+
+
+def _http_error(e, competition, kernel, ref):
     """The one-line error for an HTTP failure, by status and by what the call was about."""
+    status, url = _status_url(e)
     said = _server_message(e)
     tries = len(RETRY_DELAYS) + 1
     if _LIMIT_TEXT.search(said):
@@ -193,7 +206,7 @@ def _http_error(e, status, url, competition, kernel, ref):
         return KaggleError(f"Kaggle is rate-limiting requests (429) and still refused after {tries} tries: "
                            f"wait a few minutes, then try again.")
     if status >= 500 and url.endswith(_NOT_RETRIED_ON_5XX):
-        return KaggleError(f"Kaggle failed (HTTP {status}) while recording it, so it may or may not have been "
+        return KaggleError(f"Kaggle failed (HTTP {status}) while saving it, so it may or may not have been "
                            f"saved: check on kaggle.com before trying again.")
     if status >= 500:
         return KaggleError(f"Kaggle's servers failed (HTTP {status}) {tries} times in a row: the problem is on "
@@ -216,14 +229,15 @@ def _http_error(e, status, url, competition, kernel, ref):
     return KaggleError(f"Kaggle refused the request (HTTP {status}): {said}")
 
 
-def _value_error(e, competition, kernel):
-    """The client raises ValueError for its own checks and for a download cut short."""
+def _value_error(e, competition, kernel, ref):
+    """The client raises ValueError for its own checks, for a download cut short, and in place of
+    some HTTP errors (e.g. a kernel's 401/403), which keep the HTTPError as their context."""
+    import requests
+    if isinstance(e.__context__, requests.HTTPError):
+        return _http_error(e.__context__, competition, kernel, ref)
     said = " ".join(str(e).split())
     if "does not match expected size" in said:
         return KaggleError(f"The download of '{competition}' is incomplete ({said}): run it again with --force.")
-    if said.startswith("Cannot access kernel"):  # the client's wording for a 401/403 on a kernel
-        return KernelError(f"Kaggle refused access to kernel '{kernel}': check the id (owner/slug, owner = your "
-                           f"username) and that the kernel is yours.")
     error = KernelError if kernel else KaggleError
     return error(f"The kaggle client refused the call: {said[:300]}")
 
@@ -267,6 +281,8 @@ def submit(path, message: str, competition: str) -> tuple[int | None, int | None
     """Upload a submission file; return (Kaggle's ref, submissions left today, None if unknown).
     Refuses before uploading when Kaggle says today's allowance is used up."""
     path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"{path} does not exist: write it first (e.g. with `kagglekit predict`).")
     api = _client()
     before = _limits(api, competition)
     # All-zero counts mean "no team yet", not "limit reached", so a limit needs a submission behind it.

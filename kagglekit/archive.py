@@ -1,0 +1,101 @@
+"""Safe unpacking of a competition zip into its data folder.
+
+Members that would land outside the folder are refused, a corrupt or truncated zip is refused,
+and everything is unpacked into a temporary folder beside the target, checked, then renamed into
+place: a failure leaves the old data untouched and nothing half-written.
+"""
+import os
+import shutil
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+from . import data
+from .errors import DataError
+
+
+def _unsafe(name):
+    """Why a member name could escape the target folder, or None."""
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+        return "an absolute path"
+    if ".." in PurePosixPath(posix).parts:
+        return "a '..' that leads outside the folder"
+    return None
+
+
+def _extract(zip_path, dest):
+    """Unpack zip_path into dest after checking every name; zipfile checks each CRC as it reads."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                reason = _unsafe(info.filename)
+                if reason:
+                    raise DataError(f"{zip_path} holds {info.filename!r}, {reason}: refusing to unpack it; "
+                                    "get the archive again from Kaggle")
+            names = {PurePosixPath(i.filename).name for i in zf.infolist() if not i.is_dir()}
+            missing = [name for name in data.DATA_FILES if name not in names]
+            if missing:
+                raise DataError(f"{zip_path} has no {', '.join(missing)}: is it the {data.COMPETITION} "
+                                "data? Download it with `kagglekit download`")
+            zf.extractall(dest)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise DataError(f"{zip_path} is corrupt or truncated ({e}): download it again "
+                        "(kagglekit download --force)") from None
+
+
+def _data_root(folder):
+    """The folder holding the CSVs: the unpacked folder, or its only subfolder if the zip wraps one."""
+    entries = list(folder.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return folder
+
+
+def _replace_dir(new, target):
+    """Put folder `new` at `target`; the old target is only deleted once the new one is in place."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
+    os.replace(target, old / target.name)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old / target.name, target)  # put the old data back before reporting
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def is_installed(target_dir):
+    """True when target_dir already holds the three competition files with the right headers."""
+    try:
+        data.check_competition_folder(target_dir)
+        return True
+    except DataError:
+        return False
+
+
+def install_competition(zip_path, target_dir, force=False):
+    """Unpack the competition zip into target_dir and check it; return target_dir.
+    Skips the work when target_dir already holds valid data, unless force."""
+    zip_path, target = Path(zip_path), Path(target_dir)
+    if not force and is_installed(target):
+        return target
+    if not zip_path.is_file():
+        raise DataError(f"{zip_path} not found: give the zip downloaded from "
+                        f"https://www.kaggle.com/competitions/{data.COMPETITION}/data")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
+    try:
+        _extract(zip_path, tmp)
+        root = _data_root(tmp)
+        try:
+            data.check_competition_folder(root)
+        except DataError as e:
+            raise DataError(f"{zip_path} does not hold valid competition files: {e}") from None
+        _replace_dir(root, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

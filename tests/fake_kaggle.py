@@ -87,7 +87,9 @@ class FakeKaggle:
         self.server.fake = self
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, once per test.
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     # --- what tests call -------------------------------------------------------------------
     def fail(self, name, status, times=1, message=None):
@@ -367,7 +369,8 @@ def pytest_configure(config):
 @pytest.fixture
 def fake_kaggle(tmp_path_factory, monkeypatch):
     """A running FakeKaggle with the environment pointed at it and an isolated HOME holding
-    a test kaggle.json (mode 600, user `fakeuser`). Yields the FakeKaggle."""
+    a test kaggle.json (mode 600, user `fakeuser`). kagglekit's retry backoff and score polling
+    are made near-instant so fault tests stay fast. Yields the FakeKaggle."""
     extended = sys.modules.get("kaggle.api.kaggle_api_extended")
     if extended is not None and "--local" not in extended.KaggleApi.args:
         pytest.fail("kaggle was imported before KAGGLE_API_ENVIRONMENT=LOCALHOST was set")
@@ -389,6 +392,9 @@ def fake_kaggle(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(var, fake.url)
     for var in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(var, "")
+    from kagglekit import kaggle_api
+    monkeypatch.setattr(kaggle_api, "RETRY_DELAYS", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(kaggle_api, "POLL_SECONDS", 0.01)
     fake._thread.start()
     yield fake
     fake.server.shutdown()

@@ -11,6 +11,7 @@ import click
 from . import pipeline
 from .config import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_NAMES, PRESETS, preset
 from .errors import KagglekitError
+from .data import is_cached
 from .submission import score_submission, validate_submission
 
 
@@ -96,6 +97,8 @@ def data_folder(path, quiet):
     if is_sample:
         note(f"No competition data in {pipeline.DEFAULT_DATA}: using the bundled sample of 5,000 real MNIST "
              f"digits in {folder} (get the full data with `kagglekit download`).", quiet)
+    if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
+        note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
     return folder
 
 

@@ -103,6 +103,16 @@ def _read_checked(path, expected):
     return frame.to_numpy(dtype=np.uint8)
 
 
+def is_cached(path):
+    """Whether the CSV at path has an up-to-date .npz cache (so loading it takes milliseconds)."""
+    path = Path(path)
+    try:
+        with np.load(_cache_path(path), allow_pickle=False) as saved:
+            return bool(np.array_equal(saved["fingerprint"], _fingerprint(path)))
+    except (OSError, KeyError, ValueError):
+        return False
+
+
 def _load_raw(path, expected):
     """The file's uint8 matrix, from the .npz cache when it matches the CSV's size and mtime."""
     path = Path(path)

@@ -88,6 +88,7 @@ def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
     result = cli(["run", "--preset", "quick", "--name", "e2e"])
     assert result.exit_code == 0, result.output
     assert "using the bundled sample of 5,000 real MNIST digits" in result.output
+    assert "Reading and checking the CSVs" in result.output  # the first parse says why it waits
     submission = tmp_path / "runs" / "e2e" / "submission.csv"
     assert f"Submission ready: {submission.relative_to(tmp_path)}" in result.output
     metrics = json.loads((tmp_path / "runs" / "e2e" / "metrics.json").read_text())

@@ -19,9 +19,10 @@ def test_load_train_and_test_shapes_and_scaling(tiny_competition):
 
 def test_cache_is_used_and_invalidated_when_csv_changes(tiny_competition):
     path = tiny_competition / "train.csv"
+    assert not data.is_cached(path)
     x1, _ = data.load_train(path)
     cache = tiny_competition / ".train.csv.kkcache.npz"
-    assert cache.exists()
+    assert cache.exists() and data.is_cached(path)
     with np.load(cache) as saved:  # the cache holds the raw uint8 values
         assert saved["values"].dtype == np.uint8
     # Rewrite the CSV with one different label; the cache must not hide it.
@@ -29,6 +30,7 @@ def test_cache_is_used_and_invalidated_when_csv_changes(tiny_competition):
     lines[1] = "9" + lines[1][1:]
     path.write_text("\n".join(lines) + "\n")
     os.utime(path, ns=(cache.stat().st_mtime_ns + 10**9,) * 2)
+    assert not data.is_cached(path)
     _, y2 = data.load_train(path)
     assert y2[0] == 9
     np.testing.assert_array_equal(x1, data.load_train(path)[0])

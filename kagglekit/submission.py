@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data import N_CLASSES
 from .errors import SubmissionError
 
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
-N_CLASSES = 10
 
 
 def write_submission(path, labels, ids=None):

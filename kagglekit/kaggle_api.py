@@ -165,11 +165,12 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
                 continue
             raise _http_error(e, competition, kernel, ref) from None
         except (requests.ConnectionError, requests.Timeout):  # refused, DNS, proxy down, no answer
-            if delays:
+            # One retry rides out a blip; more would only keep an offline user waiting.
+            if len(delays) == len(RETRY_DELAYS) > 0:
                 time.sleep(delays.pop(0))
                 continue
-            raise KaggleError(f"Could not reach Kaggle after {len(RETRY_DELAYS) + 1} tries: check your internet "
-                              f"connection and proxy settings, then try again.") from None
+            raise KaggleError("Could not reach Kaggle (tried twice): check your internet connection and proxy "
+                              "settings, then try again.") from None
         except requests.RequestException as e:
             raise KaggleError(f"Kaggle's answer could not be read ({type(e).__name__}): try again later.") from None
         except ValueError as e:

@@ -269,5 +269,5 @@ def test_server_error_then_recovery(fake_kaggle, cwd):
 def test_kaggle_unreachable(fake_kaggle, cwd, monkeypatch):
     fake_kaggle.go_offline(monkeypatch)
     line = error_line(run("submissions"))
-    assert line == ("Error: Could not reach Kaggle after 4 tries: check your internet connection and proxy "
+    assert line == ("Error: Could not reach Kaggle (tried twice): check your internet connection and proxy "
                     "settings, then try again.")

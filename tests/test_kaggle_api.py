@@ -42,6 +42,14 @@ def test_username_from_kaggle_json(fake_kaggle):
     assert kaggle_api.credential_source() == str(fake_kaggle.kaggle_json)
 
 
+def test_username_and_key_from_the_environment(fake_kaggle, monkeypatch):
+    fake_kaggle.kaggle_json.unlink()
+    monkeypatch.setenv("KAGGLE_USERNAME", "fakeuser")
+    monkeypatch.setenv("KAGGLE_KEY", KEY)
+    assert kaggle_api.credential_source() == "KAGGLE_USERNAME/KAGGLE_KEY"
+    assert kaggle_api.list_submissions("digit-recognizer") == []
+
+
 def test_token_wins_and_is_introspected(fake_kaggle, monkeypatch):
     fake_kaggle.kaggle_json.unlink()
     monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)

@@ -11,7 +11,7 @@ import click
 from . import pipeline
 from .config import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_NAMES, PRESETS, preset
 from .errors import KagglekitError
-from .data import is_cached
+from .data import COMPETITION, is_cached
 from .submission import score_submission, validate_submission
 
 
@@ -92,14 +92,14 @@ def config_options(f):
 
 
 def data_folder(path, quiet):
-    """The folder to use; says so in one line when it falls back to the bundled sample."""
+    """(folder, is_sample): the data to use; says so in one line when it falls back to the bundled sample."""
     folder, is_sample = pipeline.find_data(path)
     if is_sample:
         note(f"No competition data in {pipeline.DEFAULT_DATA}: using the bundled sample of 5,000 real MNIST "
              f"digits in {folder} (get the full data with `kagglekit download`).", quiet)
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
-    return folder
+    return folder, is_sample
 
 
 def epoch_progress(config, quiet):
@@ -144,7 +144,7 @@ def train(config, path, name, quiet):
     \b
     Example: kagglekit train --preset mlp --epochs 10 -p data/digit-recognizer
     """
-    train_and_report(data_folder(path, quiet), config, name, quiet)
+    train_and_report(data_folder(path, quiet)[0], config, name, quiet)
 
 
 @main.command()
@@ -161,7 +161,7 @@ def evaluate(model, path, folds, quiet):
     Example: kagglekit evaluate runs/mlp-1 --folds 5
     """
     net, config = pipeline.load_model(model)
-    folder = data_folder(path or _trained_on(net), quiet)
+    folder, _ = data_folder(path or _trained_on(net), quiet)
     if folds:
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
@@ -187,7 +187,7 @@ def predict(model, path, output, quiet):
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
-    written = pipeline.predict(model, data_folder(path, quiet), output)
+    written = pipeline.predict(model, data_folder(path, quiet)[0], output)
     click.echo(f"Submission written to {written} (validated)")
 
 
@@ -234,19 +234,29 @@ def score(submission, solution):
 @click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the submission (default: submission.csv in the run folder).")
+@click.option("--submit", is_flag=True, help="Then upload the submission to Kaggle and wait for its score.")
+@click.option("-m", "--message", help="With --submit: the description shown on Kaggle.")
 @quiet_option
-def run(config, path, name, output, quiet):
-    """The whole job: train, evaluate, predict test.csv, validate the submission.
+def run(config, path, name, output, submit, message, quiet):
+    """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
 
     \b
-    Example: kagglekit run -p data/digit-recognizer
+    Example: kagglekit run -p data/digit-recognizer --submit -m "mlp preset"
     """
-    folder = data_folder(path, quiet)
+    if submit and not (message or "").strip():
+        raise click.UsageError("--submit needs -m MESSAGE, the description Kaggle shows for the submission")
+    folder, is_sample = data_folder(path, quiet)
+    if submit and is_sample:
+        raise click.UsageError("--submit needs the competition data: Kaggle cannot score predictions for the "
+                               "bundled sample; run `kagglekit download` first")
     run_dir, metrics = train_and_report(folder, config, name, quiet)
     if not quiet:
         print_report(metrics["validation"], "Validation")
     written = pipeline.predict(run_dir, folder, output)
     click.echo(f"Submission ready: {written} (validated against {folder / 'sample_submission.csv'})")
+    if submit:
+        from .cli_kaggle import send_submission
+        send_submission(written, message, COMPETITION, wait=True, sample=folder / "sample_submission.csv")
 
 
 def _register():

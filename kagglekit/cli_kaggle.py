@@ -67,10 +67,15 @@ def submit(file, message, competition, wait):
     \b
     Example: kagglekit submit -f runs/mlp-1/submission.csv -m "mlp, 20 epochs" --wait
     """
+    sample = Path("data") / competition / "sample_submission.csv"  # else: the real test set's 28,000 ids
+    send_submission(file, message, competition, wait, sample if sample.is_file() else None)
+
+
+def send_submission(file, message, competition, wait, sample=None):
+    """Validate a CSV, upload it and report (with `wait`, the score); shared by submit and run --submit."""
     if not message.strip():
         raise click.BadParameter("must say what this submission is", param_hint="'-m' / '--message'")
-    sample = Path("data") / competition / "sample_submission.csv"  # else: the real test set's 28,000 ids
-    rows = validate_submission(file, sample if sample.is_file() else None)
+    rows = validate_submission(file, sample)
     _warn_about_credentials()
     ref, remaining = kaggle_api.submit(file, message, competition)
     click.echo(f"Submitted {file} ({rows} rows) to {competition}: ref {ref}")

@@ -271,3 +271,23 @@ def test_kaggle_unreachable(fake_kaggle, cwd, monkeypatch):
     line = error_line(run("submissions"))
     assert line == ("Error: Could not reach Kaggle (tried twice): check your internet connection and proxy "
                     "settings, then try again.")
+
+
+# --- run --submit: the pipeline chained with the upload ------------------------------------------
+def test_run_submit_trains_predicts_uploads_and_shows_score(downloaded, fake_kaggle):
+    result = run("run", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--name", "r",
+                 "--submit", "-m", "first try")
+    assert result.exit_code == 0, result.output
+    assert "Submission ready: runs/r/submission.csv" in result.stdout
+    assert "Submitted runs/r/submission.csv (5 rows) to digit-recognizer: ref 1000" in result.stdout
+    assert "Public score: " in result.stdout
+    assert fake_kaggle.uploads == [(downloaded.parent.parent / "runs" / "r" / "submission.csv").read_bytes()]
+    assert fake_kaggle.submissions[0]["description"] == "first try"
+
+
+def test_run_submit_needs_a_message_and_real_data(fake_kaggle, cwd):
+    result = run("run", "--preset", "quick", "--submit")
+    assert result.exit_code == 2 and "--submit needs -m MESSAGE" in result.output
+    result = run("run", "--preset", "quick", "--submit", "-m", "x")  # no data: the bundled sample
+    assert result.exit_code == 2 and "Kaggle cannot score predictions for the bundled sample" in result.output
+    assert fake_kaggle.calls == [] and not (cwd / "runs").exists()

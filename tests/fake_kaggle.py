@@ -8,7 +8,6 @@ failure into any step (`fake.fail("DownloadDataFiles", 403)`) and inspect what r
 """
 import base64
 import csv
-import email.utils
 import io
 import json
 import os

@@ -103,9 +103,9 @@ def _fail(where, node, problem):
     raise KernelError(f"cannot build the kernel: {where} line {node.lineno} {problem}; {FIX}")
 
 
-def _parse(name, text):
+def _parse(name, text, where=None):
     """A module's parts: deps [(module, names, node)], external imports, bound names, body, docstring."""
-    where = f"{__package__}/{name}.py"
+    where = where or f"{__package__}/{name}.py"
     try:
         tree, table = ast.parse(text, where), symtable.symtable(text, where, "exec")
     except SyntaxError as e:
@@ -120,7 +120,7 @@ def _parse(name, text):
             mod["deps"].append((node.module, [alias.name for alias in node.names], node))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for full in [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]:
-                top = full.split(".")[0]
+                top = full.split(".")[0]  # (Python 3.9 has no stdlib_module_names: it cannot tell)
                 if top not in ALLOWED and top not in getattr(sys, "stdlib_module_names", {top}):
                     _fail(where, node, f"imports {full}: a kernel may use only numpy, pandas and the standard library")
             if node in tree.body:
@@ -203,8 +203,8 @@ def render_script(preset_name, config=None, package_dir=PACKAGE_DIR):
     base = preset(preset_name)
     config = base if config is None else config
     changed = ", ".join(f"{k}={v!r}" for k, v in config.to_dict().items() if v != base.to_dict()[k])
-    main = _parse("main", MAIN.replace("__PRESET__", repr(preset_name)).replace("__CONFIG__", config_literal(config)))
-    main["where"] = "the kernel's main"
+    main = MAIN.replace("__PRESET__", repr(preset_name)).replace("__CONFIG__", config_literal(config))
+    main = _parse("main", main, "the kernel's main")
     order = _ordered({p.stem: p for p in Path(package_dir).glob("*.py")}, main)
     _check_names(order)
     command = f"kagglekit kernel build --preset {preset_name}" + (f"` with {changed}" if changed else "`")

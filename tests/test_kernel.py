@@ -1,0 +1,427 @@
+"""The generated Kaggle kernel: the checked-in copy is what `make kernel` writes; run without kagglekit
+installed it predicts exactly what `kagglekit train` + `kagglekit predict` do; its metadata is checked
+field by field; and the `kagglekit kernel` commands work through the real kaggle client against the
+fake server. Every error is one "Error: ..." line with exit code 1 and no traceback."""
+import importlib.metadata
+import json
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fake_kaggle import KEY
+from kagglekit import kaggle_api, kernel
+from kagglekit.cli import main
+from kagglekit.config import preset
+from kagglekit.errors import KernelError
+from kagglekit.pipeline import SAMPLE_ZIP
+
+REPO = Path(__file__).resolve().parent.parent
+CHECKED_IN = REPO / "kernels" / "digit-recognizer"
+PACKAGE = REPO / "kagglekit"
+KERNEL_ID = "fakeuser/kagglekit-digit-recognizer"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)  # no crash
+    assert KEY not in result.output
+    return result
+
+
+def error_line(result):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+def unpack_sample(folder):
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(SAMPLE_ZIP) as z:
+        z.extractall(folder)
+    return folder
+
+
+# --- the checked-in kernel ---------------------------------------------------------------------
+def test_checked_in_kernel_is_what_make_kernel_writes(tmp_path):
+    meta = json.loads((CHECKED_IN / kernel.METADATA_FILE).read_text())
+    preset_name = re.search(r"^PRESET = '(\w+)'$", (CHECKED_IN / kernel.CODE_FILE).read_text(), re.M).group(1)
+    kernel.build(tmp_path / "k", preset_name, meta["id"])
+    assert sorted(p.name for p in CHECKED_IN.iterdir()) == sorted(p.name for p in (tmp_path / "k").iterdir())
+    for name in (kernel.CODE_FILE, kernel.METADATA_FILE):
+        assert (CHECKED_IN / name).read_bytes() == (tmp_path / "k" / name).read_bytes(), \
+            f"kernels/digit-recognizer/{name} is stale: run `make kernel` and commit the result"
+
+
+def test_metadata_sets_every_field():
+    assert kernel.metadata(KERNEL_ID) == {
+        "id": KERNEL_ID, "title": "Kagglekit Digit Recognizer", "code_file": kernel.CODE_FILE,
+        "language": "python", "kernel_type": "script", "is_private": True, "enable_gpu": False,
+        "enable_tpu": False, "enable_internet": False, "dataset_sources": [],
+        "competition_sources": ["digit-recognizer"], "kernel_sources": [], "model_sources": [], "keywords": []}
+    assert kernel.slugify("Kagglekit Digit Recognizer") == "kagglekit-digit-recognizer"
+
+
+# --- parity: the script alone predicts what the CLI predicts -----------------------------------
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """Run Python with the standard library plus numpy, pandas and their dependencies only: `-S` skips
+    site-packages (and so kagglekit's editable install); PYTHONPATH holds links to just those packages."""
+    site = tmp_path_factory.mktemp("site")
+    todo, seen = ["numpy", "pandas"], set()
+    while todo:
+        dist = importlib.metadata.distribution(todo.pop())
+        if dist.metadata["Name"].lower() in seen:
+            continue
+        seen.add(dist.metadata["Name"].lower())
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}:
+            if not (site / top).exists():
+                (site / top).symlink_to(dist.locate_file(top))
+        todo += [re.split(r"[ ;<>=!~\[(]", r)[0] for r in dist.requires or [] if "extra ==" not in r]
+    keep = ("PATH", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")  # same BLAS threads
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(PYTHONPATH=str(site), HOME=str(site), PYTHONNOUSERSITE="1")
+
+    def python(*args, cwd, **extra_env):
+        return subprocess.run([sys.executable, "-S", *map(str, args)], cwd=cwd, env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=300)
+    return python
+
+
+def test_sandbox_has_numpy_and_pandas_but_not_kagglekit(sandbox, tmp_path):
+    assert sandbox("-c", "import numpy, pandas", cwd=tmp_path).returncode == 0
+    for name in ("kagglekit", "click", "kaggle"):
+        result = sandbox("-c", f"import {name}", cwd=tmp_path)
+        assert f"No module named '{name}'" in result.stderr
+
+
+def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch):
+    # The checked-in preset with 3 epochs: the same code paths (augmentation, decay, Adam) in seconds.
+    config = preset("mlp").override(epochs=3)
+    script = tmp_path / "kernel" / kernel.CODE_FILE
+    script.parent.mkdir()
+    script.write_text(kernel.render_script("mlp", config))
+    unpack_sample(tmp_path / "input" / "competitions" / "digit-recognizer")
+    result = sandbox(script, cwd=script.parent, KAGGLEKIT_INPUT=tmp_path / "input",
+                     KAGGLEKIT_OUTPUT=tmp_path / "working")
+    assert result.returncode == 0, result.stderr
+    assert "epoch 3/3" in result.stdout and "wrote " in result.stdout
+
+    # A separate copy, so the CLI cannot read a cache the script wrote.
+    data = unpack_sample(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    assert run("train", "--preset", "mlp", "--epochs", 3, "-p", data, "--name", "cli", "-q").exit_code == 0
+    assert run("predict", "runs/cli", "-p", data, "-o", "cli.csv", "-q").exit_code == 0
+    kernel_csv = (tmp_path / "working" / "submission.csv").read_bytes()
+    assert kernel_csv.count(b"\n") == 1001
+    assert kernel_csv == (tmp_path / "cli.csv").read_bytes()
+
+
+def test_script_finds_the_data_in_either_layout(tmp_path):
+    found = runpy.run_path(str(CHECKED_IN / kernel.CODE_FILE), run_name="kernel")  # defines, runs nothing
+    find = found["find_competition"]
+
+    def competition(folder):
+        folder.mkdir(parents=True)
+        for name in ("train.csv", "test.csv", "sample_submission.csv"):
+            (folder / name).touch()
+        return folder
+    (tmp_path / "old" / "mnist-dataset").mkdir(parents=True)
+    old, new = competition(tmp_path / "old" / "digit-recognizer"), competition(
+        tmp_path / "new" / "competitions" / "digit-recognizer")
+    assert find(tmp_path / "old") == old and find(tmp_path / "new") == new
+    competition(tmp_path / "new" / "digit-recognizer")
+    assert find(tmp_path / "new") == tmp_path / "new" / "digit-recognizer"  # the shallowest wins
+    with pytest.raises(found["DataError"], match="no folder under .* holds train.csv, test.csv, sample_sub"):
+        find(tmp_path / "old" / "mnist-dataset")
+    with pytest.raises(found["DataError"], match="input folder .* not found; pass --input FOLDER"):
+        find(tmp_path / "nowhere")
+    assert found["CONFIG"].to_dict() == preset(found["PRESET"]).to_dict()  # the package's preset, as literals
+
+
+def test_script_without_data_says_so_in_one_line(sandbox, tmp_path):
+    result = sandbox(CHECKED_IN / kernel.CODE_FILE, "--input", tmp_path, "--output", tmp_path / "out",
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: no folder under {tmp_path} holds train.csv")
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+# --- building ----------------------------------------------------------------------------------
+@pytest.fixture
+def package(tmp_path):
+    """A copy of the package's modules, to break."""
+    copy = tmp_path / "kagglekit"
+    copy.mkdir()
+    for path in PACKAGE.glob("*.py"):
+        shutil.copy(path, copy)
+    return copy
+
+
+@pytest.mark.parametrize("module, line, message", [
+    ("submission.py", "N_PIXELS = 784", "kagglekit/data.py and kagglekit/submission.py both define 'N_PIXELS'"),
+    ("losses.py", "Path = None", "both define 'Path'"),
+    ("train.py", "from .missing import thing", "imports .missing, which is not a module of kagglekit"),
+    ("train.py", "from .data import no_such_name", "imports no_such_name from .data, which does not define"),
+    ("train.py", "from . import data", "intra-package import the script cannot inline"),
+    ("train.py", "from .data import load_train as load", "intra-package import the script cannot inline"),
+    ("losses.py", "import click", "imports click: a kernel may use only numpy, pandas and the standard library"),
+    ("errors.py", "from .train import fit", "import cycle main -> config -> errors -> train -> data -> errors"),
+    ("optim.py", "def broken(:", "kagglekit/optim.py line"),
+    ("optim.py", "return 1", "the generated script does not compile"),
+])
+def test_build_refuses_what_cannot_be_inlined(package, module, line, message):
+    kernel.render_script("mlp", package_dir=package)  # the unbroken copy builds
+    with open(package / module, "a") as f:
+        f.write(f"\n{line}\n")
+    with pytest.raises(KernelError, match=re.escape(message)):
+        kernel.render_script("mlp", package_dir=package)
+
+
+def test_a_failed_build_leaves_the_old_folder_intact(tmp_path, monkeypatch):
+    folder = tmp_path / "k"
+    kernel.build(folder, "quick", KERNEL_ID)
+    (folder / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(KernelError, match="cannot build the kernel for id 'fakeuser/My_Kernel'"):
+        kernel.build(folder, "mlp", "fakeuser/My_Kernel")
+    monkeypatch.setattr(kernel, "MAIN", kernel.MAIN.replace("def main(", "def main(:"))
+    with pytest.raises(KernelError, match="the kernel's main line"):
+        kernel.build(folder, "mlp", KERNEL_ID)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k"]  # no temporary folders left
+    monkeypatch.undo()
+    kernel.build(folder, "mlp", KERNEL_ID)  # a good build replaces the kernel and keeps other files
+    assert (folder / "notes.txt").read_text() == "mine" and "PRESET = 'mlp'" in (folder / kernel.CODE_FILE).read_text()
+
+
+# --- metadata checks -------------------------------------------------------------------------------
+# (field, bad value or None to delete it, what the error says, whether the kaggle client refuses it too)
+BAD_METADATA = [
+    ("title", "Abcd", "title must be at least 5 characters", True),
+    ("title", "Something Else", "title 'Something Else' must slugify to the id's slug", False),
+    ("code_file", "missing.py", "code_file must name the script", True),
+    ("code_file", None, "code_file must name the script", True),
+    ("id", "kagglekit-digit-recognizer", "id must be USERNAME/slug", False),
+    ("id", "fakeuser/abcd", "id must be USERNAME/slug", True),
+    ("id", "fakeuser/kagglekit-digit-recognizer/3", "id must be USERNAME/slug", True),
+    ("id", "fakeuser/My_Kernel!!", "id must be USERNAME/slug", False),
+    ("language", "julia", "language must be 'python'", True),
+    ("kernel_type", "notebook", "kernel_type must be 'script'", False),
+    ("is_private", "yes", "is_private must be true or false, got 'yes'", True),
+    ("enable_gpu", None, "enable_gpu must be true or false, got None", False),
+    ("enable_internet", True, "enable_internet must be false", False),
+    ("enable_internet", None, "enable_internet must be true or false", False),
+    ("competition_sources", ["digit-recognizer-2"], "competition_sources must be [\"digit-recognizer\"]", False),
+    ("competition_sources", None, "competition_sources must be [\"digit-recognizer\"], got None", False),
+    ("dataset_sources", ["mnist"], "dataset_sources entry 'mnist' must look like owner/slug", True),
+    ("kernel_sources", ["a/b/c/d"], "kernel_sources entry 'a/b/c/d' must look like owner/slug", True),
+    ("model_sources", ["owner/model"], "model_sources entry 'owner/model' must look like", True),
+    ("docker_image_pinning_type", "newest", "docker_image_pinning_type must be 'original' or 'latest'", True),
+]
+
+
+def write_metadata(folder, **changes):
+    meta = kernel.metadata(KERNEL_ID)
+    for key, value in changes.items():
+        if value is None:
+            del meta[key]
+        else:
+            meta[key] = value
+    (folder / kernel.CODE_FILE).write_text("print('hi')\n")
+    (folder / kernel.METADATA_FILE).write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.mark.parametrize("field, value, message, client_refuses", BAD_METADATA)
+def test_check_metadata_names_each_bad_field(tmp_path, fake_kaggle, field, value, message, client_refuses):
+    folder = write_metadata(tmp_path, **{field: value})
+    with pytest.raises(KernelError, match=re.escape(message)) as error:
+        kernel.check_metadata(folder)
+    assert "\n" not in str(error.value) and str(error.value).endswith("rebuild it with `kagglekit kernel build`")
+    if client_refuses:  # our check applies the client's own rules: the client refuses it before any request
+        with pytest.raises(KernelError, match="is not valid for Kaggle"):
+            kaggle_api.push_kernel(folder)
+        assert fake_kaggle.pushes == []
+
+
+def test_check_metadata_accepts_what_build_writes_and_names_all_problems_at_once(tmp_path):
+    assert kernel.check_metadata(write_metadata(tmp_path))["id"] == KERNEL_ID
+    write_metadata(tmp_path, title="Abcd", enable_internet="true", language=None)
+    with pytest.raises(KernelError) as error:
+        kernel.check_metadata(tmp_path)
+    for field in ("title", "language", "enable_internet"):
+        assert f"{field} must" in str(error.value)
+
+
+def test_check_metadata_without_a_usable_file(tmp_path):
+    with pytest.raises(KernelError, match="kernel-metadata.json not found; build it with `kagglekit kernel build"):
+        kernel.check_metadata(tmp_path)
+    (tmp_path / kernel.METADATA_FILE).write_text("{not json")
+    with pytest.raises(KernelError, match="is not readable JSON"):
+        kernel.check_metadata(tmp_path)
+    (tmp_path / kernel.METADATA_FILE).write_text("[]")
+    with pytest.raises(KernelError, match="it must hold a JSON object"):
+        kernel.check_metadata(tmp_path)
+
+
+# --- the CLI through the real kaggle client and the fake server ----------------------------------------
+@pytest.fixture
+def built(fake_kaggle, tmp_path, monkeypatch):
+    """A kernel built with the fake's user into ./kernels/digit-recognizer (tiny `quick` preset)."""
+    monkeypatch.chdir(tmp_path)
+    result = run("kernel", "build", "--preset", "quick")
+    assert result.exit_code == 0, result.output
+    assert f"as Kaggle kernel {KERNEL_ID}" in result.stdout
+    return tmp_path / kernel.DEFAULT_FOLDER
+
+
+@pytest.fixture
+def pushed(fake_kaggle, built):
+    assert run("kernel", "push").exit_code == 0
+    return built
+
+
+@pytest.mark.parametrize("command", ["build", "push", "status", "output", "submit"])
+def test_kernel_help(command):
+    result = run("kernel", command, "--help")
+    assert result.exit_code == 0 and "Example: kagglekit kernel" in result.output
+
+
+def test_build_takes_the_username_from_kaggle_json(built):
+    meta = json.loads((built / kernel.METADATA_FILE).read_text())
+    assert meta["id"] == KERNEL_ID and meta["title"] == "Kagglekit Digit Recognizer"
+
+
+def test_build_without_a_username(fake_kaggle, tmp_path, monkeypatch):
+    fake_kaggle.kaggle_json.unlink()
+    monkeypatch.chdir(tmp_path)
+    assert error_line(run("kernel", "build")) == \
+        "Error: no Kaggle username known; pass --id USER/slug or add kaggle.json"
+    assert not (tmp_path / "kernels").exists()
+    assert run("kernel", "build", "--id", "someone/my-digits").exit_code == 0
+    assert run("kernel", "build").exit_code == 0  # keeps the id the folder already has
+    assert json.loads((tmp_path / kernel.DEFAULT_FOLDER / kernel.METADATA_FILE).read_text())["id"] == \
+        "someone/my-digits"
+
+
+def test_build_with_a_bad_id(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = error_line(run("kernel", "build", "--id", "fakeuser/Digits"))
+    assert "id must be USERNAME/slug" in line and "pass --id USERNAME/kagglekit-digit-recognizer" in line
+    assert not (tmp_path / "kernels").exists() or not any((tmp_path / "kernels").iterdir())
+
+
+def test_push_uploads_the_script_with_explicit_settings(fake_kaggle, built):
+    result = run("kernel", "push")
+    assert result.exit_code == 0, result.output
+    assert f"Pushed {KERNEL_ID} version 1: https://www.kaggle.com/code/{KERNEL_ID}" in result.stdout
+    body = fake_kaggle.pushes[0]
+    assert body["slug"] == KERNEL_ID and body["newTitle"] == "Kagglekit Digit Recognizer"
+    assert body["text"] == (built / kernel.CODE_FILE).read_text()
+    assert (body["language"], body["kernelType"]) == ("python", "script")
+    assert body["isPrivate"] is True and body["enableInternet"] is False
+    assert body["competitionDataSources"] == ["digit-recognizer"]
+    assert not body.get("enableGpu") and not body.get("enableTpu")
+
+
+def test_push_checks_the_metadata_before_any_request(fake_kaggle, built):
+    meta = json.loads((built / kernel.METADATA_FILE).read_text())
+    meta.update(enable_internet=True, title="Abc")
+    (built / kernel.METADATA_FILE).write_text(json.dumps(meta))
+    line = error_line(run("kernel", "push"))
+    assert "title must be at least 5 characters" in line and "enable_internet must be false" in line
+    assert fake_kaggle.called("SaveKernel") == []
+
+
+def test_push_refused_403(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("kernel", "build", "--preset", "quick", "--id", "otheruser/kagglekit-digit-recognizer").exit_code == 0
+    assert "Kaggle has no kernel 'otheruser/kagglekit-digit-recognizer' you can use (403)" in \
+        error_line(run("kernel", "push"))
+
+
+def test_push_refused_404(fake_kaggle, built):
+    fake_kaggle.fail("SaveKernel", 404, message="Notebook not found")
+    assert "(404)" in error_line(run("kernel", "push"))
+
+
+def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):
+    fake_kaggle.respond("SaveKernel", {"error": "Notebook not found"})
+    assert error_line(run("kernel", "push")) == \
+        f"Error: Kaggle refused to push kernel '{KERNEL_ID}': Notebook not found"
+
+
+def test_status_follows_the_run(fake_kaggle, pushed):
+    fake_kaggle.kernel_statuses = ["QUEUED", "RUNNING", "COMPLETE"]
+    for state in ("queued", "running", "complete"):
+        result = run("kernel", "status")
+        assert result.exit_code == 0 and result.stdout == f"{KERNEL_ID}: {state}\n"
+
+
+def test_status_error_shows_kaggles_failure_message(fake_kaggle, pushed):
+    fake_kaggle.kernel_statuses = ["ERROR"]
+    fake_kaggle.kernel_failure = "MemoryError: Unable to allocate 3.2 GiB"
+    assert error_line(run("kernel", "status")) == (
+        f"Error: kernel {KERNEL_ID} failed on Kaggle: MemoryError: Unable to allocate 3.2 GiB; read its log "
+        "(`kagglekit kernel output`), fix the cause and push again")
+
+
+def test_status_of_a_kernel_never_pushed(fake_kaggle, built):
+    assert "Kaggle has no kernel" in error_line(run("kernel", "status"))
+
+
+def test_output_fetches_submission_and_log(fake_kaggle, pushed):
+    fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv().encode()}
+    fake_kaggle.kernel_log = "epoch 1/5 ...\n"
+    result = run("kernel", "output", "-p", "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir("out")) == ["kagglekit-digit-recognizer.log", "submission.csv"]
+    assert Path("out/submission.csv").read_text() == fake_kaggle.submission_csv()
+
+
+def test_output_without_a_submission(fake_kaggle, pushed):
+    fake_kaggle.kernel_files = {"other.txt": b"x"}
+    line = error_line(run("kernel", "output"))
+    assert line.startswith(f"Error: kernel {KERNEL_ID} has no submission.csv in its output (got other.txt")
+
+
+@pytest.fixture
+def sample(pushed):
+    """data/digit-recognizer/sample_submission.csv for the fake's five test images."""
+    folder = Path("data") / "digit-recognizer"
+    folder.mkdir(parents=True)
+    (folder / "sample_submission.csv").write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, 6)))
+
+
+def test_submit_fetches_validates_and_uploads(fake_kaggle, sample):
+    fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv(correct=4).encode()}
+    result = run("kernel", "submit", "-m", "from the kernel", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "Submitted runs/kernel-output/submission.csv (5 rows) from kernel" in result.stdout
+    assert "Public score: " in result.stdout
+    assert fake_kaggle.uploads == [fake_kaggle.submission_csv(correct=4).encode()]
+    assert fake_kaggle.submissions[0]["description"] == "from the kernel"
+
+
+def test_submit_refuses_an_invalid_output(fake_kaggle, sample):
+    fake_kaggle.kernel_files = {"submission.csv": b"ImageId,Label\n1,0\n2,11\n3,0\n4,0\n5,0\n"}
+    line = error_line(run("kernel", "submit", "-m", "bad"))
+    assert line.startswith("Error: not submitted: the kernel's output is invalid: ")
+    assert "Label has 1 value outside 0..9" in line
+    assert fake_kaggle.called("StartSubmissionUpload") == [] and fake_kaggle.uploads == []
+
+
+def test_submit_without_a_submission(fake_kaggle, sample):
+    fake_kaggle.kernel_files = {}
+    assert "has no submission.csv" in error_line(run("kernel", "submit", "-m", "nothing"))
+    assert fake_kaggle.uploads == []

@@ -261,16 +261,9 @@ def run(config, path, name, output, submit, message, quiet):
 
 def _register():
     """Add the Kaggle commands, which live in their own modules to keep this one about the pipeline."""
-    import importlib
-    for name in ("cli_kaggle", "cli_kernel"):
-        try:
-            module = importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as e:  # TODO(issue 3/4): remove once both modules have landed
-            if e.name != f"{__package__}.{name}":
-                raise
-            continue
-        for command in module.COMMANDS:
-            main.add_command(command)
+    from . import cli_kaggle, cli_kernel
+    for command in cli_kaggle.COMMANDS + cli_kernel.COMMANDS:
+        main.add_command(command)
 
 
 _register()

@@ -2,6 +2,7 @@
 
 Shapes are row-major: x is (batch, features). A layer's `spec()` is the JSON-able description
 that `build_layer(spec)` turns back into an identical layer, which is how models are saved.
+RowBlocks packs a constant input without its zero columns, which Dense multiplies as it is.
 """
 import numpy as np
 
@@ -42,10 +43,67 @@ def init_weights(scheme, n_in, n_out, rng, dtype=np.float32):
 
 
 INITS = ("he", "glorot", "uniform")
+_ONES = {}  # dtype -> the longest ones-vector asked for so far, sliced by column_sums
+
+
+def column_sums(a, out=None):
+    """Sum over the rows of a (n, k): a ones-vector product, ~8x faster than a.sum(axis=0) for narrow k."""
+    ones = _ONES.get(a.dtype)
+    if ones is None or len(ones) < len(a):
+        ones = _ONES[a.dtype] = np.ones(len(a), a.dtype)
+    return np.matmul(ones[:len(a)], a, out=out)
+
+
+def sparsity_order(x):
+    """All rows of x (n, width) sorted by last, then first nonzero column, so that neighbours tend to
+    share their all-zero columns (for images, augment.bounding_box_order does better)."""
+    lit = x != 0
+    first, last = lit.argmax(axis=1), lit[:, ::-1].argmax(axis=1)
+    return np.lexsort((first, -last))
+
+
+class RowBlocks:
+    """Rows of a constant input x (n, width), e.g. the training set of full-batch descent, packed into
+    blocks that keep only their columns which are not all zero.
+
+    `blocks @ W` and `blocks.t_matmul(g)` (= x.T @ g) do the dense products' arithmetic minus the
+    zeros. With rows ordered so that neighbours share blank columns (digits sorted by bounding box),
+    a block of 256 MNIST rows keeps ~340 of 784 columns: under half the work and memory traffic.
+    Row i of the packed matrix is x[order[i]] (default: sparsity_order(x)).
+    """
+
+    def __init__(self, x, order=None, rows=256):
+        if order is None:
+            order = sparsity_order(x)
+        self.order, self.shape, self.dtype = order, (len(order), x.shape[1]), x.dtype
+        self.blocks = []  # (start, stop, kept columns, their values)
+        for start in range(0, len(order), rows):
+            part = x[order[start:start + rows]]
+            cols = np.flatnonzero(part.any(axis=0))
+            self.blocks.append((start, start + len(part), cols, np.ascontiguousarray(part[:, cols])))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __matmul__(self, w):
+        out = np.empty((self.shape[0], w.shape[1]), np.result_type(self.dtype, w.dtype))
+        for start, stop, cols, values in self.blocks:
+            np.matmul(values, w[cols], out=out[start:stop])
+        return out
+
+    def t_matmul(self, g, out=None):
+        """x.T @ g for g (n, k) in the blocks' row order: (width, k), written into out if given."""
+        if out is None:
+            out = np.zeros((self.shape[1], g.shape[1]), np.result_type(self.dtype, g.dtype))
+        else:
+            out.fill(0)
+        for start, stop, cols, values in self.blocks:
+            out[cols] += values.T @ g[start:stop]
+        return out
 
 
 class Dense(Layer):
-    """y = x @ W + b, with W (n_in, n_out) and one bias per output unit."""
+    """y = x @ W + b, with W (n_in, n_out) and one bias per output unit; x an array or a RowBlocks."""
     kind = "dense"
     decay = ("W",)
 
@@ -64,11 +122,16 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         self.x = x
-        return x @ self.params["W"] + self.params["b"]
+        out = x @ self.params["W"]
+        out += self.params["b"]  # in place: one pass and no second (batch, n_out) array
+        return out
 
     def backward(self, grad, input_grad=True):
-        np.matmul(self.x.T, grad, out=self.grads["W"])
-        np.sum(grad, axis=0, out=self.grads["b"])  # one gradient per unit, not a scalar
+        if isinstance(self.x, RowBlocks):
+            self.x.t_matmul(grad, out=self.grads["W"])
+        else:
+            np.matmul(self.x.T, grad, out=self.grads["W"])
+        column_sums(grad, out=self.grads["b"])  # one gradient per unit, not a scalar
         # The first layer's input gradient is never used and costs as much as the forward pass.
         return grad @ self.params["W"].T if input_grad else None
 
@@ -81,7 +144,7 @@ class ReLU(Layer):
 
     def forward(self, x, training=False):
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0)
 
     def backward(self, grad, input_grad=True):
         return grad * self.mask

@@ -1,5 +1,6 @@
 """A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict,
 and save/load as one .npz holding the weights and the JSON architecture (no pickle)."""
+import copy
 import json
 import os
 import zipfile
@@ -37,12 +38,27 @@ class Network:
             grad = layer.backward(grad)
         self.layers[0].backward(grad, input_grad=False)
 
-    def train_step(self, x, labels):
-        """Forward and backward on one batch; returns (loss, logits) and leaves the grads in place."""
+    def train_step(self, x, labels, n_total=None):
+        """Forward and backward on one batch; returns (loss, logits) and leaves the grads in place.
+
+        n_total: when the batch is one part of a larger one whose gradients get added up, that one's
+        row count (the gradients are then scaled by 1/n_total instead of 1/len(labels))."""
         logits = self.forward(x, training=True)
         loss = self.loss.forward(logits, labels)
-        self.backward(self.loss.backward())
+        self.backward(self.loss.backward(n_total))
         return loss, logits
+
+    def twin(self):
+        """A network sharing this one's parameters (not copies) but with its own gradients, caches and
+        dropout generators, so that another thread can run train_step on other rows at the same time."""
+        layers = []
+        for layer in self.layers:
+            twin = copy.copy(layer)
+            twin.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
+            if isinstance(layer, Dropout) and layer.rng is not None:
+                twin.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
+            layers.append(twin)
+        return Network(layers, self.meta)
 
     def add_weight_decay(self, rate):
         """Add the gradient of (rate/2)·Σ W² to the decayed params' grads."""

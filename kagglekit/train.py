@@ -1,5 +1,7 @@
 """Training: `fit` runs minibatch epochs with an optimizer and returns the per-epoch History;
-`train_model` is the one recipe (split, init, fit) that the CLI and the kernel script both use."""
+`train_model` is the one recipe (split, init, fit) that the CLI and the kernel script both use.
+Full-batch descent packs its rows once and runs each step as two row shards on two threads (FullBatch);
+the BLAS gets one thread while fitting (blas_threads)."""
 import contextvars
 import ctypes
 import time

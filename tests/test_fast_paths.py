@@ -1,0 +1,84 @@
+"""The hot path's shortcuts must compute exactly what the plain NumPy formulas compute."""
+import numpy as np
+import pytest
+
+from kagglekit.augment import bounding_box_order
+from kagglekit.config import TrainConfig
+from kagglekit.layers import RowBlocks, column_sums
+from kagglekit.losses import SoftmaxCrossEntropy, softmax
+from kagglekit.network import build_network
+from kagglekit.train import FullBatch, blas_threads
+
+
+def sparse_digits(n=300, seed=0):
+    """Images with a random lit rectangle each, so rows share blank borders as real digits do."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28))
+    for img in x:
+        top, left = rng.integers(0, 14, 2)
+        img[top:top + rng.integers(5, 14), left:left + rng.integers(5, 14)] = rng.random()
+    return x.reshape(n, 784), rng.integers(0, 10, n)
+
+
+def test_row_blocks_products_equal_dense_ones():
+    x, _ = sparse_digits()
+    rng = np.random.default_rng(1)
+    order = bounding_box_order(x)
+    blocks = RowBlocks(x, order, rows=64)
+    assert sum(len(cols) for _, _, cols, _ in blocks.blocks) < 784 * len(blocks.blocks)  # columns were dropped
+    w = rng.standard_normal((784, 10))
+    np.testing.assert_allclose(blocks @ w, x[order] @ w, rtol=1e-10)
+    g = rng.standard_normal((len(x), 10))
+    np.testing.assert_allclose(blocks.t_matmul(g), x[order].T @ g, rtol=1e-10, atol=1e-12)
+
+
+def test_bounding_box_order_is_a_permutation():
+    x, _ = sparse_digits(50)
+    assert sorted(bounding_box_order(x)) == list(range(50))
+
+
+def test_column_sums():
+    a = np.random.default_rng(2).standard_normal((1000, 10))
+    np.testing.assert_allclose(column_sums(a), a.sum(axis=0), rtol=1e-10)
+
+
+def test_sharded_full_batch_gradient_equals_plain_full_batch():
+    x, y = sparse_digits()
+    config = TrainConfig(hidden=(10,), init="uniform")
+    plain = build_network(config, np.random.default_rng(3), dtype=np.float64)
+    sharded = build_network(config, np.random.default_rng(3), dtype=np.float64)
+    loss, _ = plain.train_step(x, y)
+    full = FullBatch(sharded, x, y, shards=2)
+    try:
+        loss_sum, correct = full.step()
+    finally:
+        full.close()
+    assert loss_sum / len(x) == pytest.approx(loss, rel=1e-10)
+    assert correct == int((plain.predict(x) == y).sum())
+    for (_, a), (_, b) in zip(plain.pairs(), sharded.pairs()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_loss_counts_correct_rows_like_argmax_even_with_ties():
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((200, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 200)
+    ce = SoftmaxCrossEntropy()
+    ce.forward(logits, labels)
+    assert ce.correct() == int((logits.argmax(axis=1) == labels).sum())
+    logits[:50] = 0.0  # every class tied: argmax picks class 0
+    ce.forward(logits, labels)
+    assert ce.correct() == int((logits.argmax(axis=1) == labels).sum())
+    np.testing.assert_allclose(softmax(logits[:1]), np.full((1, 10), 0.1), rtol=1e-6)
+
+
+def test_blas_threads_limits_then_restores_the_count():
+    from kagglekit.train import _openblas_thread_calls
+    calls = _openblas_thread_calls()
+    if calls is None:
+        pytest.skip("NumPy is not linked against OpenBLAS here")
+    get, _ = calls
+    before = get()
+    with blas_threads(1):
+        assert get() == 1
+    assert get() == before

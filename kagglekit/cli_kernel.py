@@ -8,10 +8,10 @@ import click
 
 from . import kaggle_api
 from . import kernel as script
+from .cli_kaggle import send_submission
 from .config import PRESETS
 from .data import COMPETITION
 from .errors import KaggleError, KernelError, SubmissionError
-from .submission import validate_submission
 
 OUTPUT = Path("runs") / "kernel-output"
 
@@ -144,27 +144,13 @@ def submit(message, dest, kernel_id, wait):
     \b
     Example: kagglekit kernel submit -m "kernel, mlp preset" --wait
     """
-    if not message.strip():
-        raise click.BadParameter("must say what this submission is", param_hint="'-m' / '--message'")
     kernel_id, path = _fetch(kernel_id, dest)
+    click.echo(f"Fetched the output of kernel {kernel_id}")
     sample = Path("data") / COMPETITION / "sample_submission.csv"  # else: the real test set's 28,000 ids
     try:
-        rows = validate_submission(path, sample if sample.is_file() else None)
-    except SubmissionError as e:
+        send_submission(path, message, COMPETITION, wait, sample if sample.is_file() else None)
+    except SubmissionError as e:  # only the validation raises this: say whose output it was
         raise SubmissionError(f"not submitted: the kernel's output is invalid: {e}") from None
-    ref, remaining = kaggle_api.submit(path, message, COMPETITION)
-    click.echo(f"Submitted {path} ({rows} rows) from kernel {kernel_id}: ref {ref}")
-    if remaining is not None:
-        click.echo(f"{remaining} submissions remaining today.")
-    if wait:
-        if ref is None:
-            raise KaggleError("Kaggle returned no submission ref to wait for: see `kagglekit submissions`.")
-        click.echo("Waiting for the score", nl=False, err=True)
-        try:
-            result = kaggle_api.wait_for_score(ref, on_poll=lambda _: click.echo(".", nl=False, err=True))
-        finally:
-            click.echo("", err=True)
-        click.echo(f"Public score: {result.public or '(not published)'}")
 
 
 COMMANDS = [kernel]

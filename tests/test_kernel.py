@@ -407,7 +407,8 @@ def test_submit_fetches_validates_and_uploads(fake_kaggle, sample):
     fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv(correct=4).encode()}
     result = run("kernel", "submit", "-m", "from the kernel", "--wait")
     assert result.exit_code == 0, result.output
-    assert "Submitted runs/kernel-output/submission.csv (5 rows) from kernel" in result.stdout
+    assert "Fetched the output of kernel " in result.stdout
+    assert "Submitted runs/kernel-output/submission.csv (5 rows) to digit-recognizer" in result.stdout
     assert "Public score: " in result.stdout
     assert fake_kaggle.uploads == [fake_kaggle.submission_csv(correct=4).encode()]
     assert fake_kaggle.submissions[0]["description"] == "from the kernel"

@@ -3,10 +3,9 @@ Every error must be one "Error: ..." line with exit code 1, no traceback and no 
 import os
 
 import pytest
-from click.testing import CliRunner
 
-from fake_kaggle import KEY, TOKEN, make_competition_zip
-from kagglekit.cli import main
+from cli_helpers import error_line, run
+from fake_kaggle import TOKEN, make_competition_zip
 
 DATA = os.path.join("data", "digit-recognizer")
 
@@ -15,23 +14,6 @@ DATA = os.path.join("data", "digit-recognizer")
 def cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(*args):
-    result = CliRunner().invoke(main, list(args))
-    assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)  # no crash
-    for secret in (KEY, TOKEN):
-        assert secret not in result.output
-    return result
-
-
-def error_line(result):
-    """The single Error: line of a failed command."""
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    return errors[0]
 
 
 @pytest.fixture

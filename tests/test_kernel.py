@@ -14,11 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from fake_kaggle import KEY
+from cli_helpers import error_line, run
 from kagglekit import kaggle_api, kernel
-from kagglekit.cli import main
 from kagglekit.config import preset
 from kagglekit.errors import KernelError
 from kagglekit.pipeline import SAMPLE_ZIP
@@ -27,21 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 CHECKED_IN = REPO / "kernels" / "digit-recognizer"
 PACKAGE = REPO / "kagglekit"
 KERNEL_ID = "fakeuser/kagglekit-digit-recognizer"
-
-
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)  # no crash
-    assert KEY not in result.output
-    return result
-
-
-def error_line(result):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    return errors[0]
 
 
 def unpack_sample(folder):

@@ -7,14 +7,12 @@ that needs a model takes a run folder or a model file (default: the newest run).
 import csv
 import json
 import os
-import shutil
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .archive import install_competition
 from .config import TrainConfig
 from .data import N_CLASSES, check_competition_folder, load_test, load_train, stratified_kfold
 from .errors import DataError, ModelError
@@ -42,23 +40,8 @@ def find_data(path=None):
 
 
 def unpack_sample(target=SAMPLE_DIR):
-    """Unpack the bundled sample of real digits into `target` (once) and return it."""
-    target = Path(target)
-    try:
-        check_competition_folder(target)
-        return target
-    except DataError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=target.parent))
-    try:
-        with zipfile.ZipFile(SAMPLE_ZIP) as z:
-            z.extractall(tmp)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """Unpack the bundled sample of real digits into `target` (once, checked) and return it."""
+    return install_competition(SAMPLE_ZIP, target)
 
 
 def new_run_dir(name=None, root=RUNS):

@@ -34,9 +34,9 @@ import sys
 from pathlib import Path
 
 from .config import TrainConfig
-from .data import COMPETITION, DATA_FILES, check_competition_folder, load_test, load_train
+from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
-from .submission import read_ids, validate_submission, write_submission
+from .submission import predict_test
 from .train import train_model
 
 PRESET = __PRESET__
@@ -83,11 +83,7 @@ def main(argv=None):
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
     net, history, _ = train_model(x, y, CONFIG, progress)
-    x_test, ids = load_test(folder / "test.csv"), read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x_test):
-        raise DataError(f"{folder}: test.csv has {len(x_test)} rows but sample_submission.csv has {len(ids)}")
-    path = write_submission(Path(args.output) / "submission.csv", net.predict(x_test), ids)
-    rows = validate_submission(path, folder / "sample_submission.csv")
+    path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
     print(f"wrote {path}: {rows} rows, validation accuracy {history.last['val_acc']:.4f}", flush=True)
 
 

@@ -14,10 +14,10 @@ import numpy as np
 
 from .archive import install_competition
 from .config import TrainConfig
-from .data import N_CLASSES, check_competition_folder, load_test, load_train, stratified_kfold
+from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
 from .errors import DataError, ModelError
 from .network import Network, build_network
-from .submission import read_ids, validate_submission, write_submission
+from .submission import predict_test
 from .train import HISTORY_COLUMNS, fit, holdout, train_model
 
 DEFAULT_DATA = Path("data") / "digit-recognizer"
@@ -160,15 +160,12 @@ def cross_validate(data_folder, config, folds, callback=None):
 def predict(model=None, data_folder=None, output=None):
     """Predict test.csv with a model, write `ImageId,Label` in sample_submission's order, and validate it."""
     net, _ = load_model(model)
-    folder = Path(data_folder)
-    x = load_test(folder / "test.csv")
-    _check_fits(net, x, "test.csv")
-    ids = read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x):
-        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
-                        "download the competition files again")
     if output is None:
         output = resolve_model(model).parent / "submission.csv"
-    path = write_submission(output, net.predict(x), ids)
-    validate_submission(path, folder / "sample_submission.csv")
+
+    def checked_predict(x):
+        _check_fits(net, x, "test.csv")
+        return net.predict(x)
+
+    path, _ = predict_test(checked_predict, data_folder, output)
     return path

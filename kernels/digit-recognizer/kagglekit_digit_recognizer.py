@@ -347,7 +347,7 @@ def minibatches(n, batch_size, rng):
 
 
 # -------------------- submission.py ---------------------------------------------------------
-# Submission CSVs (`ImageId,Label`): writing them atomically, checking them the way Kaggle would
+# Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 # before an upload, and scoring them against a solution file (categorization accuracy).
 
 HEADER = ["ImageId", "Label"]
@@ -468,6 +468,19 @@ def score_submission(path, solution_path):
             if mask.any():
                 result[part] = float(correct[mask].mean())
     return result
+
+
+def predict_test(predict, folder, output):
+    """Label folder/test.csv with predict (x (n, 784) -> labels), write them in sample_submission's id order
+    to output, and validate the file; returns (path, rows). Used by `kagglekit predict` and the kernel."""
+    folder = Path(folder)
+    x = load_test(folder / "test.csv")
+    ids = read_ids(folder / "sample_submission.csv")
+    if len(ids) != len(x):
+        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
+                        "download the competition files again")
+    path = write_submission(output, predict(x), ids)
+    return path, validate_submission(path, folder / "sample_submission.csv")
 
 
 # -------------------- augment.py ------------------------------------------------------------
@@ -1231,11 +1244,7 @@ def main(argv=None):
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
     net, history, _ = train_model(x, y, CONFIG, progress)
-    x_test, ids = load_test(folder / "test.csv"), read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x_test):
-        raise DataError(f"{folder}: test.csv has {len(x_test)} rows but sample_submission.csv has {len(ids)}")
-    path = write_submission(Path(args.output) / "submission.csv", net.predict(x_test), ids)
-    rows = validate_submission(path, folder / "sample_submission.csv")
+    path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
     print(f"wrote {path}: {rows} rows, validation accuracy {history.last['val_acc']:.4f}", flush=True)
 
 

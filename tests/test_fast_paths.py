@@ -4,7 +4,8 @@ import pytest
 
 from kagglekit.augment import bounding_box_order
 from kagglekit.config import TrainConfig
-from kagglekit.layers import RowBlocks, column_sums
+from kagglekit.data import to_float
+from kagglekit.layers import RowBlocks, column_sums, pixel_codes
 from kagglekit.losses import SoftmaxCrossEntropy, softmax
 from kagglekit.network import build_network
 from kagglekit.train import FullBatch, blas_threads
@@ -30,6 +31,33 @@ def test_row_blocks_products_equal_dense_ones():
     np.testing.assert_allclose(blocks @ w, x[order] @ w, rtol=1e-10)
     g = rng.standard_normal((len(x), 10))
     np.testing.assert_allclose(blocks.t_matmul(g), x[order].T @ g, rtol=1e-10, atol=1e-12)
+
+
+def pixel_digits(n=300, seed=0, dtype=np.float32):
+    """sparse_digits as uint8 pixels scaled to [0, 1] the way data.to_float does, in dtype."""
+    x, y = sparse_digits(n, seed)
+    return np.rint(x * 255).astype(np.uint8).astype(dtype) / dtype(255), y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_blocks_of_pixels_keep_one_byte_codes_and_the_same_products(dtype):
+    x, _ = pixel_digits(dtype=dtype)
+    rng = np.random.default_rng(4)
+    order = bounding_box_order(x)
+    blocks = RowBlocks(x, order, rows=64)
+    assert blocks.scale is not None and all(v.dtype == np.uint8 for *_, v in blocks.blocks)
+    w = rng.standard_normal((784, 10)).astype(dtype)
+    g = rng.standard_normal((len(x), 10)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(blocks @ w, x[order] @ w, rtol=tol, atol=tol)
+    np.testing.assert_allclose(blocks.t_matmul(g), x[order].T @ g, rtol=tol, atol=tol)
+
+
+def test_pixel_codes_only_for_exact_multiples_of_one_255th():
+    pixels = np.array([[0, 1, 128, 255]], np.uint8)
+    np.testing.assert_array_equal(pixel_codes(to_float(pixels)), pixels)
+    for bad in ([[0.5]], [[2.0]], [[-1 / 255]], [[np.nan]]):
+        assert pixel_codes(np.array(bad, np.float32)) is None
 
 
 def test_bounding_box_order_is_a_permutation():

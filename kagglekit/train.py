@@ -84,9 +84,11 @@ class History:
 def evaluate_loss_acc(net, x, y, batch_size=4096):
     """(mean cross-entropy, accuracy) of net on x, y without touching training state."""
     total, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        logits = net.forward(x[i:i + batch_size])
-        total += net.loss.forward(logits, y[i:i + batch_size]) * len(logits)
+    batches = [(x, y)] if isinstance(x, RowBlocks) else (
+        (x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
+    for xb, yb in batches:
+        logits = net.forward(xb)
+        total += net.loss.forward(logits, yb) * len(logits)
         correct += net.loss.correct()
     return total / len(x), correct / len(x)
 
@@ -108,6 +110,8 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
     full = None
     if (config.batch_size <= 0 or config.batch_size >= len(x)) and not config.augment_shift:
         full = FullBatch(net, x, y)  # the same rows every step: packed once, run in parallel shards
+        if x_val is not None and len(x_val):
+            x_val, y_val = packed(x_val, y_val)  # and the same validation rows after every step
     try:
         for epoch in range(1, config.epochs + 1):
             if full is not None:
@@ -154,6 +158,17 @@ def _update(net, optimizer, config):
     optimizer.step(net.pairs())
 
 
+def packing_order(x):
+    """The row order in which RowBlocks drops the most columns: digits by bounding box, else by sparsity."""
+    return bounding_box_order(x) if x.shape[1] == SIDE * SIDE else sparsity_order(x)
+
+
+def packed(x, y):
+    """(x as RowBlocks, y in the same row order), for rows that every epoch evaluates unchanged."""
+    order = packing_order(x)
+    return RowBlocks(x, order), y[order]
+
+
 class FullBatch:
     """Full-batch descent's rows, packed once without their zero columns (RowBlocks) and cut into SHARDS
     parts; `step()` runs every part through its own twin of the network on its own thread, adds the
@@ -161,7 +176,7 @@ class FullBatch:
 
     def __init__(self, net, x, y, shards=SHARDS):
         shards = max(1, min(shards, len(x)))
-        order = bounding_box_order(x) if x.shape[1] == SIDE * SIDE else sparsity_order(x)
+        order = packing_order(x)
         cuts = [len(x) * i // shards for i in range(shards + 1)]
         self.parts = [(RowBlocks(x, order[a:b]), y[order[a:b]]) for a, b in zip(cuts, cuts[1:])]
         self.nets = [net] + [net.twin() for _ in range(shards - 1)]

@@ -8,7 +8,7 @@ from kagglekit.data import to_float
 from kagglekit.layers import RowBlocks, column_sums, pixel_codes
 from kagglekit.losses import SoftmaxCrossEntropy, softmax
 from kagglekit.network import build_network
-from kagglekit.train import FullBatch, blas_threads
+from kagglekit.train import FullBatch, blas_threads, evaluate_loss_acc, packed
 
 
 def sparse_digits(n=300, seed=0):
@@ -70,8 +70,9 @@ def test_column_sums():
     np.testing.assert_allclose(column_sums(a), a.sum(axis=0), rtol=1e-10)
 
 
-def test_sharded_full_batch_gradient_equals_plain_full_batch():
-    x, y = sparse_digits()
+@pytest.mark.parametrize("digits", [sparse_digits, lambda: pixel_digits(dtype=np.float64)])
+def test_sharded_full_batch_gradient_equals_plain_full_batch(digits):
+    x, y = digits()
     config = TrainConfig(hidden=(10,), init="uniform")
     plain = build_network(config, np.random.default_rng(3), dtype=np.float64)
     sharded = build_network(config, np.random.default_rng(3), dtype=np.float64)
@@ -85,6 +86,14 @@ def test_sharded_full_batch_gradient_equals_plain_full_batch():
     assert correct == int((plain.predict(x) == y).sum())
     for (_, a), (_, b) in zip(plain.pairs(), sharded.pairs()):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_validation_on_packed_rows_equals_validation_on_the_array():
+    x, y = pixel_digits()
+    net = build_network(TrainConfig(hidden=(10,), init="uniform"), np.random.default_rng(5))
+    loss, acc = evaluate_loss_acc(net, *packed(x, y))
+    expected_loss, expected_acc = evaluate_loss_acc(net, x, y, batch_size=128)
+    assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == expected_acc
 
 
 def test_loss_counts_correct_rows_like_argmax_even_with_ties():

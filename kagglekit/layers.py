@@ -106,8 +106,9 @@ class RowBlocks:
         # rows that belong to the same column in one reduceat instead of a scatter-add per block.
         kept = np.concatenate([cols for _, _, cols, _ in blocks]) if blocks else np.zeros(0, np.intp)
         self.sorted = np.argsort(kept, kind="stable")
-        first = np.flatnonzero(np.diff(kept[self.sorted], prepend=-1))
-        self.runs, self.columns = first, kept[self.sorted][first]
+        kept = kept[self.sorted]
+        self.runs = np.flatnonzero(np.diff(kept, prepend=-1))  # where each column's run of rows starts
+        self.columns = kept[self.runs]
         self.offsets = np.cumsum([0] + [len(cols) for _, _, cols, _ in blocks])
 
     def __len__(self):

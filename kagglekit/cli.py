@@ -3,6 +3,7 @@ Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go
 notes and progress to stderr."""
 import contextlib
 import functools
+import shutil
 import sys
 from pathlib import Path
 
@@ -126,8 +127,12 @@ def print_report(report, title):
 def train_and_report(folder, config, name, quiet):
     run_dir = pipeline.new_run_dir(name or None)
     bar, callback = epoch_progress(config, quiet)
-    with bar:
-        metrics = pipeline.train_run(folder, config, run_dir, callback)
+    try:
+        with bar:
+            metrics = pipeline.train_run(folder, config, run_dir, callback)
+    except BaseException:  # an error or Ctrl-C: no unfinished run folder is left behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
                f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
     return run_dir, metrics

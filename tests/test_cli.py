@@ -129,6 +129,11 @@ def test_empty_train_file(cli, tiny_competition):
     fails(cli(["train", *FAST, "-p", tiny_competition]), "train.csv is empty")
 
 
+def test_diverged_training_leaves_no_run_folder(cli, tiny_competition, tmp_path):
+    fails(cli(["train", *FAST, "-p", tiny_competition, "--lr", "1e38", "--epochs", "3"]), "training diverged at epoch")
+    assert (tmp_path / "runs").is_dir() and not any((tmp_path / "runs").iterdir())
+
+
 def test_unknown_preset_and_bad_values(cli, tiny_competition):
     result = cli(["train", "--preset", "huge"])
     assert result.exit_code == 2 and "Invalid value for '--preset'" in result.output

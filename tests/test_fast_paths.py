@@ -31,7 +31,7 @@ def test_row_blocks_products_equal_dense_ones():
     rng = np.random.default_rng(1)
     order = bounding_box_order(x)
     blocks = RowBlocks(x, order, rows=64)
-    assert sum(len(cols) for _, _, cols, _ in blocks.blocks) < 784 * len(blocks.blocks)  # columns were dropped
+    assert sum(len(cols) for _, _, cols, *_ in blocks.blocks) < 784 * len(blocks.blocks)  # columns were dropped
     w = rng.standard_normal((784, 10))
     np.testing.assert_allclose(blocks @ w, x[order] @ w, rtol=1e-10)
     g = rng.standard_normal((len(x), 10))
@@ -50,7 +50,7 @@ def test_row_blocks_of_pixels_keep_one_byte_codes_and_the_same_products(dtype):
     rng = np.random.default_rng(4)
     order = bounding_box_order(x)
     blocks = RowBlocks(x, order, rows=64)
-    assert blocks.scale is not None and all(v.dtype == np.uint8 for *_, v in blocks.blocks)
+    assert blocks.scale is not None and all(v.dtype == np.uint8 for *_, v, _ in blocks.blocks)
     w = rng.standard_normal((784, 10)).astype(dtype)
     g = rng.standard_normal((len(x), 10)).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12

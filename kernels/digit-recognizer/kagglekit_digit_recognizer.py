@@ -567,6 +567,15 @@ def column_sums(a, out=None):
     return np.matmul(ones[:len(a)], a, out=out)
 
 
+def matmul_f(a, b):
+    """a @ b as a column-major array, as Dense returns its outputs: each unit's values contiguous, so
+    adding the biases and the softmax's row max and sums run down long columns, not across rows of
+    ten, and every product stays one BLAS call."""
+    out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b), order="F")
+    np.matmul(b.T, a.T, out=out.T)
+    return out
+
+
 def sparsity_order(x):
     """All rows of x (n, width) sorted by last, then first nonzero column, so that neighbours tend to
     share their all-zero columns (for images, augment.bounding_box_order does better)."""
@@ -614,7 +623,9 @@ class RowBlocks:
             blocks = [(*b[:3], c) for b, c in zip(blocks, codes)]
             self.scale = 1 / 255
             self.buffer = np.empty(max((c.size for c in codes), default=0), x.dtype)
-        self.blocks = blocks
+        # Each block also kept transposed: both products then run as plain row-major GEMMs with no
+        # transpose flag, which OpenBLAS hands to its copy-free kernel for these small shapes.
+        self.blocks = [(*b, np.ascontiguousarray(b[3].T)) for b in blocks]
         # t_matmul writes each block's (kept columns, k) product into one stacked array, then adds the
         # rows that belong to the same column in one reduceat instead of a scatter-add per block.
         kept = np.concatenate([cols for _, _, cols, _ in blocks]) if blocks else np.zeros(0, np.intp)
@@ -636,12 +647,12 @@ class RowBlocks:
         return values
 
     def __matmul__(self, w):
+        """x @ w as a column-major (n, k) array (see matmul_f)."""
         dtype = np.result_type(self.dtype, w.dtype)
-        out = np.empty((self.shape[0], w.shape[1]), dtype)
-        if self.scale is not None:
-            w = w * dtype.type(self.scale)
-        for start, stop, cols, stored in self.blocks:
-            np.matmul(self._values(stored), w.take(cols, axis=0), out=out[start:stop])
+        out = np.empty((self.shape[0], w.shape[1]), dtype, order="F")
+        w_t = np.ascontiguousarray(w.T if self.scale is None else w.T * dtype.type(self.scale))
+        for start, stop, cols, _, stored_t in self.blocks:
+            np.matmul(w_t.take(cols, axis=1), self._values(stored_t), out=out.T[:, start:stop])
         return out
 
     def t_matmul(self, g, out=None):
@@ -649,12 +660,13 @@ class RowBlocks:
         dtype = np.result_type(self.dtype, g.dtype)
         if out is None:
             out = np.empty((self.shape[1], g.shape[1]), dtype)
-        parts = np.empty((self.offsets[-1], g.shape[1]), dtype)
-        for (start, stop, _, stored), a, b in zip(self.blocks, self.offsets, self.offsets[1:]):
-            np.matmul(self._values(stored).T, g[start:stop], out=parts[a:b])
+        g_t = np.ascontiguousarray(g.T)  # a view of a column-major g
+        parts = np.empty((g.shape[1], self.offsets[-1]), dtype)
+        for (start, stop, _, stored, _), a, b in zip(self.blocks, self.offsets, self.offsets[1:]):
+            np.matmul(g_t[:, start:stop], self._values(stored), out=parts[:, a:b])
         out.fill(0)
         if len(self.columns):
-            out[self.columns] = np.add.reduceat(parts[self.sorted], self.runs, axis=0)
+            out.T[:, self.columns] = np.add.reduceat(parts[:, self.sorted], self.runs, axis=1)
         if self.scale is not None:
             out *= dtype.type(self.scale)
         return out
@@ -680,7 +692,7 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         self.x = x
-        out = x @ self.params["W"]
+        out = x @ self.params["W"] if isinstance(x, RowBlocks) else matmul_f(x, self.params["W"])
         out += self.params["b"]  # in place: one pass and no second (batch, n_out) array
         return out
 
@@ -691,7 +703,7 @@ class Dense(Layer):
             np.matmul(self.x.T, grad, out=self.grads["W"])
         column_sums(grad, out=self.grads["b"])  # one gradient per unit, not a scalar
         # The first layer's input gradient is never used and costs as much as the forward pass.
-        return grad @ self.params["W"].T if input_grad else None
+        return matmul_f(grad, self.params["W"].T) if input_grad else None
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}

@@ -10,11 +10,11 @@ from kagglekit.errors import DataError
 
 def test_load_train_and_test_shapes_and_scaling(tiny_competition):
     x, y = data.load_train(tiny_competition / "train.csv")
-    assert x.shape == (60, 784) and x.dtype == np.float32
+    assert x.shape == (60, 784) and x.dtype == np.float32 and x.flags.c_contiguous  # rows contiguous
     assert 0 <= x.min() and x.max() <= 1
     assert y.dtype == np.int64 and list(y[:3]) == [0, 1, 2]
     t = data.load_test(tiny_competition / "test.csv")
-    assert t.shape == (20, 784) and t.dtype == np.float32
+    assert t.shape == (20, 784) and t.dtype == np.float32 and t.flags.c_contiguous
 
 
 def test_cache_is_used_and_invalidated_when_csv_changes(tiny_competition):

@@ -296,8 +296,11 @@ def _load_raw(path, expected):
 
 
 def to_float(pixels):
-    """uint8 pixels (n, 784) -> float32 in [0, 1]."""
-    return pixels.astype(np.float32) / np.float32(255)
+    """uint8 pixels (n, 784) -> float32 in [0, 1], row-major (pandas hands over a column-major array,
+    whose rows, gathered for every batch and block, would each be 784 scattered values)."""
+    x = pixels.astype(np.float32, order="C")
+    x /= np.float32(255)
+    return x
 
 
 def load_train(path):

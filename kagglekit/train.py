@@ -9,6 +9,7 @@ import mmap
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -35,7 +36,8 @@ BLAS_THREADS = 1
 SHARDS = 2
 # Where the other shards run: forked processes (Linux) share nothing but the parameters and gradients,
 # and no interpreter lock; measured ~10% faster steps than threads. Elsewhere fork is missing (Windows)
-# or unsafe with the system libraries (macOS), and threads are used.
+# or unsafe with the system libraries (macOS), and threads are used; so they are when other threads run
+# in this process (a child forked then can deadlock on a lock one of them held).
 FORK = sys.platform.startswith("linux")
 
 
@@ -195,7 +197,7 @@ class FullBatch:
         self.n = len(x)
         self.pool = self.workers = None
         if shards > 1:
-            if FORK if fork is None else fork:
+            if (FORK and threading.active_count() == 1) if fork is None else fork:
                 self.workers = Workers(self)
             else:
                 self.pool = ThreadPoolExecutor(shards - 1)

@@ -2,6 +2,7 @@
 import os
 import signal
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -118,6 +119,25 @@ def test_full_batch_workers_follow_the_updates_and_leave_private_parameters(fork
             full.close()
     for param, _ in nets[1].pairs():
         assert param.flags.owndata  # no longer a view of the memory shared with the workers
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_full_batch_forks_only_from_a_single_threaded_process():
+    x, y = pixel_digits()
+    net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
+    alone = FullBatch(net, x, y)
+    alone.close()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        crowded = FullBatch(net, x, y)
+        crowded.close()
+    finally:
+        release.set()
+        other.join()
+    assert alone.workers is not None and alone.pool is None
+    assert crowded.workers is None and crowded.pool is not None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")

@@ -10,7 +10,7 @@ from kagglekit.augment import bounding_box_order
 from kagglekit.config import TrainConfig
 from kagglekit.data import to_float
 from kagglekit.errors import TrainingError
-from kagglekit.layers import RowBlocks, column_sums, pixel_codes
+from kagglekit.layers import RowBlocks, column_sums, pixel_codes, t_matmul
 from kagglekit.losses import SoftmaxCrossEntropy, softmax
 from kagglekit.network import build_network
 from kagglekit.train import FullBatch, blas_threads, evaluate_loss_acc, packed
@@ -68,6 +68,14 @@ def test_pixel_codes_only_for_exact_multiples_of_one_255th():
 def test_bounding_box_order_is_a_permutation():
     x, _ = sparse_digits(50)
     assert sorted(bounding_box_order(x)) == list(range(50))
+
+
+@pytest.mark.parametrize("n, a, b, order", [(20500, 10, 10, "F"), (5000, 3, 7, "C"), (300, 784, 16, "C")])
+def test_t_matmul_equals_the_plain_product(n, a, b, order):
+    rng = np.random.default_rng(6)
+    x = np.asarray(rng.standard_normal((n, a)), order=order)
+    g = np.asarray(rng.standard_normal((n, b)), order=order)
+    np.testing.assert_allclose(t_matmul(x, g, np.empty((a, b))), x.T @ g, rtol=1e-10, atol=1e-10)
 
 
 def test_column_sums():

@@ -32,7 +32,7 @@ push: $(VENV)/.installed  ## Push the generated kernel to Kaggle
 	$(KK) kernel push
 
 bench: $(VENV)/.installed  ## Seed notebook vs the seed and mlp presets, on ../shared/data
-	$(BIN)/python bench/seed_vs_notebook.py
+	$(BIN)/python bench/seed_vs_notebook.py --repeat 5 --mlp-seeds 0,1
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -32,6 +32,20 @@ def test_learns_separable_problem(optimizer, lr, batch):
     assert np.mean(net.predict(x[240:]) == y[240:]) == history.last["val_acc"]
 
 
+def test_full_batch_validation_of_each_epoch_is_that_of_its_weights():
+    # Full-batch runs evaluate an epoch's validation during the next step: it must still be that epoch's.
+    x, y = blobs()
+    config = TrainConfig(hidden=(16,), optimizer="gd", lr=0.5, batch_size=0, epochs=6)
+    long = fit(build_network(config, np.random.default_rng(0), n_in=5, n_out=3), x[:240], y[:240],
+               config, None, x[240:], y[240:])
+    for k in (1, 3):
+        short = config.override(epochs=k)
+        history = fit(build_network(short, np.random.default_rng(0), n_in=5, n_out=3), x[:240], y[:240],
+                      short, None, x[240:], y[240:])
+        assert long.rows[k - 1]["val_loss"] == history.last["val_loss"]
+    assert [row["epoch"] for row in long.rows] == list(range(1, 7))
+
+
 def test_divergence_is_a_clear_error():
     x, y = blobs()
     config = TrainConfig(hidden=(16,), optimizer="gd", lr=1e30, batch_size=0, epochs=5)

@@ -1173,15 +1173,29 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
     optimizer = make_optimizer(config.optimizer, config.lr, config.momentum)
     history = History()
     start = time.perf_counter()
-    full = None
+    validate = x_val is not None and len(x_val) > 0
+    full = pending = None
     if (config.batch_size <= 0 or config.batch_size >= len(x)) and not config.augment_shift:
-        full = FullBatch(net, x, y)  # the same rows every step: packed once, run in parallel shards
-        if x_val is not None and len(x_val):
-            x_val, y_val = packed(x_val, y_val)  # and the same validation rows after every step
+        # The same rows every step: packed once and run in parallel shards. The same validation rows
+        # too, evaluated here while the other shards run the next step (the weights are those the
+        # epoch ended with until that step's update), so this process's shard is lighter by about
+        # the cost of that evaluation.
+        if validate:
+            x_val, y_val = packed(x_val, y_val)
+        full = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0)
+
+    def finish(row):
+        if validate:
+            row["val_loss"], row["val_acc"] = evaluate_loss_acc(net, x_val, y_val)
+        history.rows.append(row)
+        if callback is not None:
+            callback(row)
+
     try:
         for epoch in range(1, config.epochs + 1):
             if full is not None:
-                loss_sum, correct = full.step()
+                loss_sum, correct = full.step(meanwhile=pending and (lambda row=pending: finish(row)))
+                pending = None
                 _update(net, optimizer, config)
             else:
                 loss_sum, correct = _minibatch_epoch(net, optimizer, x, y, config, rng)
@@ -1189,14 +1203,15 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
                 raise TrainingError(f"training diverged at epoch {epoch} (loss {loss_sum / len(x):.4g}, weights "
                                     f"not finite); lower the learning rate (now {optimizer.lr:g}) and retry")
             row = {"epoch": epoch, "train_loss": loss_sum / len(x), "train_acc": correct / len(x),
-                   "val_loss": float("nan"), "val_acc": float("nan")}
-            if x_val is not None and len(x_val):
-                row["val_loss"], row["val_acc"] = evaluate_loss_acc(net, x_val, y_val)
-            row["seconds"] = time.perf_counter() - start
-            history.rows.append(row)
+                   "val_loss": float("nan"), "val_acc": float("nan"),
+                   "seconds": time.perf_counter() - start}
             optimizer.lr *= config.lr_decay
-            if callback is not None:
-                callback(row)
+            if full is not None:
+                pending = row  # finished during the next step, or after the last
+            else:
+                finish(row)
+        if pending is not None:
+            finish(pending)
     finally:
         if full is not None:
             full.close()
@@ -1241,10 +1256,12 @@ class FullBatch:
     caller, the others in worker processes or threads), adds the parts' gradients into net's in part
     order and returns (summed loss, correct predictions). Call close() when done."""
 
-    def __init__(self, net, x, y, shards=SHARDS, fork=None):
+    def __init__(self, net, x, y, shards=SHARDS, fork=None, lighter=0):
         shards = max(1, min(shards, len(x)))
         order = packing_order(x)
-        cuts = [len(x) * i // shards for i in range(shards + 1)]
+        # Part 0 (the caller's) gets `lighter` rows fewer than an even share, the others split them.
+        lighter = min(lighter, len(x) // (2 * shards))
+        cuts = [0] + [(len(x) + lighter) * i // shards - lighter for i in range(1, shards)] + [len(x)]
         self.parts = [(RowBlocks(x, order[a:b]), y[order[a:b]]) for a, b in zip(cuts, cuts[1:])]
         self.nets = [net] + [net.twin() for _ in range(shards - 1)]
         self.n = len(x)
@@ -1260,15 +1277,22 @@ class FullBatch:
         loss, _ = net.train_step(xs, ys, n_total=self.n)
         return loss * len(ys), net.loss.correct()
 
-    def step(self):
+    def step(self, meanwhile=None):
+        """One step; `meanwhile()`, if given, runs here once the other parts are under way (it must not
+        change the parameters)."""
         others = range(1, len(self.parts))
         if self.workers is not None:
             self.workers.start()
-            results = [self._run(0)] + self.workers.results()
-        else:
+        elif self.pool is not None:
             # Each thread runs in a copy of the caller's context, so np.errstate etc. apply there too.
             futures = [self.pool.submit(contextvars.copy_context().run, self._run, i) for i in others]
-            results = [self._run(0)] + [future.result() for future in futures]
+        if meanwhile is not None:
+            meanwhile()
+        results = [self._run(0)]
+        if self.workers is not None:
+            results += self.workers.results()
+        elif self.pool is not None:
+            results += [future.result() for future in futures]
         for twin in self.nets[1:]:
             for (_, grad), (_, part) in zip(self.nets[0].pairs(), twin.pairs()):
                 grad += part

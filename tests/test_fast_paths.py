@@ -94,7 +94,8 @@ def test_sharded_full_batch_gradient_equals_plain_full_batch(digits, fork):
     plain = build_network(config, np.random.default_rng(3), dtype=np.float64)
     sharded = build_network(config, np.random.default_rng(3), dtype=np.float64)
     loss, _ = plain.train_step(x, y)
-    full = FullBatch(sharded, x, y, shards=3, fork=fork)
+    full = FullBatch(sharded, x, y, shards=3, fork=fork, lighter=20)
+    assert [len(ys) for _, ys in full.parts] == [86, 107, 107]  # the caller's part 20 rows lighter
     try:
         for _ in range(2):  # a second step: the workers see the parameters as they are now
             loss_sum, correct = full.step()

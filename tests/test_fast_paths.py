@@ -13,7 +13,8 @@ from kagglekit.errors import TrainingError
 from kagglekit.layers import RowBlocks, column_sums, pixel_codes, t_matmul
 from kagglekit.losses import SoftmaxCrossEntropy, softmax
 from kagglekit.network import build_network
-from kagglekit.train import FullBatch, blas_threads, evaluate_loss_acc, packed
+from kagglekit.fullbatch import FullBatch, packed
+from kagglekit.train import blas_threads, evaluate_loss_acc
 
 
 def sparse_digits(n=300, seed=0):
@@ -131,12 +132,12 @@ def test_full_batch_workers_follow_the_updates_and_leave_private_parameters(fork
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 def test_full_batch_forks_only_from_a_single_threaded_process(monkeypatch):
-    import kagglekit.train
+    import kagglekit.fullbatch
     x, y = pixel_digits()
     net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
     fulls = []
     for threads in (1, 2):  # other tests may leave daemon threads behind (tqdm's monitor), so set the count
-        monkeypatch.setattr(kagglekit.train.threading, "active_count", lambda: threads)
+        monkeypatch.setattr(kagglekit.fullbatch.threading, "active_count", lambda: threads)
         fulls.append(FullBatch(net, x, y))
         fulls[-1].close()
     alone, crowded = fulls

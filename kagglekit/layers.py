@@ -1,6 +1,7 @@
 """Layers: each holds `params` and `grads` dicts; `forward(x)` caches what `backward(grad)` needs.
 
-Shapes are row-major: x is (batch, features). A layer's `spec()` is the JSON-able description
+Shapes are (batch, features); Dense stores its outputs column-major (matmul_f), which every layer and
+the loss accept like any other array. A layer's `spec()` is the JSON-able description
 that `build_layer(spec)` turns back into an identical layer, which is how models are saved.
 RowBlocks packs a constant input without its zero columns, which Dense multiplies as it is.
 """

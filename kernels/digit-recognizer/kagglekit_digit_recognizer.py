@@ -1070,7 +1070,8 @@ class Network:
 
     def twin(self):
         """A network sharing this one's parameters (not copies) but with its own gradients, caches and
-        dropout generators, so that another thread can run train_step on other rows at the same time."""
+        dropout generators, so that another thread or worker process can run train_step on other rows at
+        the same time."""
         layers = []
         for layer in self.layers:
             twin = copy.copy(layer)

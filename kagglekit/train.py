@@ -3,6 +3,7 @@
 Full-batch descent runs through fullbatch.FullBatch; the BLAS gets one thread while fitting
 (blas_threads)."""
 import ctypes
+import functools
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
     try:
         for epoch in range(1, config.epochs + 1):
             if full is not None:
-                loss_sum, correct = full.step(meanwhile=pending and (lambda row=pending: finish(row)))
+                loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))
                 pending = None
                 _update(net, optimizer, config)
             else:

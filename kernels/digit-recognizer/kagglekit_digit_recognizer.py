@@ -13,6 +13,7 @@ import contextvars
 import copy
 import ctypes
 from dataclasses import asdict, dataclass, field, fields, replace
+import functools
 import json
 import mmap
 import os
@@ -1358,7 +1359,7 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
     try:
         for epoch in range(1, config.epochs + 1):
             if full is not None:
-                loss_sum, correct = full.step(meanwhile=pending and (lambda row=pending: finish(row)))
+                loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))
                 pending = None
                 _update(net, optimizer, config)
             else:

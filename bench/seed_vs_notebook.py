@@ -24,7 +24,7 @@ import pandas as pd
 
 from kagglekit.config import preset
 from kagglekit.data import load_train
-from kagglekit.train import train_model
+from kagglekit.recipe import train_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "digit-recognizer.zip"
 

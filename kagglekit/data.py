@@ -179,13 +179,3 @@ def stratified_kfold(y, k, rng):
 def _class_sorted(y, rng):
     perm = rng.permutation(len(y))
     return perm[np.argsort(y[perm], kind="stable")]
-
-
-def minibatches(n, batch_size, rng):
-    """Yield index arrays covering range(n) in a random order; batch_size 0 or >= n is one full batch."""
-    if batch_size <= 0 or batch_size >= n:
-        yield slice(None)
-        return
-    perm = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield perm[start:start + batch_size]

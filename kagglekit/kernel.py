@@ -36,8 +36,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
-from .submission import predict_test
-from .train import train_model
+from .recipe import predict_test, train_model
 
 PRESET = __PRESET__
 CONFIG = __CONFIG__

@@ -16,9 +16,9 @@ from .archive import install_competition
 from .config import TrainConfig
 from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
 from .errors import DataError, ModelError
-from .network import Network, build_network
-from .submission import predict_test
-from .train import HISTORY_COLUMNS, fit, holdout, train_model
+from .nn.network import Network, build_network
+from .nn.train import HISTORY_COLUMNS, fit
+from .recipe import holdout, predict_test, train_model
 
 DEFAULT_DATA = Path("data") / "digit-recognizer"
 SAMPLE_ZIP = Path(__file__).parent / "sample" / "digit-recognizer-sample.zip"

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import N_CLASSES, load_test
-from .errors import DataError, SubmissionError
+from .data import N_CLASSES
+from .errors import SubmissionError
 
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
@@ -127,16 +127,3 @@ def score_submission(path, solution_path):
             if mask.any():
                 result[part] = float(correct[mask].mean())
     return result
-
-
-def predict_test(predict, folder, output):
-    """Label folder/test.csv with predict (x (n, 784) -> labels), write them in sample_submission's id order
-    to output, and validate the file; returns (path, rows). Used by `kagglekit predict` and the kernel."""
-    folder = Path(folder)
-    x = load_test(folder / "test.csv")
-    ids = read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x):
-        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
-                        "download the competition files again")
-    path = write_submission(output, predict(x), ids)
-    return path, validate_submission(path, folder / "sample_submission.csv")

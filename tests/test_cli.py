@@ -159,7 +159,7 @@ def test_corrupt_model(cli, tiny_competition, tmp_path):
 
 def test_model_from_another_architecture(cli, tiny_competition, tmp_path):
     from kagglekit.config import TrainConfig
-    from kagglekit.network import build_network
+    from kagglekit.nn.network import build_network
     net = build_network(TrainConfig(hidden=(4,)), np.random.default_rng(0), n_in=100)
     net.save(tmp_path / "small.npz")
     fails(cli(["predict", "small.npz", "-p", tiny_competition]), "the model takes 100 inputs but test.csv has 784")

@@ -147,10 +147,3 @@ def test_kfold_covers_every_row_once_with_balanced_classes():
         assert len(np.intersect1d(train, v)) == 0
     with pytest.raises(DataError, match="--folds must be between 2"):
         data.stratified_kfold(y, 1, np.random.default_rng(0))
-
-
-def test_minibatches_cover_all_rows():
-    batches = list(data.minibatches(10, 3, np.random.default_rng(0)))
-    assert [len(b) for b in batches] == [3, 3, 3, 1]
-    assert sorted(np.concatenate(batches)) == list(range(10))
-    assert list(data.minibatches(10, 0, np.random.default_rng(0))) == [slice(None)]

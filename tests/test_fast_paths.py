@@ -6,15 +6,15 @@ import sys
 import numpy as np
 import pytest
 
-from kagglekit.augment import bounding_box_order
+from kagglekit.nn.augment import bounding_box_order
 from kagglekit.config import TrainConfig
 from kagglekit.data import to_float
 from kagglekit.errors import TrainingError
-from kagglekit.layers import RowBlocks, column_sums, pixel_codes, t_matmul
-from kagglekit.losses import SoftmaxCrossEntropy, softmax
-from kagglekit.network import build_network
-from kagglekit.fullbatch import FullBatch, packed
-from kagglekit.train import blas_threads, evaluate_loss_acc
+from kagglekit.nn.layers import RowBlocks, column_sums, pixel_codes, t_matmul
+from kagglekit.nn.losses import SoftmaxCrossEntropy, softmax
+from kagglekit.nn.network import build_network
+from kagglekit.fast.fullbatch import FullBatch, packed
+from kagglekit.nn.train import blas_threads, evaluate_loss_acc
 
 
 def sparse_digits(n=300, seed=0):
@@ -132,12 +132,12 @@ def test_full_batch_workers_follow_the_updates_and_leave_private_parameters(fork
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 def test_full_batch_forks_only_from_a_single_threaded_process(monkeypatch):
-    import kagglekit.fullbatch
+    import kagglekit.fast.fullbatch
     x, y = pixel_digits()
     net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
     fulls = []
     for threads in (1, 2):  # other tests may leave daemon threads behind (tqdm's monitor), so set the count
-        monkeypatch.setattr(kagglekit.fullbatch.threading, "active_count", lambda: threads)
+        monkeypatch.setattr(kagglekit.fast.fullbatch.threading, "active_count", lambda: threads)
         fulls.append(FullBatch(net, x, y))
         fulls[-1].close()
     alone, crowded = fulls
@@ -180,7 +180,7 @@ def test_loss_counts_correct_rows_like_argmax_even_with_ties():
 
 
 def test_blas_threads_limits_then_restores_the_count():
-    from kagglekit.train import _openblas_thread_calls
+    from kagglekit.nn.train import _openblas_thread_calls
     calls = _openblas_thread_calls()
     if calls is None:
         pytest.skip("NumPy is not linked against OpenBLAS here")

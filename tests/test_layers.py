@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
-from kagglekit.layers import Dense, Dropout, ReLU, Sigmoid, Tanh, build_layer, init_weights
-from kagglekit.losses import SoftmaxCrossEntropy, softmax
-from kagglekit.network import build_network
+from kagglekit.nn.layers import Dense, Dropout, ReLU, Sigmoid, Tanh, build_layer, init_weights
+from kagglekit.nn.losses import SoftmaxCrossEntropy, softmax
+from kagglekit.nn.network import build_network
 
 EPS = 1e-5
 

@@ -6,7 +6,7 @@ import pytest
 
 from kagglekit.config import TrainConfig
 from kagglekit.errors import ModelError
-from kagglekit.network import Network, build_network
+from kagglekit.nn.network import Network, build_network
 
 
 def small_net(seed=0, **kw):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kagglekit.optim import SGD, Adam, make_optimizer
+from kagglekit.nn.optim import SGD, Adam, make_optimizer
 
 
 def test_plain_gradient_descent_step():

@@ -4,11 +4,12 @@ import warnings
 import numpy as np
 import pytest
 
-from kagglekit.augment import random_shift
+from kagglekit.nn.augment import random_shift
 from kagglekit.config import TrainConfig, preset
 from kagglekit.errors import TrainingError
-from kagglekit.network import build_network
-from kagglekit.train import HISTORY_COLUMNS, fit, train_model
+from kagglekit.nn.network import build_network
+from kagglekit.nn.train import HISTORY_COLUMNS, fit, minibatches
+from kagglekit.recipe import train_model
 
 
 def blobs(n=300, seed=0):
@@ -99,3 +100,10 @@ def test_random_shift_moves_images_within_bounds():
     assert np.all(shifted.sum(axis=1) == 1)
     assert set(dy) == set(dx) == {-2, -1, 0, 1, 2}
     np.testing.assert_array_equal(random_shift(image, 0, rng), image)
+
+
+def test_minibatches_cover_all_rows():
+    batches = list(minibatches(10, 3, np.random.default_rng(0)))
+    assert [len(b) for b in batches] == [3, 3, 3, 1]
+    assert sorted(np.concatenate(batches)) == list(range(10))
+    assert list(minibatches(10, 0, np.random.default_rng(0))) == [slice(None)]

@@ -7,7 +7,7 @@ RowBlocks packs a constant input without its zero columns, which Dense multiplie
 """
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class Layer:

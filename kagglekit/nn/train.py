@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .augment import random_shift
-from .data import minibatches, stratified_split
-from .errors import TrainingError
-from .fullbatch import FullBatch, packed
+from ..errors import TrainingError
+from ..fast.fullbatch import FullBatch, packed
 from .layers import RowBlocks
-from .network import build_network
 from .optim import make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -171,15 +169,11 @@ def _update(net, optimizer, config):
     optimizer.step(net.pairs())
 
 
-def holdout(y, config):
-    """The (train, val) index split a config implies; the first draw of the run's generator."""
-    rng = np.random.default_rng(config.seed)
-    return stratified_split(y, config.val_size, rng), rng
-
-
-def train_model(x, y, config, callback=None):
-    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx))."""
-    (train_idx, val_idx), rng = holdout(y, config)
-    net = build_network(config, rng, n_in=x.shape[1])
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback)
-    return net, history, (train_idx, val_idx)
+def minibatches(n, batch_size, rng):
+    """Yield index arrays covering range(n) in a random order; batch_size 0 or >= n is one full batch."""
+    if batch_size <= 0 or batch_size >= n:
+        yield slice(None)
+        return
+    perm = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield perm[start:start + batch_size]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError, KagglekitError
+from ..errors import ModelError, KagglekitError
 from .layers import ACTIVATIONS, Dense, Dropout, build_layer
 from .losses import SoftmaxCrossEntropy, softmax
 

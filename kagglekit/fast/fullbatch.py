@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .augment import SIDE, bounding_box_order
-from .errors import TrainingError
-from .layers import RowBlocks, sparsity_order
+from ..nn.augment import SIDE, bounding_box_order
+from ..errors import TrainingError
+from ..nn.layers import RowBlocks, sparsity_order
 
 # Full-batch steps (the seed preset: the same 41,000 rows every step) run as this many row shards in
 # parallel, each shard through its own twin of the network. The split and the order in which the

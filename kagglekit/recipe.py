@@ -1,0 +1,38 @@
+"""The one recipe that `kagglekit train`, cross-validation and the Kaggle kernel all follow: hold out
+stratified validation rows, build and fit the network, and predict test.csv into a checked submission."""
+from pathlib import Path
+
+import numpy as np
+
+from .data import load_test, stratified_split
+from .errors import DataError
+from .nn.network import build_network
+from .nn.train import fit
+from .submission import read_ids, validate_submission, write_submission
+
+
+def holdout(y, config):
+    """The (train, val) index split a config implies; the first draw of the run's generator."""
+    rng = np.random.default_rng(config.seed)
+    return stratified_split(y, config.val_size, rng), rng
+
+
+def train_model(x, y, config, callback=None):
+    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx))."""
+    (train_idx, val_idx), rng = holdout(y, config)
+    net = build_network(config, rng, n_in=x.shape[1])
+    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback)
+    return net, history, (train_idx, val_idx)
+
+
+def predict_test(predict, folder, output):
+    """Label folder/test.csv with predict (x (n, 784) -> labels), write them in sample_submission's id order
+    to output, and validate the file; returns (path, rows). Used by `kagglekit predict` and the kernel."""
+    folder = Path(folder)
+    x = load_test(folder / "test.csv")
+    ids = read_ids(folder / "sample_submission.csv")
+    if len(ids) != len(x):
+        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
+                        "download the competition files again")
+    path = write_submission(output, predict(x), ids)
+    return path, validate_submission(path, folder / "sample_submission.csv")

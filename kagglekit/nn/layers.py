@@ -29,21 +29,32 @@ class Layer:
         return {"type": self.kind}
 
 
+def he(n_in, n_out, rng):
+    """N(0, 2/n_in): keeps the variance of ReLU activations steady from layer to layer."""
+    return rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)
+
+
+def glorot(n_in, n_out, rng):
+    """U(-l, l) with l = sqrt(6/(n_in+n_out)), for tanh and sigmoid."""
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, (n_in, n_out))
+
+
+def uniform(n_in, n_out, rng):
+    """U(-0.5, 0.5), the seed notebook's init."""
+    return rng.random((n_in, n_out)) - 0.5
+
+
+INITS = {"he": he, "glorot": glorot, "uniform": uniform}
+
+
 def init_weights(scheme, n_in, n_out, rng, dtype=np.float32):
-    """A (n_in, n_out) weight matrix: 'he' for ReLU, 'glorot' for tanh/sigmoid, 'uniform' = the seed's U(-0.5, 0.5)."""
-    if scheme == "he":
-        w = rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)
-    elif scheme == "glorot":
-        limit = np.sqrt(6.0 / (n_in + n_out))
-        w = rng.uniform(-limit, limit, (n_in, n_out))
-    elif scheme == "uniform":
-        w = rng.random((n_in, n_out)) - 0.5
-    else:
+    """A (n_in, n_out) weight matrix drawn by the named scheme."""
+    if scheme not in INITS:
         raise ConfigError(f"unknown init {scheme!r}; use one of {', '.join(INITS)}")
-    return w.astype(dtype)
+    return INITS[scheme](n_in, n_out, rng).astype(dtype)
 
 
-INITS = ("he", "glorot", "uniform")
 _ONES = {}  # dtype -> the longest ones-vector asked for so far, sliced by column_sums
 
 

@@ -17,7 +17,8 @@ from .config import TrainConfig
 from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
 from .errors import DataError, ModelError
 from .nn.network import Network, build_network
-from .nn.train import HISTORY_COLUMNS, fit
+from .fast.train import fit
+from .nn.train import HISTORY_COLUMNS
 from .recipe import holdout, predict_test, train_model
 
 DEFAULT_DATA = Path("data") / "digit-recognizer"

@@ -6,8 +6,8 @@ import numpy as np
 
 from .data import load_test, stratified_split
 from .errors import DataError
+from .fast.train import fit
 from .nn.network import build_network
-from .nn.train import fit
 from .submission import read_ids, validate_submission, write_submission
 
 

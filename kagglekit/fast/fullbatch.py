@@ -1,20 +1,24 @@
 """Full-batch descent (the seed preset: the same 41,000 rows every step): the rows packed once without
-their blank columns (RowBlocks) and cut into parts that run in parallel, each through its own twin of
-the network: part 0 in the caller, the others in forked worker processes on Linux (Workers, sharing
-parameters and gradients through shared memory), on threads elsewhere."""
+their blank columns (RowBlocks) and cut into parts that run in parallel, each through its own fast
+twin of the network: part 0 in the caller, the others in forked worker processes on Linux (Workers,
+sharing parameters and gradients through shared memory), on threads elsewhere. `fit_full_batch` is
+nn.train.fit's loop for such runs."""
 import contextvars
+import functools
 import mmap
 import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..nn.augment import SIDE, bounding_box_order
 from ..errors import TrainingError
-from ..nn.layers import RowBlocks, sparsity_order
+from ..nn.train import History, end_epoch, update
+from .layers import accelerate
+from .rowblocks import RowBlocks, packed, packing_order
 
 # Full-batch steps (the seed preset: the same 41,000 rows every step) run as this many row shards in
 # parallel, each shard through its own twin of the network. The split and the order in which the
@@ -27,20 +31,9 @@ SHARDS = 2
 FORK = sys.platform.startswith("linux")
 
 
-def packing_order(x):
-    """The row order in which RowBlocks drops the most columns: digits by bounding box, else by sparsity."""
-    return bounding_box_order(x) if x.shape[1] == SIDE * SIDE else sparsity_order(x)
-
-
-def packed(x, y):
-    """(x as RowBlocks, y in the same row order), for rows that every epoch evaluates unchanged."""
-    order = packing_order(x)
-    return RowBlocks(x, order), y[order]
-
-
 class FullBatch:
     """Full-batch descent's rows, packed once without their zero columns (RowBlocks) and cut into SHARDS
-    parts; `step()` runs every part through its own twin of the network in parallel (part 0 in the
+    parts; `step()` runs every part through its own fast twin of the network in parallel (part 0 in the
     caller, the others in worker processes or threads), adds the parts' gradients into net's in part
     order and returns (summed loss, correct predictions). Call close() when done."""
 
@@ -51,8 +44,9 @@ class FullBatch:
         lighter = min(lighter, len(x) // (2 * shards))
         cuts = [0] + [(len(x) + lighter) * i // shards - lighter for i in range(1, shards)] + [len(x)]
         self.parts = [(RowBlocks(x, order[a:b]), y[order[a:b]]) for a, b in zip(cuts, cuts[1:])]
-        self.nets = [net] + [net.twin() for _ in range(shards - 1)]
-        self.n = len(x)
+        # Part 0 writes its gradients into net's own, the others into their own, added to net's after.
+        self.nets = [accelerate(net, n_total=len(x))] + \
+                    [accelerate(net, own_grads=True, n_total=len(x)) for _ in range(shards - 1)]
         self.pool = self.workers = None
         if shards > 1:
             if (FORK and threading.active_count() == 1) if fork is None else fork:
@@ -62,7 +56,7 @@ class FullBatch:
 
     def _run(self, i):
         (xs, ys), net = self.parts[i], self.nets[i]
-        loss, _ = net.train_step(xs, ys, n_total=self.n)
+        loss, _ = net.train_step(xs, ys)
         return loss * len(ys), net.loss.correct()
 
     def step(self, meanwhile=None):
@@ -149,7 +143,10 @@ class Workers:
 
     def start(self):
         for _, start, _ in self.pipes:
-            os.write(start, b"g")
+            try:
+                os.write(start, b"g")
+            except BrokenPipeError:  # the worker died; results() reports it
+                pass
 
     def results(self):
         """Each worker's (summed loss, correct) once it is done; TrainingError if one failed or died."""
@@ -180,3 +177,35 @@ class Workers:
         for layer in self.full.nets[0].layers:
             for k in layer.params:
                 layer.params[k] = np.array(layer.params[k])
+
+
+def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None):
+    """nn.train.fit for a full-batch config without augmentation: the same rows every step, run as
+    FullBatch parts. Each epoch's validation rows (packed once too) are evaluated while the other parts
+    run the next step, with the weights the epoch ended with, so this process's part is lighter by
+    about the cost of that evaluation."""
+    history, start = History(), time.perf_counter()
+    validate = x_val is not None and len(x_val) > 0
+    if validate:
+        x_val, y_val = packed(x_val, y_val)
+        evaluator = accelerate(net, own_grads=True)
+
+    def finish(row):
+        if validate:
+            loss = evaluator.loss.forward(evaluator.forward(x_val), y_val)
+            row["val_loss"], row["val_acc"] = loss, evaluator.loss.correct() / len(y_val)
+        history.rows.append(row)
+        if callback is not None:
+            callback(row)
+
+    full, pending = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0), None
+    try:
+        for epoch in range(1, config.epochs + 1):
+            loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))
+            update(net, optimizer, config)
+            pending = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
+            optimizer.lr *= config.lr_decay
+        finish(pending)
+    finally:
+        full.close()
+    return history

@@ -1,16 +1,16 @@
-"""A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict,
-and save/load as one .npz holding the weights and the JSON architecture (no pickle)."""
-import copy
+"""A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict, and
+save/load as one .npz holding the weights and the JSON architecture (read back without pickle)."""
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, KagglekitError
-from .layers import ACTIVATIONS, Dense, Dropout, build_layer
+from ..errors import KagglekitError, ModelError
+from ..files import atomic_write
+from .layers import Dense, Dropout
 from .losses import SoftmaxCrossEntropy, softmax
+from .registry import build_layer, lookup
 
 FORMAT = "kagglekit-model-1"
 
@@ -18,9 +18,10 @@ FORMAT = "kagglekit-model-1"
 class Network:
     """Layers applied in order to x (batch, n_in); the last layer's output is the class logits."""
 
-    def __init__(self, layers, meta=None):
+    def __init__(self, layers, meta=None, loss=None):
         self.layers = list(layers)
-        self.loss = SoftmaxCrossEntropy()
+        self.layers[0].input_grad = False
+        self.loss = loss or SoftmaxCrossEntropy()
         self.meta = dict(meta or {})  # JSON-able facts saved with the weights (e.g. the config)
 
     @property
@@ -33,33 +34,16 @@ class Network:
         return x
 
     def backward(self, grad):
-        """Backpropagate dLoss/dlogits, filling every layer's grads (the input's gradient is not needed)."""
-        for layer in reversed(self.layers[1:]):
+        """Backpropagate dLoss/dlogits through every layer, filling their grads."""
+        for layer in reversed(self.layers):
             grad = layer.backward(grad)
-        self.layers[0].backward(grad, input_grad=False)
 
-    def train_step(self, x, labels, n_total=None):
-        """Forward and backward on one batch; returns (loss, logits) and leaves the grads in place.
-
-        n_total: when the batch is one part of a larger one whose gradients get added up, that one's
-        row count (the gradients are then scaled by 1/n_total instead of 1/len(labels))."""
+    def train_step(self, x, labels):
+        """Forward and backward on one batch: (loss, logits), with every layer's grads filled."""
         logits = self.forward(x, training=True)
         loss = self.loss.forward(logits, labels)
-        self.backward(self.loss.backward(n_total))
+        self.backward(self.loss.backward())
         return loss, logits
-
-    def twin(self):
-        """A network sharing this one's parameters (not copies) but with its own gradients, caches and
-        dropout generators, so that another thread or worker process can run train_step on other rows at
-        the same time."""
-        layers = []
-        for layer in self.layers:
-            twin = copy.copy(layer)
-            twin.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
-            if isinstance(layer, Dropout) and layer.rng is not None:
-                twin.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
-            layers.append(twin)
-        return Network(layers, self.meta)
 
     def add_weight_decay(self, rate):
         """Add the gradient of (rate/2)·Σ W² to the decayed params' grads."""
@@ -72,7 +56,7 @@ class Network:
         return [(layer.params[k], layer.grads[k]) for layer in self.layers for k in sorted(layer.params)]
 
     def predict_proba(self, x, batch_size=4096):
-        """Class probabilities (n, 10), computed in chunks to bound memory."""
+        """Class probabilities (n, classes), computed in chunks to bound memory."""
         chunks = [softmax(self.forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
         return np.concatenate(chunks) if chunks else np.zeros((0, self.layers[-1].n_out), np.float32)
 
@@ -85,17 +69,11 @@ class Network:
 
     def save(self, path):
         """Write the model to `path` atomically (temporary file, then rename)."""
-        path = Path(path)
         arrays = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
         header = {"format": FORMAT, "layers": [layer.spec() for layer in self.layers], "meta": self.meta}
         arrays["__header__"] = np.array(json.dumps(header))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(path, "wb") as f:
+            np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path):
@@ -126,10 +104,12 @@ class Network:
 
 def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
     """The MLP a TrainConfig describes, its weights drawn from rng."""
+    activation = lookup("activation", config.activation)
+    lookup("init", config.init)  # an unknown name fails here, listing the known ones
     layers, width = [], n_in
     for size in config.hidden:
         layers.append(Dense(width, size, config.init, rng, dtype))
-        layers.append(ACTIVATIONS[config.activation]())
+        layers.append(activation())
         if config.dropout:
             layers.append(Dropout(config.dropout, rng))
         width = size

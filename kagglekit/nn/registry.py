@@ -1,20 +1,35 @@
-"""The one table of names a config or the command line may use: activations, weight inits, optimizers
-and layer kinds. `lookup` turns a name into its class or function, or raises a ConfigError that lists
-the known names."""
+"""The one table of names that configs, model files and the command line use: activations, weight
+inits, optimizers and layer kinds. `lookup` turns a name into its class or function, or raises a
+ConfigError that lists the known names."""
 from ..errors import ConfigError
-from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh, glorot, he, uniform
+from .init import INITS
+from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh
 from .optim import SGD, Adam
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
-INITS = {"he": he, "glorot": glorot, "uniform": uniform}
-OPTIMIZERS = {"gd": SGD, "sgd": SGD, "adam": Adam}  # gd is SGD with its momentum forced to 0
+OPTIMIZERS = {"gd": SGD, "sgd": SGD, "adam": Adam}  # gd: SGD without momentum
 LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS}
 TABLES = {"activation": ACTIVATIONS, "init": INITS, "optimizer": OPTIMIZERS, "layer": LAYERS}
 
 
 def lookup(kind, name):
-    """The entry called `name` in the table of `kind` ('activation', 'init', 'optimizer', 'layer')."""
+    """The entry called `name` in the table of `kind`: 'activation', 'init', 'optimizer' or 'layer'."""
     table = TABLES[kind]
     if name not in table:
         raise ConfigError(f"unknown {kind} {name!r}; known: {', '.join(table)}")
     return table[name]
+
+
+def build_layer(spec):
+    """The layer a spec() describes, its parameters zero until loaded."""
+    kind = spec.get("type")
+    args = {k: v for k, v in spec.items() if k != "type"}
+    return lookup("layer", kind)(**args)
+
+
+def make_optimizer(config):
+    """The optimizer a config names, at its learning rate."""
+    cls = lookup("optimizer", config.optimizer)
+    if cls is SGD:
+        return SGD(config.lr, config.momentum if config.optimizer == "sgd" else 0.0)
+    return cls(config.lr)

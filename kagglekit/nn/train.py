@@ -1,65 +1,15 @@
-"""Training: `fit` runs minibatch epochs with an optimizer and returns the per-epoch History;
-`train_model` is the one recipe (split, init, fit) that the CLI and the kernel script both use.
-Full-batch descent runs through fullbatch.FullBatch; the BLAS gets one thread while fitting
-(blas_threads)."""
-import ctypes
-import functools
+"""The training loop: `fit` runs epochs of shuffled minibatches (optionally shifted images) through a
+network and an optimizer and returns the per-epoch History. `evaluate` scores a network on held-out rows."""
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .augment import random_shift
 from ..errors import TrainingError
-from ..fast.fullbatch import FullBatch, packed
-from .layers import RowBlocks
-from .optim import make_optimizer
+from .augment import random_shift
+from .registry import make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
-# BLAS threads while fitting. Our products are small or narrow and come thousands of times per epoch; on
-# a shared 2-core machine every multi-threaded call then waits for a second core to be free (measured:
-# an mlp epoch 2.5 s with one thread, 10 s with two while other work ran). One thread also makes the
-# result independent of the machine's core count. None leaves the BLAS's own setting alone.
-BLAS_THREADS = 1
-
-
-def _openblas_thread_calls():
-    """(get, set) of the thread count of the OpenBLAS that NumPy loaded, or None (other BLAS, not Linux)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split(None, 5)[5].strip() for line in maps
-                            if "openblas" in line.lower() and len(line.split(None, 5)) == 6})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", "_64_", ""):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    return None
-
-
-@contextmanager
-def blas_threads(n):
-    """Run the block with the BLAS limited to n threads (where we can set it), then restore the count."""
-    calls = _openblas_thread_calls() if n else None
-    if calls is None:
-        yield
-        return
-    get, put = calls
-    before = get()
-    put(n)
-    try:
-        yield
-    finally:
-        put(before)
 
 
 @dataclass
@@ -75,100 +25,6 @@ class History:
         return self.rows[-1] if self.rows else {}
 
 
-def evaluate_loss_acc(net, x, y, batch_size=4096):
-    """(mean cross-entropy, accuracy) of net on x, y without touching training state."""
-    total, correct = 0.0, 0
-    batches = [(x, y)] if isinstance(x, RowBlocks) else (
-        (x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
-    for xb, yb in batches:
-        logits = net.forward(xb)
-        total += net.loss.forward(logits, yb) * len(logits)
-        correct += net.loss.correct()
-    return total / len(x), correct / len(x)
-
-
-def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):
-    """Train net in place on x (n, 784) float32 and labels y (n,) as `config` says.
-
-    `callback(row)` is called after every epoch with that epoch's History row (the CLI shows
-    progress with it). Raises TrainingError if the weights stop being finite.
-    """
-    # Overflow on the way to divergence is caught by the finiteness check with a one-line error, so
-    # NumPy's floating-point warnings would only repeat it (as noise) first.
-    with blas_threads(BLAS_THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _fit_epochs(net, x, y, config, rng, x_val, y_val, callback)
-
-
-def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
-    optimizer = make_optimizer(config.optimizer, config.lr, config.momentum)
-    history = History()
-    start = time.perf_counter()
-    validate = x_val is not None and len(x_val) > 0
-    full = pending = None
-    if (config.batch_size <= 0 or config.batch_size >= len(x)) and not config.augment_shift:
-        # The same rows every step: packed once and run in parallel shards. The same validation rows
-        # too, evaluated here while the other shards run the next step (the weights are those the
-        # epoch ended with until that step's update), so this process's shard is lighter by about
-        # the cost of that evaluation.
-        if validate:
-            x_val, y_val = packed(x_val, y_val)
-        full = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0)
-
-    def finish(row):
-        if validate:
-            row["val_loss"], row["val_acc"] = evaluate_loss_acc(net, x_val, y_val)
-        history.rows.append(row)
-        if callback is not None:
-            callback(row)
-
-    try:
-        for epoch in range(1, config.epochs + 1):
-            if full is not None:
-                loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))
-                pending = None
-                _update(net, optimizer, config)
-            else:
-                loss_sum, correct = _minibatch_epoch(net, optimizer, x, y, config, rng)
-            if not (np.isfinite(loss_sum) and net.weights_finite()):
-                raise TrainingError(f"training diverged at epoch {epoch} (loss {loss_sum / len(x):.4g}, weights "
-                                    f"not finite); lower the learning rate (now {optimizer.lr:g}) and retry")
-            row = {"epoch": epoch, "train_loss": loss_sum / len(x), "train_acc": correct / len(x),
-                   "val_loss": float("nan"), "val_acc": float("nan"),
-                   "seconds": time.perf_counter() - start}
-            optimizer.lr *= config.lr_decay
-            if full is not None:
-                pending = row  # finished during the next step, or after the last
-            else:
-                finish(row)
-        if pending is not None:
-            finish(pending)
-    finally:
-        if full is not None:
-            full.close()
-    return history
-
-
-def _minibatch_epoch(net, optimizer, x, y, config, rng):
-    """One pass over shuffled (and, if the config says so, randomly shifted) minibatches:
-    (summed loss, correct predictions)."""
-    loss_sum, correct = 0.0, 0
-    for idx in minibatches(len(x), config.batch_size, rng):
-        xb, yb = x[idx], y[idx]
-        if config.augment_shift:
-            xb = random_shift(xb, config.augment_shift, rng)
-        loss, _ = net.train_step(xb, yb)
-        loss_sum += loss * len(yb)
-        correct += net.loss.correct()
-        _update(net, optimizer, config)
-    return loss_sum, correct
-
-
-def _update(net, optimizer, config):
-    if config.weight_decay:
-        net.add_weight_decay(config.weight_decay)
-    optimizer.step(net.pairs())
-
-
 def minibatches(n, batch_size, rng):
     """Yield index arrays covering range(n) in a random order; batch_size 0 or >= n is one full batch."""
     if batch_size <= 0 or batch_size >= n:
@@ -177,3 +33,58 @@ def minibatches(n, batch_size, rng):
     perm = rng.permutation(n)
     for start in range(0, n, batch_size):
         yield perm[start:start + batch_size]
+
+
+def evaluate(net, x, y, batch_size=4096):
+    """(mean cross-entropy, accuracy) of net on x (n, features), y (n,), without training state."""
+    total, correct = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        logits = net.forward(x[i:i + batch_size])
+        total += net.loss.forward(logits, y[i:i + batch_size]) * len(logits)
+        correct += int(np.count_nonzero(logits.argmax(axis=1) == y[i:i + batch_size]))
+    return total / len(x), correct / len(x)
+
+
+def update(net, optimizer, config):
+    """One optimizer step on the gradients in net, plus the weight decay the config asks for."""
+    if config.weight_decay:
+        net.add_weight_decay(config.weight_decay)
+    optimizer.step(net.pairs())
+
+
+def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
+    """The epoch's History row (validation still NaN); TrainingError if training diverged."""
+    if not (np.isfinite(loss_sum) and net.weights_finite()):
+        raise TrainingError(f"training diverged at epoch {epoch} (loss {loss_sum / n:.4g}, weights "
+                            f"not finite); lower the learning rate (now {optimizer.lr:g}) and retry")
+    return {"epoch": epoch, "train_loss": loss_sum / n, "train_acc": correct / n,
+            "val_loss": float("nan"), "val_acc": float("nan"), "seconds": time.perf_counter() - start}
+
+
+def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None):
+    """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
+    optimizer the config names unless one is given. `callback(row)` is called after every epoch with
+    its History row. Raises TrainingError if the weights stop being finite."""
+    optimizer = optimizer or make_optimizer(config)
+    history, start = History(), time.perf_counter()
+    # Overflow on the way to divergence ends in one clear TrainingError; NumPy's warnings before it
+    # would only be noise.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(1, config.epochs + 1):
+            loss_sum, correct = 0.0, 0
+            for idx in minibatches(len(x), config.batch_size, rng):
+                xb, yb = x[idx], y[idx]
+                if config.augment_shift:
+                    xb = random_shift(xb, config.augment_shift, rng)
+                loss, logits = net.train_step(xb, yb)
+                loss_sum += loss * len(yb)
+                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                update(net, optimizer, config)
+            row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
+            optimizer.lr *= config.lr_decay
+            if x_val is not None and len(x_val):
+                row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
+            history.rows.append(row)
+            if callback is not None:
+                callback(row)
+    return history

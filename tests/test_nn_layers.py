@@ -1,11 +1,13 @@
-"""Central-difference gradient checks (float64, tiny shapes) for every layer, the loss and the network."""
+"""Central-difference gradient checks (float64, tiny shapes) for every layer and the whole network;
+the inits' scales; layer specs round-trip through the registry."""
 import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
-from kagglekit.nn.layers import Dense, Dropout, ReLU, Sigmoid, Tanh, build_layer, init_weights
-from kagglekit.nn.losses import SoftmaxCrossEntropy, softmax
+from kagglekit.nn.init import INITS
+from kagglekit.nn.layers import Dense, Dropout, ReLU, Sigmoid, Tanh
 from kagglekit.nn.network import build_network
+from kagglekit.nn.registry import build_layer
 
 EPS = 1e-5
 
@@ -77,28 +79,6 @@ def test_dense_bias_gradient_is_per_unit_not_scalar():
     assert layer.grads["b"].shape == (4,)
 
 
-def test_loss_gradient_and_stability():
-    rng = np.random.default_rng(5)
-    logits = rng.standard_normal((5, 10))
-    labels = rng.integers(0, 10, 5)
-    ce = SoftmaxCrossEntropy()
-    ce.forward(logits, labels)
-    analytic = ce.backward()
-    np.testing.assert_allclose(analytic, numeric_grad(lambda: ce.forward(logits, labels), logits),
-                               rtol=1e-6, atol=1e-9)
-    # The seed notebook's softmax overflows here; ours must stay finite and exact.
-    huge = np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32)
-    assert np.isfinite(ce.forward(huge, np.array([0])))
-    assert ce.forward(huge, np.array([0])) == pytest.approx(0.0, abs=1e-6)
-    np.testing.assert_allclose(softmax(huge), [[1.0, 0.0, 0.0]], atol=1e-7)
-
-
-def test_loss_value_by_hand():
-    # logits [0, ln 3] -> p = [1/4, 3/4]; label 1 -> loss = -ln(3/4)
-    ce = SoftmaxCrossEntropy()
-    assert ce.forward(np.array([[0.0, np.log(3.0)]]), np.array([1])) == pytest.approx(-np.log(0.75))
-
-
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_whole_network_gradient(activation):
     rng = np.random.default_rng(6)
@@ -129,12 +109,28 @@ def test_weight_decay_adds_l2_gradient():
 
 def test_init_schemes_have_their_scales():
     rng = np.random.default_rng(8)
-    he = init_weights("he", 1000, 200, rng)
-    assert he.dtype == np.float32 and he.std() == pytest.approx(np.sqrt(2 / 1000), rel=0.05)
-    glorot = init_weights("glorot", 1000, 200, rng)
-    assert np.abs(glorot).max() <= np.sqrt(6 / 1200)
-    uniform = init_weights("uniform", 1000, 200, rng)
+    he, he_b = INITS["he"](1000, 200, rng)
+    assert he.std() == pytest.approx(np.sqrt(2 / 1000), rel=0.05) and not he_b.any()
+    glorot, glorot_b = INITS["glorot"](1000, 200, rng)
+    assert np.abs(glorot).max() <= np.sqrt(6 / 1200) and glorot.std() > 0.5 * np.sqrt(2 / 1200)
+    assert not glorot_b.any()
+    uniform, uniform_b = INITS["uniform"](1000, 200, rng)
     assert uniform.min() >= -0.5 and uniform.max() < 0.5 and uniform.std() == pytest.approx(0.2887, rel=0.05)
+    assert uniform_b.min() >= -0.5 and uniform_b.max() < 0.5 and uniform_b.std() > 0.2  # biases too
+
+
+def test_dense_draws_float32_weights_and_zeros_without_a_generator():
+    layer = Dense(30, 20, "he", np.random.default_rng(0))
+    assert layer.params["W"].dtype == layer.params["b"].dtype == np.float32 and layer.params["W"].std() > 0.1
+    empty = Dense(30, 20)
+    assert not empty.params["W"].any() and empty.params["W"].shape == (30, 20)
+
+
+def test_first_layer_computes_no_input_gradient():
+    net = build_network(TrainConfig(hidden=(4,)), np.random.default_rng(0), n_in=3, n_out=2)
+    assert net.layers[0].input_grad is False and all(layer.input_grad for layer in net.layers[1:])
+    net.layers[0].forward(np.ones((2, 3), np.float32))
+    assert net.layers[0].backward(np.ones((2, 4), np.float32)) is None
 
 
 def test_layer_specs_round_trip():

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from kagglekit.nn.optim import SGD, Adam, make_optimizer
+from kagglekit.config import TrainConfig
+from kagglekit.nn.optim import SGD, Adam
+from kagglekit.nn.registry import make_optimizer
 
 
 def test_plain_gradient_descent_step():
@@ -43,13 +45,13 @@ def test_state_is_per_parameter_and_not_shared_between_instances():
     opt = SGD(1.0, momentum=0.5)
     opt.step([(a, np.ones(1)), (b, -np.ones(1))])
     np.testing.assert_allclose([a[0], b[0]], [-1.0, 1.0])
-    fresh = make_optimizer("sgd", 1.0, 0.5)
+    fresh = make_optimizer(TrainConfig(optimizer="sgd", lr=1.0, momentum=0.5))
     assert fresh.velocity == {}
 
 
 @pytest.mark.parametrize("name, cls", [("gd", SGD), ("sgd", SGD), ("adam", Adam)])
 def test_make_optimizer(name, cls):
-    opt = make_optimizer(name, 0.1, 0.9)
-    assert isinstance(opt, cls) and opt.lr == 0.1
-    if name == "gd":
-        assert opt.momentum == 0
+    opt = make_optimizer(TrainConfig(optimizer=name, lr=0.1, momentum=0.9))
+    assert type(opt) is cls and opt.lr == 0.1
+    if cls is SGD:
+        assert opt.momentum == (0 if name == "gd" else 0.9)

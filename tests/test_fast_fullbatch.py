@@ -1,0 +1,86 @@
+"""Full-batch parts, in worker processes or threads, add up to the plain full-batch gradient."""
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+
+from kagglekit.config import TrainConfig
+from kagglekit.errors import TrainingError
+from kagglekit.fast.fullbatch import FullBatch
+from kagglekit.nn.network import build_network
+from test_fast_rowblocks import pixel_digits, sparse_digits
+
+FORKS = [False, True] if sys.platform.startswith("linux") else [False]
+
+
+@pytest.mark.parametrize("fork", FORKS, ids=lambda f: "processes" if f else "threads")
+@pytest.mark.parametrize("digits", [sparse_digits, lambda: pixel_digits(dtype=np.float64)])
+def test_sharded_full_batch_gradient_equals_plain_full_batch(digits, fork):
+    x, y = digits()
+    config = TrainConfig(hidden=(10,), init="uniform")
+    plain = build_network(config, np.random.default_rng(3), dtype=np.float64)
+    sharded = build_network(config, np.random.default_rng(3), dtype=np.float64)
+    loss, _ = plain.train_step(x, y)
+    full = FullBatch(sharded, x, y, shards=3, fork=fork, lighter=20)
+    assert [len(ys) for _, ys in full.parts] == [86, 107, 107]  # the caller's part 20 rows lighter
+    try:
+        for _ in range(2):  # a second step: the workers see the parameters as they are now
+            loss_sum, correct = full.step()
+            for _, grad in sharded.pairs():
+                grad /= 2
+    finally:
+        full.close()
+    assert loss_sum / len(x) == pytest.approx(loss, rel=1e-10)
+    assert correct == int((plain.predict(x) == y).sum())
+    for (_, a), (_, b) in zip(plain.pairs(), sharded.pairs()):
+        np.testing.assert_allclose(a / 2, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("fork", FORKS, ids=lambda f: "processes" if f else "threads")
+def test_full_batch_workers_follow_the_updates_and_leave_private_parameters(fork):
+    x, y = pixel_digits()
+    config = TrainConfig(hidden=(10,), init="uniform")
+    nets = [build_network(config, np.random.default_rng(3)) for _ in range(2)]
+    fulls = [FullBatch(nets[0], x, y, shards=1), FullBatch(nets[1], x, y, shards=2, fork=fork)]
+    try:
+        for _ in range(3):
+            losses = [full.step()[0] for full in fulls]
+            assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+            for net in nets:
+                for param, grad in net.pairs():
+                    param -= 0.5 * grad
+    finally:
+        for full in fulls:
+            full.close()
+    for param, _ in nets[1].pairs():
+        assert param.flags.owndata  # no longer a view of the memory shared with the workers
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_full_batch_forks_only_from_a_single_threaded_process(monkeypatch):
+    import kagglekit.fast.fullbatch
+    x, y = pixel_digits()
+    net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
+    fulls = []
+    for threads in (1, 2):  # other tests may leave daemon threads behind (tqdm's monitor), so set the count
+        monkeypatch.setattr(kagglekit.fast.fullbatch.threading, "active_count", lambda: threads)
+        fulls.append(FullBatch(net, x, y))
+        fulls[-1].close()
+    alone, crowded = fulls
+    assert alone.workers is not None and alone.pool is None
+    assert crowded.workers is None and crowded.pool is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_a_dead_worker_process_is_a_training_error():
+    x, y = pixel_digits()
+    full = FullBatch(build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0)), x, y, fork=True)
+    try:
+        pid = full.workers.pipes[0][0]
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(TrainingError, match="worker process .* failed"):
+            full.step()
+    finally:
+        full.close()

@@ -1,0 +1,42 @@
+"""The hot path's products and reductions equal the plain NumPy expressions they replace."""
+import numpy as np
+import pytest
+
+from kagglekit.fast.blas import blas_threads
+from kagglekit.fast.products import column_sums, matmul_f, row_max, row_sums, t_matmul
+
+
+@pytest.mark.parametrize("n, a, b, order", [(20500, 10, 10, "F"), (5000, 3, 7, "C"), (300, 784, 16, "C")])
+def test_t_matmul_equals_the_plain_product(n, a, b, order):
+    rng = np.random.default_rng(6)
+    x = np.asarray(rng.standard_normal((n, a)), order=order)
+    g = np.asarray(rng.standard_normal((n, b)), order=order)
+    np.testing.assert_allclose(t_matmul(x, g, np.empty((a, b))), x.T @ g, rtol=1e-10, atol=1e-10)
+
+
+def test_column_sums():
+    a = np.random.default_rng(2).standard_normal((1000, 10))
+    np.testing.assert_allclose(column_sums(a), a.sum(axis=0), rtol=1e-10)
+
+
+def test_blas_threads_limits_then_restores_the_count():
+    from kagglekit.fast.blas import _openblas_thread_calls
+    calls = _openblas_thread_calls()
+    if calls is None:
+        pytest.skip("NumPy is not linked against OpenBLAS here")
+    get, _ = calls
+    before = get()
+    with blas_threads(1):
+        assert get() == 1
+    assert get() == before
+
+
+@pytest.mark.parametrize("k", [3, 10, 40])
+def test_row_reductions_and_column_major_product(k):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((50, 7)), rng.standard_normal((7, k))
+    product = matmul_f(a, b)
+    assert product.flags.f_contiguous
+    np.testing.assert_allclose(product, a @ b, rtol=1e-12)
+    np.testing.assert_array_equal(row_max(product), product.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(row_sums(product), product.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)

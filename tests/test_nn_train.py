@@ -1,0 +1,195 @@
+"""The training loop: a tiny network learns a separable problem; every training option changes training
+exactly as a step-by-step reference says (so a test fails when an option is ignored), in the plain loop
+and in the fast one; history, divergence, minibatches and shifts."""
+import warnings
+
+import numpy as np
+import pytest
+
+from kagglekit.config import TrainConfig
+from kagglekit.errors import TrainingError
+from kagglekit.fast import train as fast_train
+from kagglekit.nn.augment import random_shift
+from kagglekit.nn.layers import Dense, Dropout, ReLU
+from kagglekit.nn.network import Network, build_network
+from kagglekit.nn.optim import SGD, Adam
+from kagglekit.nn.train import HISTORY_COLUMNS, fit, minibatches
+
+FITS = {"plain": fit, "fast": fast_train.fit}
+
+
+def blobs(n=300, seed=0):
+    """Three well separated Gaussian clusters in 5 dimensions."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    centres = np.eye(3, 5, dtype=np.float32) * 4
+    return (centres[y] + rng.standard_normal((n, 5)).astype(np.float32)), y
+
+
+def digits(n=90, seed=0):
+    """Random 28x28 'digits': a lit rectangle of pixel values each, so shifts and packing have work."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28))
+    for img in x:
+        top, left = rng.integers(4, 14, 2)
+        img[top:top + rng.integers(5, 12), left:left + rng.integers(5, 12)] = rng.integers(1, 256) / 255
+    return x.reshape(n, 784), np.arange(n) % 3
+
+
+@pytest.mark.parametrize("how", FITS)
+@pytest.mark.parametrize("optimizer, lr, batch", [("gd", 0.5, 0), ("sgd", 0.05, 16), ("adam", 0.01, 32)])
+def test_learns_separable_problem(optimizer, lr, batch, how):
+    x, y = blobs()
+    config = TrainConfig(hidden=(16,), optimizer=optimizer, lr=lr, batch_size=batch, epochs=30)
+    rng = np.random.default_rng(0)
+    net = build_network(config, rng, n_in=5, n_out=3)
+    history = FITS[how](net, x[:240], y[:240], config, rng, x[240:], y[240:])
+    assert len(history.rows) == 30 and set(history.rows[0]) == set(HISTORY_COLUMNS)
+    assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
+    assert history.last["val_acc"] > 0.95
+    assert np.mean(net.predict(x[240:]) == y[240:]) == history.last["val_acc"]
+
+
+# --- every option, against a reference that spells training out step by step ---------------------
+def reference_fit(config, x, y, n_out=3):
+    """What a config means, written out with the plain pieces and none of the code under test
+    (build_network, fit, make_optimizer): returns the trained network."""
+    rng = np.random.default_rng(config.seed)
+    layers, width = [], x.shape[1]
+    for size in config.hidden:
+        layers += [Dense(width, size, config.init, rng, np.float64), ReLU()]
+        if config.dropout:
+            layers.append(Dropout(config.dropout, rng))
+        width = size
+    net = Network(layers + [Dense(width, n_out, config.init, rng, np.float64)])
+    momentum = config.momentum if config.optimizer == "sgd" else 0.0
+    optimizer = Adam(config.lr) if config.optimizer == "adam" else SGD(config.lr, momentum)
+    for _ in range(config.epochs):
+        for idx in minibatches(len(x), config.batch_size, rng):
+            xb = x[idx]
+            if config.augment_shift:
+                xb = random_shift(xb, config.augment_shift, rng)
+            net.train_step(xb, y[idx])
+            for layer in net.layers:  # L2 weight decay: the gradient of (rate/2)·ΣW², weights only
+                if isinstance(layer, Dense):
+                    layer.grads["W"] += config.weight_decay * layer.params["W"]
+            optimizer.step(net.pairs())
+        optimizer.lr *= config.lr_decay
+    return net
+
+
+def fitted(how, config, x, y):
+    rng = np.random.default_rng(config.seed)
+    net = build_network(config, rng, n_in=x.shape[1], n_out=3, dtype=np.float64)
+    FITS[how](net, x, y, config, rng)
+    return net
+
+
+def weights(net):
+    return [p.copy() for p, _ in net.pairs()]
+
+
+BASE = TrainConfig(hidden=(16,), optimizer="gd", lr=0.3, epochs=3, batch_size=30, val_size=10)
+OPTIONS = {  # each option, switched on, for minibatch (30 rows) and full-batch (0) descent
+    "dropout": dict(dropout=0.5),
+    "weight_decay": dict(weight_decay=0.2),
+    "augment_shift": dict(augment_shift=2),
+    "lr_decay": dict(lr_decay=0.3),
+    "momentum": dict(optimizer="sgd", momentum=0.8),
+    "adam": dict(optimizer="adam", lr=0.01),
+}
+
+
+@pytest.mark.parametrize("how", FITS)
+@pytest.mark.parametrize("batch", [30, 0], ids=["minibatch", "fullbatch"])
+@pytest.mark.parametrize("option", OPTIONS)
+def test_each_option_trains_as_the_reference_says(option, batch, how):
+    x, y = digits()
+    config = BASE.override(batch_size=batch, **OPTIONS[option])
+    off = BASE.override(batch_size=batch, **{k: v for k, v in OPTIONS[option].items() if k == "optimizer"})
+    expected = weights(reference_fit(config, x, y))
+    # The option matters: switched off, the reference trains other weights.
+    assert max(np.abs(a - b).max() for a, b in zip(expected, weights(reference_fit(off, x, y)))) > 1e-3
+    got = weights(fitted(how, config, x, y))
+    if how == "fast" and batch == 0 and option == "dropout":
+        # Full-batch parts run in parallel, each with its own dropout masks: other draws, same option.
+        assert max(np.abs(a - b).max() for a, b in zip(got, weights(fitted(how, off, x, y)))) > 1e-3
+        return
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("how", FITS)
+def test_lr_decay_multiplies_the_rate_after_each_epoch(how):
+    x, y = blobs(60)
+    config = TrainConfig(hidden=(4,), optimizer="gd", epochs=2, lr=0.1, lr_decay=0.5, batch_size=0)
+    rng = np.random.default_rng(0)
+    decayed = build_network(config, rng, n_in=5, n_out=3, dtype=np.float64)
+    FITS[how](decayed, x, y, config, rng)
+    # The same by hand: one epoch at 0.1, then one at 0.05.
+    rng = np.random.default_rng(0)
+    by_hand = build_network(config, rng, n_in=5, n_out=3, dtype=np.float64)
+    for lr in (0.1, 0.05):
+        one = config.override(epochs=1, lr=lr, lr_decay=1.0)
+        FITS[how](by_hand, x, y, one, rng)
+    for a, b in zip(weights(decayed), weights(by_hand)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# --- history, validation, divergence ------------------------------------------------------------
+@pytest.mark.parametrize("how", FITS)
+def test_callback_gets_each_row_and_no_validation_is_nan(how):
+    x, y = blobs(60)
+    seen = []
+    config = TrainConfig(hidden=(4,), epochs=3, lr=0.01)
+    rng = np.random.default_rng(0)
+    history = FITS[how](build_network(config, rng, n_in=5, n_out=3), x, y, config, rng, callback=seen.append)
+    assert [r["epoch"] for r in seen] == [1, 2, 3] and seen == history.rows
+    assert np.isnan(history.last["val_acc"]) and 0 < history.last["train_acc"] <= 1
+
+
+def test_fast_full_batch_validation_of_each_epoch_is_that_of_its_weights():
+    # Full-batch runs evaluate an epoch's validation during the next step: it must still be that epoch's.
+    x, y = blobs()
+    config = TrainConfig(hidden=(16,), optimizer="gd", lr=0.5, batch_size=0, epochs=6)
+    long = fast_train.fit(build_network(config, np.random.default_rng(0), n_in=5, n_out=3), x[:240], y[:240],
+                          config, None, x[240:], y[240:])
+    for k in (1, 3):
+        short = config.override(epochs=k)
+        history = fast_train.fit(build_network(short, np.random.default_rng(0), n_in=5, n_out=3), x[:240],
+                                 y[:240], short, None, x[240:], y[240:])
+        assert long.rows[k - 1]["val_loss"] == history.last["val_loss"]
+    assert [row["epoch"] for row in long.rows] == list(range(1, 7))
+
+
+@pytest.mark.parametrize("how", FITS)
+@pytest.mark.parametrize("batch", [0, 16])
+def test_divergence_is_a_clear_error(how, batch):
+    x, y = blobs()
+    config = TrainConfig(hidden=(16,), optimizer="gd", lr=1e30, batch_size=batch, epochs=5)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the one-line error only, no NumPy overflow warnings before it
+        with pytest.raises(TrainingError, match=r"diverged at epoch \d+ .* lower the learning rate \(now 1e\+30\)"):
+            FITS[how](build_network(config, rng, n_in=5, n_out=3), x, y, config, rng)
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+def test_minibatches_cover_all_rows():
+    batches = list(minibatches(10, 3, np.random.default_rng(0)))
+    assert [len(b) for b in batches] == [3, 3, 3, 1]
+    assert sorted(np.concatenate(batches)) == list(range(10))
+    assert list(minibatches(10, 0, np.random.default_rng(0))) == [slice(None)]
+
+
+def test_random_shift_moves_images_within_bounds():
+    rng = np.random.default_rng(0)
+    image = np.zeros((1, 784), np.float32)
+    image[0, 14 * 28 + 14] = 1.0  # one lit pixel in the middle
+    shifted = random_shift(np.repeat(image, 200, axis=0), 2, rng)
+    assert shifted.shape == (200, 784) and shifted.dtype == np.float32
+    positions = shifted.argmax(axis=1)
+    dy, dx = positions // 28 - 14, positions % 28 - 14
+    assert np.all(shifted.sum(axis=1) == 1)
+    assert set(dy) == set(dx) == {-2, -1, 0, 1, 2}
+    np.testing.assert_array_equal(random_shift(image, 0, rng), image)

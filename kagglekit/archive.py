@@ -4,7 +4,6 @@ Members that would land outside the folder are refused, a corrupt or truncated z
 and everything is unpacked into a temporary folder beside the target, checked, then renamed into
 place: a failure leaves the old data untouched and nothing half-written.
 """
-import os
 import shutil
 import tempfile
 import zipfile
@@ -13,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from . import data
 from .errors import DataError
+from .files import swapped_dir
 
 
 def _unsafe(name):
@@ -45,27 +45,15 @@ def _extract(zip_path, dest):
                         "(kagglekit download --force)") from None
 
 
-def _data_root(folder):
-    """The folder holding the CSVs: the unpacked folder, or its only subfolder if the zip wraps one."""
+def _unwrap(folder):
+    """Move the files up when the zip wrapped them in a single subfolder of `folder`."""
     entries = list(folder.iterdir())
-    if len(entries) == 1 and entries[0].is_dir():
-        return entries[0]
-    return folder
-
-
-def _replace_dir(new, target):
-    """Put folder `new` at `target`; the old target is only deleted once the new one is in place."""
-    if not target.exists():
-        os.replace(new, target)
+    if len(entries) != 1 or not entries[0].is_dir():
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
-    os.replace(target, old / target.name)
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old / target.name, target)  # put the old data back before reporting
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    inner = entries[0].rename(Path(tempfile.mkdtemp(dir=folder)) / "inner")  # frees the inner name
+    for entry in inner.iterdir():
+        entry.rename(folder / entry.name)
+    shutil.rmtree(inner.parent)
 
 
 def is_installed(target_dir):
@@ -86,16 +74,11 @@ def install_competition(zip_path, target_dir, force=False):
     if not zip_path.is_file():
         raise DataError(f"{zip_path} not found: give the zip downloaded from "
                         f"https://www.kaggle.com/competitions/{data.COMPETITION}/data")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
-    try:
+    with swapped_dir(target) as tmp:
         _extract(zip_path, tmp)
-        root = _data_root(tmp)
+        _unwrap(tmp)
         try:
-            data.check_competition_folder(root)
+            data.check_competition_folder(tmp)
         except DataError as e:
             raise DataError(f"{zip_path} does not hold valid competition files: {e}") from None
-        _replace_dir(root, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return target

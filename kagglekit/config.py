@@ -1,33 +1,49 @@
 """Training settings as frozen dataclasses, and the named presets.
 
 A TrainConfig says everything needed to reproduce a run: the network's shape, the optimizer, the
-schedule, the holdout and the seed. `check()` rejects bad values with the value quoted.
+schedule, the holdout and the seed. Each field's metadata holds its help text (and its choices or
+parser), from which the command line derives one option per field. `check()` rejects bad values with
+the value quoted.
 """
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
+from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS
 
-ACTIVATION_NAMES = ("relu", "tanh", "sigmoid")
-INIT_NAMES = ("he", "glorot", "uniform")
-OPTIMIZER_NAMES = ("gd", "sgd", "adam")
+
+def parse_sizes(text):
+    """'128,64' -> (128, 64): hidden layer sizes as the command line writes them."""
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"expected sizes separated by commas, e.g. 128,64; got {text!r}") from None
+
+
+def _setting(default, help, **extra):
+    """A field whose metadata tells the command line its help text and, optionally, its `choices`
+    (names from nn.registry) or a `parse` function for the option's text."""
+    return field(default=default, metadata={"help": help, **extra})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    hidden: tuple = (10,)        # sizes of the hidden layers, input 784 and output 10 implied
-    activation: str = "relu"     # hidden activation: relu, tanh or sigmoid
-    init: str = "he"             # weight init: he, glorot, or the seed notebook's uniform[-0.5, 0.5]
-    dropout: float = 0.0         # fraction of hidden units dropped while training
-    optimizer: str = "adam"      # gd (plain gradient descent), sgd (with momentum) or adam
-    lr: float = 1e-3             # learning rate
-    lr_decay: float = 1.0        # learning rate multiplied by this after every epoch
-    momentum: float = 0.9        # sgd momentum
-    weight_decay: float = 0.0    # L2 penalty on the weights (not the biases)
-    epochs: int = 10             # passes over the training rows (iterations when full-batch)
-    batch_size: int = 128        # rows per step; 0 means all rows (full-batch gradient descent)
-    augment_shift: int = 0       # shift training images by up to this many pixels each epoch
-    val_size: int = 1000         # rows held out (stratified) to validate on
-    seed: int = 0                # drives the split, the init, the shuffles and augmentation
+    hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
+                             parse=parse_sizes, metavar="SIZES")
+    activation: str = _setting("relu", "Hidden-layer activation.", choices=tuple(ACTIVATIONS))
+    init: str = _setting("he", "Weight initialisation (uniform: the seed notebook's [-0.5, 0.5]).",
+                         choices=tuple(INITS))
+    dropout: float = _setting(0.0, "Fraction of hidden units dropped while training.")
+    optimizer: str = _setting("adam", "gd (plain gradient descent), sgd (with momentum) or adam.",
+                              choices=tuple(OPTIMIZERS))
+    lr: float = _setting(1e-3, "Learning rate.")
+    lr_decay: float = _setting(1.0, "Multiply the learning rate by this after each epoch.")
+    momentum: float = _setting(0.9, "SGD momentum.")
+    weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
+    epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
+    batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
+    augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch.")
+    val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
+    seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
@@ -35,12 +51,10 @@ class TrainConfig:
             raise ConfigError(f"{name} {why}, got {getattr(self, name)!r}")
         if not self.hidden or any(not isinstance(h, int) or h <= 0 for h in self.hidden):
             bad("hidden", "must be one or more positive sizes, e.g. --hidden 128,64")
-        if self.activation not in ACTIVATION_NAMES:
-            bad("activation", f"must be one of {', '.join(ACTIVATION_NAMES)}")
-        if self.init not in INIT_NAMES:
-            bad("init", f"must be one of {', '.join(INIT_NAMES)}")
-        if self.optimizer not in OPTIMIZER_NAMES:
-            bad("optimizer", f"must be one of {', '.join(OPTIMIZER_NAMES)}")
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                bad(f.name, f"must be one of {', '.join(choices)}")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
         if not self.lr > 0:

@@ -3,13 +3,13 @@
 Pixels come back as float32 in [0, 1] with shape (n_samples, 784), labels as int64. Every check
 names the file, row and column at fault. All randomness comes from a caller's np.random.Generator.
 """
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .files import atomic_write
 
 COMPETITION = "digit-recognizer"
 DATA_FILES = ("train.csv", "test.csv", "sample_submission.csv")
@@ -127,9 +127,8 @@ def _load_raw(path, expected):
         pass
     values = _read_checked(path, expected)
     try:  # a read-only folder (e.g. /kaggle/input) simply goes without a cache
-        tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, values=values, fingerprint=fingerprint)
-        os.replace(tmp, cache)
+        with atomic_write(cache, "wb") as f:
+            np.savez(f, values=values, fingerprint=fingerprint)
     except OSError:
         pass
     return values

@@ -6,7 +6,7 @@ that needs a model takes a run folder or a model file (default: the newest run).
 """
 import csv
 import json
-import os
+import shutil
 import time
 from pathlib import Path
 
@@ -14,8 +14,10 @@ import numpy as np
 
 from .archive import install_competition
 from .config import TrainConfig
-from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
+from .data import check_competition_folder, load_train, stratified_kfold
 from .errors import DataError, ModelError
+from .files import atomic_write, write_text
+from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
 from .fast.train import fit
 from .nn.train import HISTORY_COLUMNS
@@ -59,47 +61,41 @@ def new_run_dir(name=None, root=RUNS):
     raise ModelError(f"too many runs named {base!r} in {root}; pick another --name")
 
 
-def _write_text(path, text):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _write_history(path, history):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
         writer.writeheader()
         writer.writerows(history.rows)
-    os.replace(tmp, path)
 
 
-def classification_report(y_true, y_pred):
-    """Accuracy, per-class accuracy (recall) and the confusion matrix (rows: true, columns: predicted)."""
-    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
-    np.add.at(confusion, (y_true, y_pred), 1)
-    support = confusion.sum(axis=1)
-    per_class = np.divide(np.diag(confusion), support, out=np.full(N_CLASSES, np.nan), where=support > 0)
-    return {"accuracy": float(np.mean(y_true == y_pred)), "n": int(len(y_true)),
-            "per_class": [None if np.isnan(a) else float(a) for a in per_class],
-            "confusion": confusion.tolist()}
+def _write_json(path, value):
+    write_text(path, json.dumps(value, indent=2) + "\n")
 
 
-def train_run(data_folder, config, run_dir, callback=None):
-    """Train `config` on data_folder/train.csv and write the run folder; returns its metrics dict."""
+def train_run(data_folder, config, name=None, callback=None, runs=RUNS):
+    """Train `config` on data_folder/train.csv into a new run folder runs/<name>/ (see new_run_dir);
+    returns (run folder, metrics dict). Any failure, Ctrl-C included, removes the unfinished folder."""
+    run_dir = new_run_dir(name, runs)
+    try:
+        return run_dir, _train_into(run_dir, data_folder, config, callback)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _train_into(run_dir, data_folder, config, callback):
     x, y = load_train(Path(data_folder) / "train.csv")
     start = time.perf_counter()
     net, history, (_, val_idx) = train_model(x, y, config, callback)
     seconds = time.perf_counter() - start
-    run_dir = Path(run_dir)
     net.meta["data"] = str(data_folder)
     net.save(run_dir / MODEL_FILE)
-    _write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    _write_json(run_dir / "config.json", config.to_dict())
     _write_history(run_dir / "history.csv", history)
     metrics = {"validation": classification_report(y[val_idx], net.predict(x[val_idx])),
                "train_accuracy": history.last["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": str(data_folder)}
-    _write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _write_json(run_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -152,7 +148,7 @@ def cross_validate(data_folder, config, folds, callback=None):
     for i, (train_idx, val_idx) in enumerate(stratified_kfold(y, folds, rng)):
         net = build_network(config, rng, n_in=x.shape[1])
         fit(net, x[train_idx], y[train_idx], config, rng)
-        scores.append(float(np.mean(net.predict(x[val_idx]) == y[val_idx])))
+        scores.append(accuracy(y[val_idx], net.predict(x[val_idx])))
         if callback is not None:
             callback(i + 1, scores[-1])
     return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores))}

@@ -1,6 +1,5 @@
 """Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 before an upload, and scoring them against a solution file (categorization accuracy)."""
-import os
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +7,7 @@ import pandas as pd
 
 from .data import N_CLASSES
 from .errors import SubmissionError
+from .files import atomic_write
 
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
@@ -20,12 +20,8 @@ def write_submission(path, labels, ids=None):
     if len(ids) != len(labels):
         raise SubmissionError(f"{len(labels)} predictions for {len(ids)} ImageIds; predict the whole test.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pd.DataFrame({"ImageId": ids, "Label": np.asarray(labels, dtype=np.int64)}).to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path, newline="") as f:
+        pd.DataFrame({"ImageId": ids, "Label": np.asarray(labels, dtype=np.int64)}).to_csv(f, index=False)
     return path
 
 

@@ -125,7 +125,8 @@ def test_invalid_file_is_refused_before_any_upload(downloaded, fake_kaggle, cwd)
 
 def test_submit_needs_a_message(good_csv, fake_kaggle):
     result = run("submit", "-f", "submission.csv", "-m", "  ")
-    assert result.exit_code == 2 and "must say what this submission is" in result.output
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: Invalid value for '-m' / '--message': must say what this submission is"
     assert fake_kaggle.calls == []
 
 
@@ -269,7 +270,10 @@ def test_run_submit_trains_predicts_uploads_and_shows_score(downloaded, fake_kag
 
 def test_run_submit_needs_a_message_and_real_data(fake_kaggle, cwd):
     result = run("run", "--preset", "quick", "--submit")
-    assert result.exit_code == 2 and "--submit needs -m MESSAGE" in result.output
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: --submit needs -m MESSAGE, the description Kaggle shows for the submission"
     result = run("run", "--preset", "quick", "--submit", "-m", "x")  # no data: the bundled sample
-    assert result.exit_code == 2 and "Kaggle cannot score predictions for the bundled sample" in result.output
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == ("Error: --submit needs the competition data: Kaggle cannot score predictions "
+                                              "for the bundled sample; run `kagglekit download` first")
     assert fake_kaggle.calls == [] and not (cwd / "runs").exists()

@@ -1,7 +1,9 @@
 """Presets and setting checks."""
+import dataclasses
+
 import pytest
 
-from kagglekit.config import PRESETS, TrainConfig, preset
+from kagglekit.config import PRESETS, TrainConfig, parse_sizes, preset
 from kagglekit.errors import ConfigError
 
 
@@ -14,7 +16,7 @@ def test_seed_preset_is_the_notebook():
 def test_presets_are_frozen_and_valid():
     for config in PRESETS.values():
         assert config.check() is config
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'lr'"):
         PRESETS["mlp"].lr = 1.0
 
 
@@ -48,3 +50,16 @@ def test_round_trip_and_unknown_fields():
 
 def test_override_ignores_none():
     assert preset("seed").override(lr=None, epochs=3).epochs == 3
+
+
+def test_every_field_says_what_it_is_for_and_names_come_from_the_registry():
+    from kagglekit.nn.registry import ACTIVATIONS, OPTIMIZERS
+    meta = {f.name: f.metadata for f in dataclasses.fields(TrainConfig)}
+    assert all(m["help"].endswith(".") for m in meta.values())
+    assert meta["activation"]["choices"] == tuple(ACTIVATIONS) and meta["optimizer"]["choices"] == tuple(OPTIMIZERS)
+
+
+def test_parse_sizes():
+    assert parse_sizes("128,64") == (128, 64)
+    with pytest.raises(ConfigError, match=r"expected sizes separated by commas, e.g. 128,64; got '128,x'"):
+        parse_sizes("128,x")

@@ -1,95 +1,21 @@
-"""The `kagglekit` command line: thin Click commands, each one call into the library.
-Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go to stdout,
-notes and progress to stderr."""
+"""The pipeline commands: train, evaluate, predict, validate, score, and run (all of them in a row)."""
 import contextlib
-import functools
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from . import pipeline
-from .config import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_NAMES, PRESETS, preset
-from .errors import KagglekitError
-from .data import COMPETITION, is_cached
-from .submission import score_submission, validate_submission
+from .. import pipeline
+from ..data import COMPETITION, is_cached
+from ..submission import score_submission, validate_submission
+from .options import config_options, message_option, note, path_option, quiet_option, send_submission
 
-
-class Group(click.Group):
-    """A Click group that turns library errors into one clean line instead of a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KagglekitError as e:
-            raise click.ClickException(str(e)) from None
-
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="kagglekit")
-def main():
-    """kagglekit: Digit Recognizer from data to scored Kaggle submission, with a NumPy network.
-
-    \b
-    Start with:  kagglekit run            (train, evaluate, predict, validate)
-    Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
-    """
-
-
-def note(message, quiet=False):
-    if not quiet:
-        click.echo(message, err=True)
-
-
-def _hidden(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return tuple(int(v) for v in value.split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected sizes separated by commas, e.g. 128,64; got {value!r}") from None
-
-
-path_option = click.option("-p", "--path", type=click.Path(file_okay=False, path_type=Path), default=None,
-                           help="Competition data folder (train.csv, test.csv, sample_submission.csv). "
-                                "Default: data/digit-recognizer, else the bundled sample.")
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only the results.")
+data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
+                          "Default: data/digit-recognizer, else the bundled sample.")
 model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
-
-
-def config_options(f):
-    """The --preset option and one option per TrainConfig field, passed on as `config`."""
-    options = [
-        click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="mlp",
-                     show_default=True, help="Starting configuration; the options below override it."),
-        click.option("--seed", type=int, help="Seed for the split, init, shuffles and augmentation."),
-        click.option("--epochs", type=int, help="Passes over the training rows (iterations if full-batch)."),
-        click.option("--lr", type=float, help="Learning rate."),
-        click.option("--lr-decay", type=float, help="Multiply the learning rate by this after each epoch."),
-        click.option("--batch-size", type=int, help="Rows per step; 0 = all rows (full-batch GD)."),
-        click.option("--hidden", callback=_hidden, help="Hidden layer sizes, e.g. 128,64."),
-        click.option("--activation", type=click.Choice(ACTIVATION_NAMES)),
-        click.option("--init", type=click.Choice(INIT_NAMES), help="Weight initialisation."),
-        click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES)),
-        click.option("--momentum", type=float, help="SGD momentum."),
-        click.option("--weight-decay", type=float, help="L2 penalty on the weights."),
-        click.option("--dropout", type=float, help="Fraction of hidden units dropped while training."),
-        click.option("--augment-shift", type=int, help="Shift training images by up to N pixels."),
-        click.option("--val-size", type=int, help="Rows held out for validation."),
-    ]
-
-    @functools.wraps(f)
-    def wrapper(preset_name, **kwargs):
-        fields = ("seed", "epochs", "lr", "lr_decay", "batch_size", "hidden", "activation", "init",
-                  "optimizer", "momentum", "weight_decay", "dropout", "augment_shift", "val_size")
-        changes = {k: kwargs.pop(k) for k in fields}
-        kwargs["config"] = preset(preset_name).override(**changes)
-        return f(**kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
+name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                             help="Where to write the submission CSV (default: submission.csv in the run folder).")
 
 
 def data_folder(path, quiet):
@@ -125,24 +51,19 @@ def print_report(report, title):
 
 
 def train_and_report(folder, config, name, quiet):
-    run_dir = pipeline.new_run_dir(name or None)
     bar, callback = epoch_progress(config, quiet)
-    try:
-        with bar:
-            metrics = pipeline.train_run(folder, config, run_dir, callback)
-    except BaseException:  # an error or Ctrl-C: no unfinished run folder is left behind
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
+    with bar:
+        run_dir, metrics = pipeline.train_run(folder, config, name, callback)
     click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
                f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
     return run_dir, metrics
 
 
-@main.command()
+@click.command()
 @config_options
-@path_option
-@click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
-@quiet_option
+@data_option
+@name_option
+@quiet_option()
 def train(config, path, name, quiet):
     """Train a network and save it as a run folder runs/<name>/.
 
@@ -152,11 +73,11 @@ def train(config, path, name, quiet):
     train_and_report(data_folder(path, quiet)[0], config, name, quiet)
 
 
-@main.command()
+@click.command()
 @model_argument
-@path_option
+@data_option
 @click.option("--folds", type=int, help="Run stratified K-fold cross-validation of the model's config instead.")
-@quiet_option
+@quiet_option()
 def evaluate(model, path, folds, quiet):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
 
@@ -180,12 +101,11 @@ def _trained_on(net):
     return Path(folder) if folder and Path(folder).is_dir() else None
 
 
-@main.command()
+@click.command()
 @model_argument
-@path_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the CSV (default: submission.csv in the run folder).")
-@quiet_option
+@data_option
+@output_option
+@quiet_option()
 def predict(model, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
@@ -196,9 +116,9 @@ def predict(model, path, output, quiet):
     click.echo(f"Submission written to {written} (validated)")
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@path_option
+@data_option
 @click.option("--sample", type=click.Path(dir_okay=False, path_type=Path),
               help="The sample_submission.csv to check against (default: the data folder's).")
 def validate(file, path, sample):
@@ -216,7 +136,7 @@ def validate(file, path, sample):
     click.echo(f"{file}: valid submission, {rows} rows")
 
 
-@main.command()
+@click.command()
 @click.argument("submission", type=click.Path(path_type=Path))
 @click.option("--solution", required=True, type=click.Path(path_type=Path),
               help="CSV with ImageId,Label[,Usage] holding the true labels.")
@@ -233,22 +153,21 @@ def score(submission, solution):
             click.echo(f"{part.capitalize()} score: {result[part]:.5f}")
 
 
-@main.command()
+@click.command()
 @config_options
-@path_option
-@click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the submission (default: submission.csv in the run folder).")
+@data_option
+@name_option
+@output_option
 @click.option("--submit", is_flag=True, help="Then upload the submission to Kaggle and wait for its score.")
-@click.option("-m", "--message", help="With --submit: the description shown on Kaggle.")
-@quiet_option
+@message_option("With --submit: the description shown on Kaggle.", required=False)
+@quiet_option()
 def run(config, path, name, output, submit, message, quiet):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
 
     \b
     Example: kagglekit run -p data/digit-recognizer --submit -m "mlp preset"
     """
-    if submit and not (message or "").strip():
+    if submit and not message:
         raise click.UsageError("--submit needs -m MESSAGE, the description Kaggle shows for the submission")
     folder, is_sample = data_folder(path, quiet)
     if submit and is_sample:
@@ -260,15 +179,7 @@ def run(config, path, name, output, submit, message, quiet):
     written = pipeline.predict(run_dir, folder, output)
     click.echo(f"Submission ready: {written} (validated against {folder / 'sample_submission.csv'})")
     if submit:
-        from .cli_kaggle import send_submission
         send_submission(written, message, COMPETITION, wait=True, sample=folder / "sample_submission.csv")
 
 
-def _register():
-    """Add the Kaggle commands, which live in their own modules to keep this one about the pipeline."""
-    from . import cli_kaggle, cli_kernel
-    for command in cli_kaggle.COMMANDS + cli_kernel.COMMANDS:
-        main.add_command(command)
-
-
-_register()
+COMMANDS = [train, evaluate, predict, validate, score, run]

@@ -1,11 +1,14 @@
 """Every pipeline command through Click: --help, the happy path and each error (one line, exit 1)."""
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from cli_helpers import error_line
 from kagglekit.cli import main
+from kagglekit.config import TrainConfig
 
 FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
 COMMANDS = ["train", "evaluate", "predict", "validate", "score", "run"]
@@ -20,12 +23,8 @@ def cli(tmp_path, monkeypatch):
 
 
 def fails(result, message):
-    """The command failed with exit 1 and exactly one `Error:` line containing message."""
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and message in errors[0], result.output
-    return errors[0]
+    """The command failed with exit 1, no traceback, and this one line: "Error: " + message."""
+    assert error_line(result) == "Error: " + message
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -70,7 +69,18 @@ def test_evaluate_folds(cli, tiny_competition):
     result = cli(["evaluate", "--folds", "3", "-p", tiny_competition])
     assert result.exit_code == 0, result.output
     assert "fold 3/3" in result.output and "3-fold accuracy: " in result.output and "±" in result.output
-    fails(cli(["evaluate", "--folds", "1", "-p", tiny_competition]), "--folds must be between 2 and 60")
+    fails(cli(["evaluate", "--folds", "1", "-p", tiny_competition]), "--folds must be between 2 and 60, got 1")
+
+
+def test_every_config_field_has_an_option_that_reaches_the_run(cli, tiny_competition, tmp_path):
+    help_text = cli(["train", "--help"]).output
+    for field in dataclasses.fields(TrainConfig):
+        assert f"--{field.name.replace('_', '-')} " in help_text, field.name
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "r", "--dropout", "0.3",
+                  "--activation", "tanh", "--weight-decay", "1e-4"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "runs" / "r" / "config.json").read_text())
+    assert (config["dropout"], config["activation"], config["weight_decay"], config["epochs"]) == (0.3, "tanh", 1e-4, 1)
 
 
 def test_score_command(cli, tmp_path):
@@ -80,7 +90,7 @@ def test_score_command(cli, tmp_path):
     assert result.exit_code == 0
     assert "Accuracy: 0.50000 on 2 rows" in result.output
     assert "Public score: 1.00000" in result.output and "Private score: 0.00000" in result.output
-    fails(cli(["score", "sub.csv", "--solution", "nope.csv"]), "solution nope.csv not found")
+    fails(cli(["score", "sub.csv", "--solution", "nope.csv"]), "solution nope.csv not found; check the path")
 
 
 def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
@@ -101,19 +111,22 @@ def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
 # ---- errors: one line, exit 1, no traceback ----
 
 def test_missing_data_folder(cli, tmp_path):
-    fails(cli(["train", *FAST, "-p", "nowhere"]), "data folder nowhere not found; run `kagglekit download`")
+    fails(cli(["train", *FAST, "-p", "nowhere"]),
+          "data folder nowhere not found; run `kagglekit download` or pass -p FOLDER")
 
 
 def test_test_csv_given_as_train(cli, tiny_competition):
     (tiny_competition / "train.csv").write_bytes((tiny_competition / "test.csv").read_bytes())
-    fails(cli(["train", *FAST, "-p", tiny_competition]), "has no label column: it looks like test.csv")
+    fails(cli(["train", *FAST, "-p", tiny_competition]),
+          f"{tiny_competition}/train.csv has no label column: it looks like test.csv; pass the training file")
 
 
 def test_header_off_by_one(cli, tiny_competition):
     path = tiny_competition / "train.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0].rsplit(",", 1)[0]] + lines[1:]) + "\n")
-    fails(cli(["train", *FAST, "-p", tiny_competition]), "has 784 columns, expected 785")
+    fails(cli(["train", *FAST, "-p", tiny_competition]),
+          f"{path} has 784 columns, expected 785 (label,...,pixel783); is this the right file?")
 
 
 def test_non_numeric_pixel(cli, tiny_competition):
@@ -121,55 +134,67 @@ def test_non_numeric_pixel(cli, tiny_competition):
     lines = path.read_text().splitlines()
     lines[3] = lines[3].replace(",", ",x", 1)
     path.write_text("\n".join(lines) + "\n")
-    fails(cli(["train", *FAST, "-p", tiny_competition]), "row 3 column 'pixel0'")
+    fails(cli(["train", *FAST, "-p", tiny_competition]),
+          f"{path} row 3 column 'pixel0': 'x50' is not an integer in 0..255; fix the file or download it again")
 
 
 def test_empty_train_file(cli, tiny_competition):
     (tiny_competition / "train.csv").write_text("")
-    fails(cli(["train", *FAST, "-p", tiny_competition]), "train.csv is empty")
+    fails(cli(["train", *FAST, "-p", tiny_competition]),
+          f"{tiny_competition}/train.csv is empty; download the competition files again (kagglekit download --force)")
 
 
 def test_diverged_training_leaves_no_run_folder(cli, tiny_competition, tmp_path):
-    fails(cli(["train", *FAST, "-p", tiny_competition, "--lr", "1e38", "--epochs", "3"]), "training diverged at epoch")
+    fails(cli(["train", *FAST, "-p", tiny_competition, "--lr", "1e38", "--epochs", "3"]),
+          "training diverged at epoch 2 (loss nan, weights not finite); lower the learning rate (now 1e+38) and retry")
     assert (tmp_path / "runs").is_dir() and not any((tmp_path / "runs").iterdir())
 
 
 def test_unknown_preset_and_bad_values(cli, tiny_competition):
     result = cli(["train", "--preset", "huge"])
-    assert result.exit_code == 2 and "Invalid value for '--preset'" in result.output
-    fails(cli(["train", *FAST, "--hidden", "0"]), "hidden must be one or more positive sizes")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == ("Error: Invalid value for '--preset': 'huge' is not one of "
+                                              "'mlp', 'quick', 'seed'.")
+    fails(cli(["train", *FAST, "--hidden", "0"]),
+          "hidden must be one or more positive sizes, e.g. --hidden 128,64, got (0,)")
     result = cli(["train", "--hidden", "a,b"])
-    assert result.exit_code == 2 and "expected sizes separated by commas" in result.output
-    fails(cli(["train", *FAST, "--lr", "-1"]), "lr must be > 0")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == ("Error: Invalid value for '--hidden': expected sizes separated by "
+                                              "commas, e.g. 128,64; got 'a,b'")
+    fails(cli(["train", *FAST, "--lr", "-1"]), "lr must be > 0, got -1.0")
     fails(cli(["train", *FAST, "--val-size", "100", "-p", tiny_competition]),
-          "validation size must be between 1 and 59")
+          "validation size must be between 1 and 59 for 60 rows, got 100")
 
 
 def test_no_model_yet(cli, tiny_competition):
-    fails(cli(["evaluate", "-p", tiny_competition]), "no trained model found in runs/")
-    fails(cli(["predict", "missing-run", "-p", tiny_competition]), "model missing-run not found")
+    fails(cli(["evaluate", "-p", tiny_competition]),
+          "no trained model found in runs/; run `kagglekit train` first or pass a model")
+    fails(cli(["predict", "missing-run", "-p", tiny_competition]),
+          "model missing-run not found; pass a run folder or model file from `kagglekit train`")
 
 
 def test_corrupt_model(cli, tiny_competition, tmp_path):
     cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
     model = tmp_path / "runs" / "r" / "model.npz"
     model.write_bytes(model.read_bytes()[:500])
-    fails(cli(["predict", "r", "-p", tiny_competition]), "is corrupt or not a kagglekit model")
+    fails(cli(["predict", "r", "-p", tiny_competition]),
+          "runs/r/model.npz is corrupt or not a kagglekit model (BadZipFile); retrain it with `kagglekit train`")
 
 
 def test_model_from_another_architecture(cli, tiny_competition, tmp_path):
-    from kagglekit.config import TrainConfig
     from kagglekit.nn.network import build_network
     net = build_network(TrainConfig(hidden=(4,)), np.random.default_rng(0), n_in=100)
     net.save(tmp_path / "small.npz")
-    fails(cli(["predict", "small.npz", "-p", tiny_competition]), "the model takes 100 inputs but test.csv has 784")
+    fails(cli(["predict", "small.npz", "-p", tiny_competition]),
+          "the model takes 100 inputs but test.csv has 784 pixels; use a model trained on this competition's data")
 
 
 def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path):
     cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
     (tiny_competition / "sample_submission.csv").write_text("ImageId,Label\n1,0\n")
     fails(cli(["predict", "r", "-p", tiny_competition, "-o", "sub.csv"]),
-          "test.csv has 20 rows but sample_submission.csv has 1")
+          f"{tiny_competition}: test.csv has 20 rows but sample_submission.csv has 1; "
+          "download the competition files again")
     assert not (tmp_path / "sub.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -177,5 +202,5 @@ def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path)
 def test_validate_errors(cli, tmp_path, tiny_competition):
     (tmp_path / "bad.csv").write_text("ImageId,Label\n" + "".join(f"{i},{i % 12}\n" for i in range(1, 21)))
     fails(cli(["validate", "bad.csv", "-p", tiny_competition]),
-          "Label has 2 values outside 0..9 or not integers, first at row 10: 10")
-    fails(cli(["validate", "nope.csv"]), "submission nope.csv not found")
+          "bad.csv: Label has 2 values outside 0..9 or not integers, first at row 10: 10")
+    fails(cli(["validate", "nope.csv"]), "submission nope.csv not found; check the path")

@@ -1,0 +1,33 @@
+"""The `kagglekit` command line: thin Click commands, each one call into the library.
+Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go to stdout,
+notes and progress to stderr."""
+import click
+
+from ..errors import KagglekitError
+from . import kaggle, kernel, pipeline
+
+
+class Group(click.Group):
+    """A Click group that turns library errors into one clean line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KagglekitError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kagglekit")
+def main():
+    """kagglekit: Digit Recognizer from data to scored Kaggle submission, with a NumPy network.
+
+    \b
+    Start with:  kagglekit run            (train, evaluate, predict, validate)
+    Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
+    """
+
+
+for module in (pipeline, kaggle, kernel):
+    for command in module.COMMANDS:
+        main.add_command(command)

@@ -1,0 +1,69 @@
+"""The Kaggle commands: download, submit, submissions. Each is one call into kagglekit.competition."""
+from pathlib import Path
+
+import click
+
+from ..competition import DATA, install, list_submissions
+from .options import competition_option, message_option, note, path_option, quiet_option, send_submission, wait_option
+
+
+@click.command()
+@competition_option
+@path_option("Folder that receives COMPETITION/.", default=DATA)
+@click.option("-o", "--force", is_flag=True, help="Download and unpack again even if the data is there.")
+@quiet_option("No progress bar.")
+@click.option("--from-file", "zip_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Unpack this zip (e.g. downloaded in the browser) instead of downloading.")
+def download(competition, path, force, quiet, zip_file):
+    """Download the competition files into PATH/COMPETITION/, unpack them safely and check them.
+
+    \b
+    Example: kagglekit download                 (into data/digit-recognizer/)
+             kagglekit download --from-file ~/Downloads/digit-recognizer.zip
+    """
+    target, installed = install(competition, path, force, zip_file, quiet, on_note=note)
+    if installed:
+        click.echo(f"Competition files ready in {target}")
+    else:
+        click.echo(f"{target} already holds the competition files (use --force to replace them).")
+
+
+@click.command()
+@click.option("-f", "--file", "file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The submission CSV (ImageId,Label).")
+@message_option()
+@competition_option
+@wait_option
+def submit(file, message, competition, wait):
+    """Check a submission CSV, upload it to Kaggle and, with --wait, print its score.
+
+    \b
+    Example: kagglekit submit -f runs/mlp-1/submission.csv -m "mlp, 20 epochs" --wait
+    """
+    send_submission(file, message, competition, wait)
+
+
+def _table(headers, rows):
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+@click.command()
+@competition_option
+def submissions(competition):
+    """List your submissions to the competition, newest first.
+
+    \b
+    Example: kagglekit submissions -c digit-recognizer
+    """
+    found = list_submissions(competition, on_note=note)
+    if not found:
+        click.echo(f"No submissions to {competition} yet.")
+        return
+    _table(["date (UTC)", "description", "status", "public", "private"],
+           [[s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.description[:40], s.status,
+             s.public, s.private] for s in found])
+
+
+COMMANDS = [download, submit, submissions]

@@ -1,0 +1,103 @@
+"""What the command modules share: options declared once (the TrainConfig ones derived from its fields),
+printing notes to stderr, and the lines that report a submission sent to Kaggle."""
+import dataclasses
+import functools
+from pathlib import Path
+
+import click
+
+from ..config import PRESETS, TrainConfig, preset
+from ..competition import send_submission as _send
+from ..data import COMPETITION
+from ..errors import ConfigError
+
+
+def note(message, quiet=False):
+    """A note or warning for the user, on stderr so that stdout keeps only results."""
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def path_option(help, default=None, dest="path"):
+    """-p/--path: a folder, whose meaning (and default) each command gives."""
+    return click.option("-p", "--path", dest, type=click.Path(file_okay=False, path_type=Path), default=default,
+                        show_default=default is not None, help=help)
+
+
+def quiet_option(help="Print only the results."):
+    return click.option("-q", "--quiet", is_flag=True, help=help)
+
+
+def message_option(help="Description shown on Kaggle's submissions page.", required=True):
+    def not_blank(ctx, param, value):
+        if value is not None and not value.strip():
+            raise click.BadParameter("must say what this submission is")
+        return value
+    return click.option("-m", "--message", required=required, callback=not_blank, help=help)
+
+
+def preset_option(help):
+    return click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="mlp",
+                        show_default=True, help=help)
+
+
+competition_option = click.option("-c", "--competition", default=COMPETITION, show_default=True,
+                                  help="Competition slug, as in kaggle.com/competitions/<slug>.")
+wait_option = click.option("--wait", is_flag=True, help="Wait until Kaggle has scored it and print the public score.")
+
+
+def _config_option(field):
+    """The option of a TrainConfig field: --field-name, typed by its choices, parser or type."""
+    meta = field.metadata
+    kwargs = {"help": meta["help"], "metavar": meta.get("metavar")}
+    if "choices" in meta:
+        kwargs["type"] = click.Choice(meta["choices"])
+    elif "parse" in meta:
+        kwargs["callback"] = functools.partial(_parsed, meta["parse"])
+    else:
+        kwargs["type"] = field.type
+    return click.option("--" + field.name.replace("_", "-"), field.name, **kwargs)
+
+
+def _parsed(parse, ctx, param, value):
+    try:
+        return None if value is None else parse(value)
+    except ConfigError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def config_options(f):
+    """--preset and one option per TrainConfig field; the command gets the overridden preset as `config`."""
+    names = [field.name for field in dataclasses.fields(TrainConfig)]
+
+    @functools.wraps(f)
+    def wrapper(preset_name, **kwargs):
+        changes = {name: kwargs.pop(name) for name in names}
+        return f(config=preset(preset_name).override(**changes), **kwargs)
+
+    for option in reversed([preset_option("Starting configuration; the options below override it."),
+                            *map(_config_option, dataclasses.fields(TrainConfig))]):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def send_submission(file, message, competition, wait, sample=None, source=None):
+    """Send a submission through competition.send_submission, printing what Kaggle says as it comes."""
+    waiting = []
+
+    def sent(s):
+        click.echo(f"Submitted {s.file} ({s.rows} rows) to {s.competition}: ref {s.ref}")
+        if s.remaining is not None:
+            click.echo(f"{s.remaining} submissions remaining today.")
+        if wait:
+            click.echo("Waiting for the score", nl=False, err=True)
+            waiting.append(True)
+
+    try:
+        result = _send(file, message, competition, wait, sample, source, on_note=note, on_sent=sent,
+                       on_poll=lambda: click.echo(".", nl=False, err=True))
+    finally:
+        if waiting:
+            click.echo("", err=True)
+    if wait:
+        click.echo(f"Public score: {result.public or '(not published)'}")

@@ -151,14 +151,18 @@ class FakeKaggle:
             rows = list(csv.reader(io.StringIO(content.decode())))
         except UnicodeDecodeError:
             return None, None, "Submission file is not UTF-8 text."
-        if not rows or rows[0] != ["ImageId", "Label"]:
-            return None, None, "Submission must have the header 'ImageId,Label'."
+        # Kaggle's scorer matches columns by name and parses each cell as an integer.
+        if not rows or sorted(rows[0]) != ["ImageId", "Label"]:
+            return None, None, "Submission must have the columns 'ImageId' and 'Label'."
+        id_at, label_at = rows[0].index("ImageId"), rows[0].index("Label")
         got = {}
         for line, row in enumerate(rows[1:], start=2):
-            try:
-                got[int(row[0])] = int(row[1])
-            except (ValueError, IndexError):
-                return None, None, f"Could not parse line {line}: {','.join(row)!r}."
+            for cell in (row[id_at:id_at + 1] or [""]) + (row[label_at:label_at + 1] or [""]):
+                try:
+                    int(cell)
+                except ValueError:
+                    return None, None, f"Could not parse '{cell}' as an integer (line {line})."
+            got[int(row[id_at])] = int(row[label_at])
         if sorted(got) != sorted(self.solution):
             return None, None, (f"Submission must have {len(self.solution)} rows "
                                 f"with ImageId 1..{len(self.solution)}; found {len(got)}.")

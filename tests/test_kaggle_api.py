@@ -328,3 +328,12 @@ def test_key_never_leaks_into_errors(fake_kaggle):
     with pytest.raises(KaggleError) as e:
         kaggle_api.list_submissions("digit-recognizer")
     assert "(401)" in str(e.value) and KEY not in str(e.value)
+
+
+def test_kaggle_scores_columns_by_name(fake_kaggle, tmp_path):
+    """What check_submission accepts, the (fake) scorer accepts: columns in another order."""
+    path = tmp_path / "submission.csv"
+    rows = fake_kaggle.submission_csv().splitlines()
+    path.write_text("Label,ImageId\n" + "".join(",".join(reversed(r.split(","))) + "\n" for r in rows[1:]))
+    ref, _ = kaggle_api.submit(path, "swapped", "digit-recognizer")
+    assert kaggle_api.wait_for_score(ref).public == "1.00000"

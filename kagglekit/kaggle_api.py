@@ -27,6 +27,7 @@ KNOWN_COMPETITION = "digit-recognizer"
 UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, rather than raising
 # Calls that create something: after a 5xx Kaggle may have done it, so retrying could do it twice.
 _NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
+_RULES_TEXT = re.compile(r"\brules?\b", re.I)
 _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limit|daily limit", re.I)
 
 
@@ -72,14 +73,18 @@ def _client():
     return api
 
 
-def _server_message(e) -> str:
-    """Kaggle's own error text, on one line."""
+def _kaggle_said(e) -> str:
+    """The message in Kaggle's error body, on one line; "" when it gave none."""
     try:
-        text = e.response.json().get("message")
-    except Exception:  # not JSON, no response: fall back to the status reason
-        text = None
-    text = text or (e.response.reason if e.response is not None else "") or str(e)
+        text = e.response.json().get("message") or ""
+    except Exception:  # not JSON, no response
+        text = ""
     return " ".join(str(text).split())[:300]
+
+
+def _server_message(e) -> str:
+    """Kaggle's own error text, or else the HTTP reason."""
+    return _kaggle_said(e) or " ".join(str((e.response.reason if e.response is not None else "") or e).split())
 
 
 def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **kwargs):
@@ -149,7 +154,10 @@ def _http_error(e, competition, kernel, ref):
     if "/v1/" not in url:  # a signed file URL (zip, kernel output), not an RPC
         return KaggleError(f"Kaggle's file server refused a download (HTTP {status}: {said}): run the command "
                            f"again; the signed link may have expired.")
-    if status == 403 and competition:
+    if status == 403 and competition and _kaggle_said(e) and not _RULES_TEXT.search(said):
+        return KaggleError(f"Kaggle refused access to competition '{competition}' (403): \"{said}\"; do what it "
+                           f"asks on kaggle.com, then try again.")
+    if status == 403 and competition:  # about the rules, or no reason given: the usual cause
         return KaggleError(f"Kaggle refused access to competition '{competition}' (403): accept its rules in your "
                            f"browser at https://www.kaggle.com/competitions/{competition}/rules, then try again.")
     if status == 404 and competition:

@@ -93,8 +93,9 @@ class FakeKaggle:
     # --- what tests call -------------------------------------------------------------------
     def fail(self, name, status, times=1, message=None):
         """Make the next `times` requests to `name` (an RPC method, or "zip", "upload", "output")
-        answer HTTP `status` with Kaggle's error envelope."""
-        message = message or f"Injected failure {status} for {name}"
+        answer HTTP `status` with Kaggle's error envelope carrying `message`; message="" sends
+        no envelope at all, as a proxy or a bare Kaggle error would."""
+        message = f"Injected failure {status} for {name}" if message is None else message
         self._faults.setdefault(name, []).extend([(status, message)] * times)
 
     def respond(self, name, body, times=1):
@@ -305,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake._take(fake._faults, name)
         if fault:
             status, message = fault
-            if as_json:
+            if as_json and message:
                 self._send(status, {"code": status, "message": message})
             else:
                 self._send(status, raw=message.encode(), ctype="text/plain")

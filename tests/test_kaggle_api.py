@@ -337,3 +337,28 @@ def test_kaggle_scores_columns_by_name(fake_kaggle, tmp_path):
     path.write_text("Label,ImageId\n" + "".join(",".join(reversed(r.split(","))) + "\n" for r in rows[1:]))
     ref, _ = kaggle_api.submit(path, "swapped", "digit-recognizer")
     assert kaggle_api.wait_for_score(ref).public == "1.00000"
+
+
+# --- what Kaggle says ----------------------------------------------------------------------------
+PHONE = "Your account must be phone verified before you can submit. Verify it at kaggle.com/settings."
+
+
+def test_403_for_another_reason_shows_kaggles_message(fake_kaggle, tmp_path):
+    fake_kaggle.fail("StartSubmissionUpload", 403, message=PHONE)
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.submit(path, "m", "digit-recognizer")
+    assert str(e.value) == (f"Kaggle refused access to competition 'digit-recognizer' (403): \"{PHONE}\"; do what "
+                            f"it asks on kaggle.com, then try again.")
+
+
+@pytest.mark.parametrize("message", ["You must accept this competition's rules before you'll be able to "
+                                     "download files.", ""])
+def test_403_about_the_rules_or_unexplained_says_accept_the_rules(fake_kaggle, tmp_path, message):
+    fake_kaggle.fail("DownloadDataFiles", 403, message=message)
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.download_competition("digit-recognizer", tmp_path)
+    assert str(e.value) == ("Kaggle refused access to competition 'digit-recognizer' (403): accept its rules in "
+                            "your browser at https://www.kaggle.com/competitions/digit-recognizer/rules, then try "
+                            "again.")

@@ -26,6 +26,9 @@ WAIT_TIMEOUT = 1800.0  # stop waiting for a score after this many seconds
 KNOWN_COMPETITION = "digit-recognizer"
 UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, rather than raising
 # Calls that create something: after a 5xx Kaggle may have done it, so retrying could do it twice.
+# Called with one line, e.g. "Kaggle answered HTTP 503; retrying in 5 s (2/4)", before each retry.
+# The CLI sets it once (to print on stderr); the library never prints. None: retry silently.
+on_retry = None
 _NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
 _RULES_TEXT = re.compile(r"\brules?\b", re.I)
 _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limit|daily limit", re.I)
@@ -100,13 +103,13 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
             raise
         except requests.HTTPError as e:
             if _retriable(e) and delays:
-                time.sleep(delays.pop(0))
+                _wait_to_retry(delays, f"Kaggle answered HTTP {_status_url(e)[0]}", len(RETRY_DELAYS) + 1)
                 continue
             raise _http_error(e, competition, kernel, ref) from None
         except (requests.ConnectionError, requests.Timeout):  # refused, DNS, proxy down, no answer
             # One retry rides out a blip; more would only keep an offline user waiting.
             if len(delays) == len(RETRY_DELAYS) > 0:
-                time.sleep(delays.pop(0))
+                _wait_to_retry(delays, "Could not reach Kaggle", 2)
                 continue
             raise KaggleError("Could not reach Kaggle (tried twice): check your internet connection and proxy "
                               "settings, then try again.") from None
@@ -117,6 +120,14 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
         except OSError as e:  # the client reading or writing local files
             raise KaggleError(f"Could not read or write {e.filename or 'a file'}: {e.strerror or e}; check the "
                               f"path, its permissions and free disk space.") from None
+
+
+def _wait_to_retry(delays, what, tries):
+    """Sleep the next delay, first telling on_retry which try comes next."""
+    delay = delays.pop(0)
+    if on_retry is not None:
+        on_retry(f"{what}; retrying in {delay:g} s ({len(RETRY_DELAYS) - len(delays) + 1}/{tries})")
+    time.sleep(delay)
 
 
 def _status_url(e):

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .credentials import TOKEN_HELP, config_path, credential_source, credential_warnings  # noqa: F401 (API)
-from .errors import KaggleError, KagglekitError, KernelError, SubmissionError
+from .errors import KaggleError, KagglekitError, KernelError, ScoreUnavailable, SubmissionError
 
 RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
 POLL_SECONDS = 5.0  # between score polls; the official client never polls faster either
@@ -283,15 +283,33 @@ def get_submission(ref: int) -> Submission:
     return _submission(_call(_fetch_submission, _client(), ref, ref=ref))
 
 
+def _why(error) -> str:
+    """What stopped a call, in a few words ("HTTP 503"), from the failure _call turned into `error`."""
+    import requests
+    cause = error.__context__
+    if isinstance(cause, requests.HTTPError) and cause.response is not None:
+        return f"HTTP {cause.response.status_code}"
+    if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+        return "Kaggle could not be reached"
+    return str(error).rstrip(".")
+
+
 def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = None, on_poll=None) -> Submission:
     """Poll until Kaggle has scored submission `ref`; return it. ERROR raises a KaggleError carrying
-    Kaggle's errorDescription. on_poll(submission or None) is called before each wait."""
-    api = _client()
+    Kaggle's errorDescription; failing to ask raises ScoreUnavailable, since the submission exists.
+    on_poll(submission or None) is called before each wait."""
     poll = POLL_SECONDS if poll is None else poll
     timeout = WAIT_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
+    try:
+        api = _client()
+    except KaggleError as e:
+        raise ScoreUnavailable(ref, _why(e)) from None
     while True:
-        raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+        try:
+            raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+        except KaggleError as e:
+            raise ScoreUnavailable(ref, _why(e)) from None
         sub = _submission(raw) if raw is not None else None
         if sub and sub.status == "complete":
             return sub

@@ -6,7 +6,7 @@ import pytest
 
 from fake_kaggle import KEY, TOKEN, make_competition_zip
 from kagglekit import archive, kaggle_api
-from kagglekit.errors import DataError, KaggleError, KernelError, SubmissionError
+from kagglekit.errors import DataError, KaggleError, KernelError, ScoreUnavailable, SubmissionError
 
 
 def kernel_folder(tmp_path, **overrides):
@@ -380,3 +380,28 @@ def test_unreachable_retry_is_reported(fake_kaggle, monkeypatch):
     with pytest.raises(KaggleError, match="Could not reach Kaggle"):
         kaggle_api.list_submissions("digit-recognizer")
     assert said == ["Could not reach Kaggle; retrying in 0.01 s (2/2)"]
+
+
+@pytest.mark.parametrize("status", [503, 500])
+def test_score_that_cannot_be_fetched_says_it_was_submitted(fake_kaggle, tmp_path, status):
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    fake_kaggle.fail("GetSubmission", status, times=4)  # after CreateSubmission succeeded
+    with pytest.raises(ScoreUnavailable) as e:
+        kaggle_api.wait_for_score(ref)
+    assert e.value.ref == 1000
+    assert str(e.value) == (f"Submitted as ref 1000, but Kaggle's score could not be fetched (HTTP {status}); "
+                            f"follow it with `kagglekit submissions`.")
+    assert len(fake_kaggle.called("GetSubmission")) == 4
+
+
+def test_score_unreachable_says_it_was_submitted(fake_kaggle, tmp_path, monkeypatch):
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    fake_kaggle.go_offline(monkeypatch)
+    with pytest.raises(ScoreUnavailable) as e:
+        kaggle_api.wait_for_score(ref)
+    assert str(e.value) == ("Submitted as ref 1000, but Kaggle's score could not be fetched (Kaggle could not be "
+                            "reached); follow it with `kagglekit submissions`.")

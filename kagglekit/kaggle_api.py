@@ -38,6 +38,7 @@ _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limi
 class Submission:
     """One competition submission as Kaggle reports it."""
     ref: int
+    file_name: str  # the uploaded file's name, as Kaggle recorded it
     date: datetime | None
     description: str
     status: str  # "pending", "complete" or "error"
@@ -256,7 +257,7 @@ def submit(path, message: str, competition: str) -> tuple[int | None, int | None
 
 
 def _submission(s) -> Submission:
-    return Submission(ref=s.ref, date=s.date, description=s.description or "",
+    return Submission(ref=s.ref, file_name=s.file_name or "", date=s.date, description=s.description or "",
                       status=s.status.name.lower() if s.status else "pending",
                       public=s.public_score or "", private=s.private_score or "",
                       error=" ".join((s.error_description or "").split()))

@@ -80,7 +80,7 @@ class FakeKaggle:
         self.kernel_failure = ""
         self.kernel_files = {}  # file name -> bytes the kernel "produced"
         self.kernel_log = ""
-        self._faults, self._overrides, self._blobs = {}, {}, {}
+        self._faults, self._overrides, self._blobs, self._blob_names = {}, {}, {}, {}
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.fake = self
@@ -105,11 +105,12 @@ class FakeKaggle:
     def called(self, name):
         return [body for method, body in self.calls if method == name]
 
-    def add_submission(self, description, date, status="COMPLETE", public="", private="", error=""):
+    def add_submission(self, description, date, status="COMPLETE", public="", private="", error="",
+                       file_name="submission.csv"):
         """Seed a past submission as ListSubmissions will return it (in the order added)."""
         sub = {"ref": 1000 + len(self.submissions), "date": date, "description": description,
                "status": status, "publicScore": public, "privateScore": private,
-               "errorDescription": error, "fileName": "submission.csv", "_polls": 0}
+               "errorDescription": error, "fileName": file_name, "_polls": 0}
         self.submissions.append(sub)
         return sub
 
@@ -216,6 +217,7 @@ class FakeKaggle:
         with self._lock:
             token = f"blob-{len(self._blobs) + 1}"
             self._blobs[token] = None
+            self._blob_names[token] = body.get("fileName", "")
         send(200, {"token": token, "createUrl": f"{self.url}/upload/{token}"})
 
     def _rpc_CreateSubmission(self, body, send):
@@ -226,7 +228,8 @@ class FakeKaggle:
             return send(400, {"code": 400, "message": (
                 f"Submission not allowed:  Your team has used its daily Submission allowance "
                 f"({self.daily_limit}) today, please try again tomorrow UTC.")})
-        sub = self.add_submission(body.get("submissionDescription", ""), _now(), status="PENDING")
+        sub = self.add_submission(body.get("submissionDescription", ""), _now(), status="PENDING",
+                                  file_name=self._blob_names[body["blobFileTokens"]])
         sub.update(_content=content, _polls=self.pending_polls)
         send(200, {"message": "Successfully submitted to Digit Recognizer", "ref": sub["ref"]})
 

@@ -211,11 +211,21 @@ def test_submit_missing_file(fake_kaggle, tmp_path):
 def test_submissions_newest_first(fake_kaggle):
     fake_kaggle.add_submission("old", "2024-01-01T10:00:00Z", public="0.9")
     fake_kaggle.add_submission("newest", "2024-03-01T10:00:00.123Z", public="0.97")
-    fake_kaggle.add_submission("middle", "2024-02-01T10:00:00Z", status="ERROR", error="bad\nfile")
+    fake_kaggle.add_submission("middle", "2024-02-01T10:00:00Z", status="ERROR", error="bad\nfile",
+                               file_name="mine.csv")
     found = kaggle_api.list_submissions("digit-recognizer")
     assert [s.description for s in found] == ["newest", "middle", "old"]
     assert (found[0].status, found[0].public, found[1].status, found[1].error) == \
         ("complete", "0.97", "error", "bad file")
+    assert (found[1].ref, found[1].file_name) == (1002, "mine.csv")
+
+
+def test_submission_records_the_uploaded_file_name(fake_kaggle, tmp_path):
+    path = tmp_path / "kernel-output.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    [found] = kaggle_api.list_submissions("digit-recognizer")
+    assert (found.ref, found.file_name) == (ref, "kernel-output.csv")
 
 
 def test_transient_5xx_is_retried(fake_kaggle):

@@ -30,6 +30,7 @@ UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, ra
 # The CLI sets it once (to print on stderr); the library never prints. None: retry silently.
 on_retry = None
 _NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
+_RPC_URL = re.compile(r"/v1/\w+\.\w+/\w+$")  # .../v1/<package>.<Service>/<Method>; a file URL may hold /v1/ too
 _RULES_TEXT = re.compile(r"\brules?\b", re.I)
 _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limit|daily limit", re.I)
 
@@ -163,7 +164,7 @@ def _http_error(e, competition, kernel, ref):
     if status >= 500:
         return KaggleError(f"Kaggle's servers failed (HTTP {status}) {tries} times in a row: the problem is on "
                            f"Kaggle's side; try again later.")
-    if "/v1/" not in url:  # a signed file URL (zip, kernel output), not an RPC
+    if not _RPC_URL.search(url):  # a signed file URL (zip, kernel output), not an RPC
         return KaggleError(f"Kaggle's file server refused a download (HTTP {status}: {said}): run the command "
                            f"again; the signed link may have expired.")
     if status == 403 and competition and _kaggle_said(e) and not _RULES_TEXT.search(said):
@@ -364,27 +365,34 @@ def push_kernel(folder) -> tuple[str, int | None]:
     return url, reply.version_number
 
 
-def kernel_status(kernel_id: str) -> tuple[str, str]:
-    """(status, failure message) of the kernel's latest run. Status is one of "queued", "running",
-    "complete", "error", "cancel_requested", "cancel_acknowledged", "new_script"; the message is
-    "" unless Kaggle gave one (on "error")."""
+def _versioned(kernel_id, version):
+    """owner/slug/N, which the client sends as versionLabel "vN"; the latest run without a version."""
+    return f"{kernel_id}/{version}" if version is not None else kernel_id
+
+
+def kernel_status(kernel_id: str, version: int | None = None) -> tuple[str, str]:
+    """(status, failure message) of the kernel's run of `version` (push_kernel's number), or of its
+    latest run. Status is one of "queued", "running", "complete", "error", "cancel_requested",
+    "cancel_acknowledged", "new_script"; the message is "" unless Kaggle gave one (on "error").
+    Kaggle's reply names no version: pass one to know which run the status is of."""
     api = _client()
-    reply = _call(api.kernels_status, kernel_id, kernel=kernel_id)
+    reply = _call(api.kernels_status, _versioned(kernel_id, version), kernel=kernel_id)
     status = reply.status.name.lower() if reply.status else "queued"
     return status, " ".join((reply.failure_message or "").split())
 
 
-def kernel_output(kernel_id: str, dest) -> list[Path]:
-    """Fetch the files and log of the kernel's latest run into dest; return their paths.
-    Files land in a temporary folder first, then each is moved into place, so a failed fetch
-    leaves dest as it was."""
+def kernel_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+    """Fetch the files and log of the kernel's run of `version`, or of its latest run, into dest;
+    return their paths. Files land in a temporary folder first, then each is moved into place, so
+    a failed fetch leaves dest as it was."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     api = _client()
     tmp = Path(tempfile.mkdtemp(prefix=".kernel-output-", dir=dest))
     try:
         # force: a rerun's output must replace the last one, whatever the timestamps say.
-        fetched, _ = _call(api.kernels_output, kernel_id, str(tmp), force=True, quiet=True, kernel=kernel_id)
+        fetched, _ = _call(api.kernels_output, _versioned(kernel_id, version), str(tmp), force=True, quiet=True,
+                           kernel=kernel_id)
         paths = []
         for path in fetched:
             final = dest / Path(path).relative_to(tmp)
@@ -394,3 +402,19 @@ def kernel_output(kernel_id: str, dest) -> list[Path]:
         return paths
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def completed_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+    """kernel_output, but only once that run is complete: output fetched while a run is queued,
+    running or failed is an older run's (or none), and submitting it submits stale predictions.
+    With `version` (what push_kernel returned) status and files are both that run's; without
+    it, a push between the two calls could still mix runs."""
+    run = f"kernel {kernel_id}" + (f" version {version}" if version is not None else "")
+    state, message = kernel_status(kernel_id, version)
+    if state == "error":
+        raise KernelError(f"{run} failed on Kaggle: {message or 'no message given'}; its output is not "
+                          f"submitted; read its log (`kagglekit kernel output`), fix the cause and push again.")
+    if state != "complete":
+        raise KernelError(f"{run} is {state.replace('_', ' ')}, not complete: its output would be stale; wait "
+                          f"until `kagglekit kernel status` says complete, then submit.")
+    return kernel_output(kernel_id, dest, version)

@@ -76,9 +76,12 @@ class FakeKaggle:
         self.uploads = []  # raw bytes of every PUT that reached the upload URL
         self.submissions = []  # dicts in Kaggle's JSON shape, plus "_content"/"_polls"
         self.pushes = []  # SaveKernel request bodies
-        self.kernel_statuses = ["COMPLETE"]  # popped per GetKernelSessionStatus; the last one sticks
+        # The latest version's run: popped per GetKernelSessionStatus, the last one sticks, so
+        # ["RUNNING"] or ["ERROR"] holds it there. Earlier versions are COMPLETE.
+        self.kernel_statuses = ["COMPLETE"]
         self.kernel_failure = ""
         self.kernel_files = {}  # file name -> bytes the kernel "produced"
+        self.kernel_outputs = {}  # version -> its own kernel_files; versions not here have kernel_files
         self.kernel_log = ""
         self._faults, self._overrides, self._blobs, self._blob_names = {}, {}, {}, {}
         self._lock = threading.Lock()
@@ -261,14 +264,22 @@ class FakeKaggle:
         send(200, {"ref": f"/code/{slug}", "url": f"https://www.kaggle.com/code/{slug}",
                    "versionNumber": version, "kernelId": 987})
 
-    def _kernel_known(self, body):
+    def _kernel_version(self, body):
+        """The version a kernel RPC is about (its versionLabel "vN", else the latest pushed), or None
+        when that kernel or version was never pushed."""
         slug = f"{body.get('userName')}/{body.get('kernelSlug')}"
-        return any(p.get("slug") == slug for p in self.pushes)
+        latest = sum(p.get("slug") == slug for p in self.pushes)
+        label = body.get("versionLabel", "")
+        version = int(label[1:]) if label[1:].isdigit() else latest
+        return version if 1 <= version <= latest else None, latest
 
     def _rpc_GetKernelSessionStatus(self, body, send):
-        if not self._kernel_known(body):
+        version, latest = self._kernel_version(body)
+        if version is None:
             return send(404, {"code": 404, "message": "Kernel not found"})
-        with self._lock:
+        if version < latest:  # an earlier run has finished
+            return send(200, {"status": "COMPLETE"})
+        with self._lock:  # the latest run goes through kernel_statuses
             status = self.kernel_statuses.pop(0) if len(self.kernel_statuses) > 1 \
                 else self.kernel_statuses[0]
         reply = {"status": status}
@@ -277,11 +288,15 @@ class FakeKaggle:
         send(200, reply)
 
     def _rpc_ListKernelSessionOutput(self, body, send):
-        if not self._kernel_known(body):
+        version, _ = self._kernel_version(body)
+        if version is None:
             return send(404, {"code": 404, "message": "Kernel not found"})
-        base = f"{self.url}/output/{body['userName']}/{body['kernelSlug']}"
-        files = [{"fileName": name, "url": f"{base}/{name}"} for name in self.kernel_files]
+        base = f"{self.url}/output/v{version}/{body['userName']}/{body['kernelSlug']}"
+        files = [{"fileName": name, "url": f"{base}/{name}"} for name in self._kernel_files(version)]
         send(200, {"files": files, "log": self.kernel_log, "nextPageToken": ""})
+
+    def _kernel_files(self, version):
+        return self.kernel_outputs.get(version, self.kernel_files)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -340,14 +355,15 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._fault(fake, "zip", as_json=False):
                 self._send(200, raw=fake.zip_bytes, ctype="application/zip",
                            headers={"Last-Modified": ZIP_DATE})
-        elif path.startswith("/output/"):
-            name = path.split("/", 4)[-1]
+        elif path.startswith("/output/v"):
+            _, _, version, _, _, name = path.split("/", 5)
             fake.calls.append(("output", {"file": name}))
             if self._fault(fake, "output", as_json=False):
                 return
-            if name not in fake.kernel_files:
+            files = fake._kernel_files(int(version[1:]))
+            if name not in files:
                 return self._send(404, raw=b"no such output", ctype="text/plain")
-            self._send(200, raw=fake.kernel_files[name], ctype="application/octet-stream")
+            self._send(200, raw=files[name], ctype="application/octet-stream")
         else:
             self._send(404, raw=b"not found", ctype="text/plain")
 

@@ -415,3 +415,52 @@ def test_score_unreachable_says_it_was_submitted(fake_kaggle, tmp_path, monkeypa
         kaggle_api.wait_for_score(ref)
     assert str(e.value) == ("Submitted as ref 1000, but Kaggle's score could not be fetched (Kaggle could not be "
                             "reached); follow it with `kagglekit submissions`.")
+
+
+# --- kernel runs by version ----------------------------------------------------------------------
+KERNEL = "fakeuser/digit-recognizer-mlp"
+
+
+def test_status_and_output_of_a_given_version(fake_kaggle, tmp_path):
+    folder = kernel_folder(tmp_path)
+    kaggle_api.push_kernel(folder)
+    assert kaggle_api.push_kernel(folder)[1] == 2
+    fake_kaggle.kernel_statuses = ["RUNNING"]
+    fake_kaggle.kernel_outputs = {1: {"submission.csv": b"version 1"}, 2: {"submission.csv": b"version 2"}}
+    assert kaggle_api.kernel_status(KERNEL, version=1) == ("complete", "")
+    assert kaggle_api.kernel_status(KERNEL, version=2) == ("running", "")
+    [path] = [p for p in kaggle_api.kernel_output(KERNEL, tmp_path / "out", version=1) if p.suffix == ".csv"]
+    assert path.read_bytes() == b"version 1"
+    assert fake_kaggle.called("ListKernelSessionOutput")[-1]["versionLabel"] == "v1"
+
+
+@pytest.mark.parametrize("statuses, message", [
+    (["RUNNING"], "kernel fakeuser/digit-recognizer-mlp version 1 is running, not complete: its output would be "
+                  "stale; wait until `kagglekit kernel status` says complete, then submit."),
+    (["QUEUED"], "kernel fakeuser/digit-recognizer-mlp version 1 is queued, not complete: its output would be "
+                 "stale; wait until `kagglekit kernel status` says complete, then submit."),
+    (["ERROR"], "kernel fakeuser/digit-recognizer-mlp version 1 failed on Kaggle: MemoryError; its output is not "
+                "submitted; read its log (`kagglekit kernel output`), fix the cause and push again."),
+])
+def test_completed_output_refuses_a_run_that_is_not_complete(fake_kaggle, tmp_path, statuses, message):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    fake_kaggle.kernel_statuses, fake_kaggle.kernel_failure = statuses, "MemoryError"
+    fake_kaggle.kernel_files = {"submission.csv": b"old"}
+    with pytest.raises(KernelError) as e:
+        kaggle_api.completed_output(KERNEL, tmp_path / "out", version=1)
+    assert str(e.value) == message
+    assert fake_kaggle.called("ListKernelSessionOutput") == []
+
+
+def test_completed_output_fetches_that_versions_files(fake_kaggle, tmp_path):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    fake_kaggle.kernel_files = {"submission.csv": b"ImageId,Label\n1,7\n"}
+    paths = kaggle_api.completed_output(KERNEL, tmp_path / "out", version=1)
+    assert tmp_path / "out" / "submission.csv" in paths
+    assert fake_kaggle.called("GetKernelSessionStatus")[-1]["versionLabel"] == "v1"
+
+
+def test_unknown_kernel_version(fake_kaggle, tmp_path):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    with pytest.raises(KernelError, match=r"no kernel 'fakeuser/digit-recognizer-mlp' you can use \(404\)"):
+        kaggle_api.kernel_status(KERNEL, version=7)

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .credentials import TOKEN_HELP, config_path, credential_source, credential_warnings  # noqa: F401 (API)
+from .data import DATA_FILES
 from .errors import KaggleError, KagglekitError, KernelError, ScoreUnavailable, SubmissionError
 
 RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
@@ -208,13 +209,26 @@ def username() -> str:
     return name
 
 
+def _check_files(api, competition):
+    """Refuse, before a download, a competition whose files are not Digit Recognizer's: another slug
+    (a copy of the competition, a community mirror) is fine only with the same file names. Their
+    headers are checked once unpacked (archive)."""
+    listed = _call(api.competition_list_files, competition, competition=competition)
+    names = sorted(f.name for f in (listed.files if listed else []) or [])
+    if not set(DATA_FILES) <= set(names):
+        raise KaggleError(f"kagglekit supports Digit Recognizer ('{KNOWN_COMPETITION}'); {competition}'s files "
+                          f"({', '.join(names) or 'none'}) are not its files: use '{KNOWN_COMPETITION}'.")
+
+
 def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True) -> Path:
     """Download the competition's zip into dest_dir; return its path, dest_dir/<competition>.zip.
     Unless quiet, the client's progress bar goes to stderr. Without force the client skips a
     zip already there that is as new as Kaggle's."""
     api = _client()
+    if competition != KNOWN_COMPETITION:
+        _check_files(api, competition)
     dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(parents=True, exist_ok=True)  # as the user's umask says, unlike a mkdtemp folder (0700)
     _call(api.competition_download_files, competition, path=str(dest), force=force, quiet=quiet,
           competition=competition, progress=not quiet)
     zip_path = dest / f"{competition}.zip"

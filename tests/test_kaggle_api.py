@@ -1,5 +1,7 @@
 """kaggle_api and archive at library level, through the real `kaggle` client against the fake server."""
+import io
 import json
+import os
 import zipfile
 
 import pytest
@@ -112,7 +114,7 @@ def test_install_skips_valid_data_unless_forced(tmp_path):
 
 
 def test_install_accepts_one_wrapping_folder(tmp_path):
-    good = zipfile.ZipFile(__import__("io").BytesIO(make_competition_zip()[0]))
+    good = zipfile.ZipFile(io.BytesIO(make_competition_zip()[0]))
     zip_path = tmp_path / "wrapped.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
         for name in good.namelist():
@@ -464,3 +466,37 @@ def test_unknown_kernel_version(fake_kaggle, tmp_path):
     kaggle_api.push_kernel(kernel_folder(tmp_path))
     with pytest.raises(KernelError, match=r"no kernel 'fakeuser/digit-recognizer-mlp' you can use \(404\)"):
         kaggle_api.kernel_status(KERNEL, version=7)
+
+
+# --- download trust ------------------------------------------------------------------------------
+def test_another_competitions_files_are_refused_before_downloading(fake_kaggle, tmp_path):
+    fake_kaggle.competition = "titanic"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("gender_submission.csv", "test.csv", "train.csv"):
+            zf.writestr(name, "PassengerId\n1\n")
+    fake_kaggle.zip_bytes = buf.getvalue()
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.download_competition("titanic", tmp_path / "data")
+    assert str(e.value) == ("kagglekit supports Digit Recognizer ('digit-recognizer'); titanic's files "
+                            "(gender_submission.csv, test.csv, train.csv) are not its files: use 'digit-recognizer'.")
+    assert fake_kaggle.called("DownloadDataFiles") == [] and not (tmp_path / "data").exists()
+
+
+def test_a_copy_with_the_same_files_downloads(fake_kaggle, tmp_path):
+    fake_kaggle.competition = "digit-recognizer-copy"
+    zip_path = kaggle_api.download_competition("digit-recognizer-copy", tmp_path)
+    assert zip_path.read_bytes() == fake_kaggle.zip_bytes
+
+
+def test_folders_the_downloads_create_have_normal_permissions(fake_kaggle, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        kaggle_api.download_competition("digit-recognizer", tmp_path / "data" / "new")
+        kaggle_api.push_kernel(kernel_folder(tmp_path))
+        fake_kaggle.kernel_files = {"submission.csv": b"x", "logs/train.txt": b"y"}
+        kaggle_api.kernel_output(KERNEL, tmp_path / "out" / "new")
+    finally:
+        os.umask(umask)
+    for folder in ("data", "data/new", "out", "out/new", "out/new/logs"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o755, folder

@@ -32,3 +32,13 @@ class KaggleError(KagglekitError):
 
 class KernelError(KagglekitError):
     """The kernel script or its metadata cannot be built, checked or pushed."""
+
+
+class ScoreUnavailable(KaggleError):
+    """The submission WAS made (Kaggle gave it `ref`), but its score could not be fetched: the CLI
+    must not call it a failure, or the user may submit the same file twice."""
+
+    def __init__(self, ref, why):
+        super().__init__(f"Submitted as ref {ref}, but Kaggle's score could not be fetched ({why}); follow it "
+                         f"with `kagglekit submissions`.")
+        self.ref = ref

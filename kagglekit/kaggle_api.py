@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .credentials import TOKEN_HELP, config_path, credential_source, credential_warnings  # noqa: F401 (API)
-from .errors import KaggleError, KagglekitError, KernelError, SubmissionError
+from .data import DATA_FILES
+from .errors import KaggleError, KagglekitError, KernelError, ScoreUnavailable, SubmissionError
 
 RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
 POLL_SECONDS = 5.0  # between score polls; the official client never polls faster either
@@ -26,7 +27,12 @@ WAIT_TIMEOUT = 1800.0  # stop waiting for a score after this many seconds
 KNOWN_COMPETITION = "digit-recognizer"
 UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, rather than raising
 # Calls that create something: after a 5xx Kaggle may have done it, so retrying could do it twice.
+# Called with one line, e.g. "Kaggle answered HTTP 503; retrying in 5 s (2/4)", before each retry.
+# The CLI sets it once (to print on stderr); the library never prints. None: retry silently.
+on_retry = None
 _NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
+_RPC_URL = re.compile(r"/v1/\w+\.\w+/\w+$")  # .../v1/<package>.<Service>/<Method>; a file URL may hold /v1/ too
+_RULES_TEXT = re.compile(r"\brules?\b", re.I)
 _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limit|daily limit", re.I)
 
 
@@ -34,6 +40,7 @@ _LIMIT_TEXT = re.compile(r"daily submission|submission allowance|submission limi
 class Submission:
     """One competition submission as Kaggle reports it."""
     ref: int
+    file_name: str  # the uploaded file's name, as Kaggle recorded it
     date: datetime | None
     description: str
     status: str  # "pending", "complete" or "error"
@@ -72,14 +79,18 @@ def _client():
     return api
 
 
-def _server_message(e) -> str:
-    """Kaggle's own error text, on one line."""
+def _kaggle_said(e) -> str:
+    """The message in Kaggle's error body, on one line; "" when it gave none."""
     try:
-        text = e.response.json().get("message")
-    except Exception:  # not JSON, no response: fall back to the status reason
-        text = None
-    text = text or (e.response.reason if e.response is not None else "") or str(e)
+        text = e.response.json().get("message") or ""
+    except Exception:  # not JSON, no response
+        text = ""
     return " ".join(str(text).split())[:300]
+
+
+def _server_message(e) -> str:
+    """Kaggle's own error text, or else the HTTP reason."""
+    return _kaggle_said(e) or " ".join(str((e.response.reason if e.response is not None else "") or e).split())
 
 
 def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **kwargs):
@@ -95,13 +106,13 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
             raise
         except requests.HTTPError as e:
             if _retriable(e) and delays:
-                time.sleep(delays.pop(0))
+                _wait_to_retry(delays, f"Kaggle answered HTTP {_status_url(e)[0]}", len(RETRY_DELAYS) + 1)
                 continue
             raise _http_error(e, competition, kernel, ref) from None
         except (requests.ConnectionError, requests.Timeout):  # refused, DNS, proxy down, no answer
             # One retry rides out a blip; more would only keep an offline user waiting.
             if len(delays) == len(RETRY_DELAYS) > 0:
-                time.sleep(delays.pop(0))
+                _wait_to_retry(delays, "Could not reach Kaggle", 2)
                 continue
             raise KaggleError("Could not reach Kaggle (tried twice): check your internet connection and proxy "
                               "settings, then try again.") from None
@@ -112,6 +123,14 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
         except OSError as e:  # the client reading or writing local files
             raise KaggleError(f"Could not read or write {e.filename or 'a file'}: {e.strerror or e}; check the "
                               f"path, its permissions and free disk space.") from None
+
+
+def _wait_to_retry(delays, what, tries):
+    """Sleep the next delay, first telling on_retry which try comes next."""
+    delay = delays.pop(0)
+    if on_retry is not None:
+        on_retry(f"{what}; retrying in {delay:g} s ({len(RETRY_DELAYS) - len(delays) + 1}/{tries})")
+    time.sleep(delay)
 
 
 def _status_url(e):
@@ -146,10 +165,13 @@ def _http_error(e, competition, kernel, ref):
     if status >= 500:
         return KaggleError(f"Kaggle's servers failed (HTTP {status}) {tries} times in a row: the problem is on "
                            f"Kaggle's side; try again later.")
-    if "/v1/" not in url:  # a signed file URL (zip, kernel output), not an RPC
+    if not _RPC_URL.search(url):  # a signed file URL (zip, kernel output), not an RPC
         return KaggleError(f"Kaggle's file server refused a download (HTTP {status}: {said}): run the command "
                            f"again; the signed link may have expired.")
-    if status == 403 and competition:
+    if status == 403 and competition and _kaggle_said(e) and not _RULES_TEXT.search(said):
+        return KaggleError(f"Kaggle refused access to competition '{competition}' (403): \"{said}\"; do what it "
+                           f"asks on kaggle.com, then try again.")
+    if status == 403 and competition:  # about the rules, or no reason given: the usual cause
         return KaggleError(f"Kaggle refused access to competition '{competition}' (403): accept its rules in your "
                            f"browser at https://www.kaggle.com/competitions/{competition}/rules, then try again.")
     if status == 404 and competition:
@@ -187,13 +209,26 @@ def username() -> str:
     return name
 
 
+def _check_files(api, competition):
+    """Refuse, before a download, a competition whose files are not Digit Recognizer's: another slug
+    (a copy of the competition, a community mirror) is fine only with the same file names. Their
+    headers are checked once unpacked (archive)."""
+    listed = _call(api.competition_list_files, competition, competition=competition)
+    names = sorted(f.name for f in (listed.files if listed else []) or [])
+    if not set(DATA_FILES) <= set(names):
+        raise KaggleError(f"kagglekit supports Digit Recognizer ('{KNOWN_COMPETITION}'); {competition}'s files "
+                          f"({', '.join(names) or 'none'}) are not its files: use '{KNOWN_COMPETITION}'.")
+
+
 def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True) -> Path:
     """Download the competition's zip into dest_dir; return its path, dest_dir/<competition>.zip.
     Unless quiet, the client's progress bar goes to stderr. Without force the client skips a
     zip already there that is as new as Kaggle's."""
     api = _client()
+    if competition != KNOWN_COMPETITION:
+        _check_files(api, competition)
     dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(parents=True, exist_ok=True)  # as the user's umask says, unlike a mkdtemp folder (0700)
     _call(api.competition_download_files, competition, path=str(dest), force=force, quiet=quiet,
           competition=competition, progress=not quiet)
     zip_path = dest / f"{competition}.zip"
@@ -237,7 +272,7 @@ def submit(path, message: str, competition: str) -> tuple[int | None, int | None
 
 
 def _submission(s) -> Submission:
-    return Submission(ref=s.ref, date=s.date, description=s.description or "",
+    return Submission(ref=s.ref, file_name=s.file_name or "", date=s.date, description=s.description or "",
                       status=s.status.name.lower() if s.status else "pending",
                       public=s.public_score or "", private=s.private_score or "",
                       error=" ".join((s.error_description or "").split()))
@@ -264,15 +299,33 @@ def get_submission(ref: int) -> Submission:
     return _submission(_call(_fetch_submission, _client(), ref, ref=ref))
 
 
+def _why(error) -> str:
+    """What stopped a call, in a few words ("HTTP 503"), from the failure _call turned into `error`."""
+    import requests
+    cause = error.__context__
+    if isinstance(cause, requests.HTTPError) and cause.response is not None:
+        return f"HTTP {cause.response.status_code}"
+    if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+        return "Kaggle could not be reached"
+    return str(error).rstrip(".")
+
+
 def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = None, on_poll=None) -> Submission:
     """Poll until Kaggle has scored submission `ref`; return it. ERROR raises a KaggleError carrying
-    Kaggle's errorDescription. on_poll(submission or None) is called before each wait."""
-    api = _client()
+    Kaggle's errorDescription; failing to ask raises ScoreUnavailable, since the submission exists.
+    on_poll(submission or None) is called before each wait."""
     poll = POLL_SECONDS if poll is None else poll
     timeout = WAIT_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
+    try:
+        api = _client()
+    except KaggleError as e:
+        raise ScoreUnavailable(ref, _why(e)) from None
     while True:
-        raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+        try:
+            raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+        except KaggleError as e:
+            raise ScoreUnavailable(ref, _why(e)) from None
         sub = _submission(raw) if raw is not None else None
         if sub and sub.status == "complete":
             return sub
@@ -326,27 +379,34 @@ def push_kernel(folder) -> tuple[str, int | None]:
     return url, reply.version_number
 
 
-def kernel_status(kernel_id: str) -> tuple[str, str]:
-    """(status, failure message) of the kernel's latest run. Status is one of "queued", "running",
-    "complete", "error", "cancel_requested", "cancel_acknowledged", "new_script"; the message is
-    "" unless Kaggle gave one (on "error")."""
+def _versioned(kernel_id, version):
+    """owner/slug/N, which the client sends as versionLabel "vN"; the latest run without a version."""
+    return f"{kernel_id}/{version}" if version is not None else kernel_id
+
+
+def kernel_status(kernel_id: str, version: int | None = None) -> tuple[str, str]:
+    """(status, failure message) of the kernel's run of `version` (push_kernel's number), or of its
+    latest run. Status is one of "queued", "running", "complete", "error", "cancel_requested",
+    "cancel_acknowledged", "new_script"; the message is "" unless Kaggle gave one (on "error").
+    Kaggle's reply names no version: pass one to know which run the status is of."""
     api = _client()
-    reply = _call(api.kernels_status, kernel_id, kernel=kernel_id)
+    reply = _call(api.kernels_status, _versioned(kernel_id, version), kernel=kernel_id)
     status = reply.status.name.lower() if reply.status else "queued"
     return status, " ".join((reply.failure_message or "").split())
 
 
-def kernel_output(kernel_id: str, dest) -> list[Path]:
-    """Fetch the files and log of the kernel's latest run into dest; return their paths.
-    Files land in a temporary folder first, then each is moved into place, so a failed fetch
-    leaves dest as it was."""
+def kernel_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+    """Fetch the files and log of the kernel's run of `version`, or of its latest run, into dest;
+    return their paths. Files land in a temporary folder first, then each is moved into place, so
+    a failed fetch leaves dest as it was."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     api = _client()
     tmp = Path(tempfile.mkdtemp(prefix=".kernel-output-", dir=dest))
     try:
         # force: a rerun's output must replace the last one, whatever the timestamps say.
-        fetched, _ = _call(api.kernels_output, kernel_id, str(tmp), force=True, quiet=True, kernel=kernel_id)
+        fetched, _ = _call(api.kernels_output, _versioned(kernel_id, version), str(tmp), force=True, quiet=True,
+                           kernel=kernel_id)
         paths = []
         for path in fetched:
             final = dest / Path(path).relative_to(tmp)
@@ -356,3 +416,19 @@ def kernel_output(kernel_id: str, dest) -> list[Path]:
         return paths
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def completed_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+    """kernel_output, but only once that run is complete: output fetched while a run is queued,
+    running or failed is an older run's (or none), and submitting it submits stale predictions.
+    With `version` (what push_kernel returned) status and files are both that run's; without
+    it, a push between the two calls could still mix runs."""
+    run = f"kernel {kernel_id}" + (f" version {version}" if version is not None else "")
+    state, message = kernel_status(kernel_id, version)
+    if state == "error":
+        raise KernelError(f"{run} failed on Kaggle: {message or 'no message given'}; its output is not "
+                          f"submitted; read its log (`kagglekit kernel output`), fix the cause and push again.")
+    if state != "complete":
+        raise KernelError(f"{run} is {state.replace('_', ' ')}, not complete: its output would be stale; wait "
+                          f"until `kagglekit kernel status` says complete, then submit.")
+    return kernel_output(kernel_id, dest, version)

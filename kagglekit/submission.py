@@ -1,5 +1,7 @@
 """Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 before an upload, and scoring them against a solution file (categorization accuracy)."""
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from .files import atomic_write
 
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
+_INTEGER = re.compile(r"[0-9]+")
 
 
 def write_submission(path, labels, ids=None):
@@ -25,38 +28,62 @@ def write_submission(path, labels, ids=None):
     return path
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What check_submission found: the row count, and a note worth showing ("" when none)."""
+    rows: int
+    note: str = ""
+
+
 def _read(path, what):
+    """The CSV as strings, indexed by each row's line number in the file (the header is line 1), the
+    way Kaggle's messages count; blank lines are skipped, as before. A quoted cell spanning lines
+    would shift the count, but such a cell is refused anyway."""
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{what} {path} not found; check the path")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                            skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise SubmissionError(f"{what} {path} is empty; it needs the header {','.join(HEADER)} and one row "
                               "per test image") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise SubmissionError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0]}); "
                               "write it with `kagglekit predict`") from None
-    return frame
+    frame.index = np.arange(2, len(frame) + 2)
+    return frame[(frame != "").any(axis=1)]
+
+
+def _first(bad):
+    """("N values" or "1 value", line of the first) for a boolean Series indexed by line."""
+    n = int(bad.sum())
+    return (f"{n} values" if n > 1 else "1 value"), int(bad.idxmax())
 
 
 def _integers(frame, column, path, low, high):
-    """The column as int64, or SubmissionError counting the bad values and quoting the first."""
+    """The column as int64, or SubmissionError counting the bad values and quoting the first by line."""
     raw = frame[column].str.strip()
-    values = pd.to_numeric(raw, errors="coerce")
     empty = raw == ""
-    bad = values.isna() | (values != values.round()) | (values < low) | (values > high)
-    if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())
-        n_empty = int(empty.sum())
-        if n_empty:
-            kind = f"{n_empty} empty values" if n_empty > 1 else "1 empty value"
-            first = int(np.flatnonzero(empty.to_numpy())[0])
-            raise SubmissionError(f"{path}: {column} has {kind}, first at row {first + 1}; "
-                                  f"every row needs a {column}")
-        kind = f"{len(rows)} values" if len(rows) > 1 else "1 value"
-        raise SubmissionError(f"{path}: {column} has {kind} outside {low}..{high} or not integers, "
-                              f"first at row {rows[0] + 1}: {raw.iloc[rows[0]]}")
+    if empty.any():
+        kind, line = _first(empty)
+        kind = kind.replace("value", "empty value")
+        raise SubmissionError(f"{path}: {column} has {kind}, first at line {line}; every row needs a {column}")
+    # Kaggle's scorer parses integers and refuses "8.0" or "1e0" ("could not parse '8.0' as an integer"),
+    # so only ASCII digits pass. Leading zeros are kept: every integer parse reads "08" as 8. A sign
+    # is refused: we never write one, and a scorer stricter than Python's int() would cost a submission.
+    not_int = ~raw.str.fullmatch(_INTEGER)
+    if not_int.any():
+        kind, line = _first(not_int)
+        name = "labels" if column == "Label" else "ids"
+        raise SubmissionError(f"{path}: {column} has {kind} not written as an integer, first at line {line}: "
+                              f"{raw[line]!r}; write {name} as integers, e.g. df.{column}.astype(int)")
+    values = raw.map(int)  # Python ints: an id too large for int64 is out of range, not an overflow
+    outside = (values < low) | (values > high)
+    if outside.any():
+        kind, line = _first(outside)
+        raise SubmissionError(f"{path}: {column} has {kind} outside {low}..{high}, first at line {line}: "
+                              f"{raw[line]}")
     return values.to_numpy(dtype=np.int64)
 
 
@@ -70,32 +97,42 @@ def read_ids(sample_path):
 
 
 def _read_submission(path):
-    """(ImageIds, Labels) of a submission whose header is right and whose cells are valid integers."""
+    """(ImageIds, Labels, line numbers, note) of a submission whose columns are ImageId and Label, in
+    either order, and whose cells are valid integers. Kaggle's scorer matches columns by name, so
+    another order is fine; the note says so, for the CLI to show."""
     frame = _read(path, "submission")
-    if list(frame.columns) != HEADER:
-        raise SubmissionError(f"{path}: header is {','.join(map(str, frame.columns))!r}, expected "
+    columns = [str(c) for c in frame.columns]
+    if sorted(columns) != sorted(HEADER):
+        raise SubmissionError(f"{path}: header is {','.join(columns)!r}, expected "
                               f"{','.join(HEADER)!r}; fix the first line")
+    note = "" if columns == HEADER else (f"{path}: columns are in the order {','.join(columns)}; Kaggle matches "
+                                         f"them by name, so this is fine")
     return (_integers(frame, "ImageId", path, 1, np.iinfo(np.int64).max),
-            _integers(frame, "Label", path, 0, N_CLASSES - 1))
+            _integers(frame, "Label", path, 0, N_CLASSES - 1), frame.index.to_numpy(), note)
 
 
-def validate_submission(path, sample_path=None):
-    """Check a submission against the sample (or 1..28000): header, row count, ids, labels. Returns the row count."""
+def check_submission(path, sample_path=None) -> Checked:
+    """Check a submission against the sample (or 1..28000): header, row count, ids, labels."""
     ids = read_ids(sample_path) if sample_path is not None else np.arange(1, DEFAULT_ROWS + 1)
-    got, _ = _read_submission(path)
+    got, _, lines, note = _read_submission(path)
     if len(got) != len(ids):
         raise SubmissionError(f"{path}: {len(got)} rows, expected {len(ids)} (one per test image); "
                               "predict the whole test.csv")
     seen, first = np.unique(got, return_index=True)
     if len(seen) != len(got):
         dup_row = np.setdiff1d(np.arange(len(got)), first)[0]
-        raise SubmissionError(f"{path}: ImageId {got[dup_row]} appears more than once (row {dup_row + 1}); "
-                              "each id must appear exactly once")
+        raise SubmissionError(f"{path}: ImageId {got[dup_row]} appears more than once (again at line "
+                              f"{lines[dup_row]}); each id must appear exactly once")
     missing = np.setdiff1d(ids, got)
     if len(missing):
         raise SubmissionError(f"{path}: {len(missing)} ImageIds missing, first {missing[0]}; ids must be "
                               f"exactly those of the sample submission ({ids.min()}..{ids.max()})")
-    return len(got)
+    return Checked(len(got), note)
+
+
+def validate_submission(path, sample_path=None) -> int:
+    """check_submission's row count: what the CLI and recipe use until they show its note."""
+    return check_submission(path, sample_path).rows
 
 
 def score_submission(path, solution_path):
@@ -104,12 +141,12 @@ def score_submission(path, solution_path):
     Returns {"accuracy": a, "n": rows} plus "public"/"private" accuracies when a Usage column is given.
     """
     solution = _read(solution_path, "solution")
-    if list(solution.columns[:2]) != HEADER:
-        raise SubmissionError(f"solution {solution_path} must start with the columns ImageId,Label "
-                              "(then optionally Usage)")
+    if not set(HEADER) <= set(solution.columns):
+        raise SubmissionError(f"solution {solution_path} must have the columns ImageId and Label "
+                              "(and optionally Usage)")
     sol_ids = _integers(solution, "ImageId", solution_path, 1, np.iinfo(np.int64).max)
     sol_labels = _integers(solution, "Label", solution_path, 0, N_CLASSES - 1)
-    sub_ids, sub_labels = _read_submission(path)
+    sub_ids, sub_labels, _, _ = _read_submission(path)
     if len(np.unique(sub_ids)) != len(sub_ids) or not np.array_equal(np.sort(sub_ids), np.sort(sol_ids)):
         raise SubmissionError(f"{path}: its ImageIds do not match those of the solution {solution_path} "
                               f"({len(sub_ids)} vs {len(sol_ids)} rows); check both files")

@@ -76,11 +76,14 @@ class FakeKaggle:
         self.uploads = []  # raw bytes of every PUT that reached the upload URL
         self.submissions = []  # dicts in Kaggle's JSON shape, plus "_content"/"_polls"
         self.pushes = []  # SaveKernel request bodies
-        self.kernel_statuses = ["COMPLETE"]  # popped per GetKernelSessionStatus; the last one sticks
+        # The latest version's run: popped per GetKernelSessionStatus, the last one sticks, so
+        # ["RUNNING"] or ["ERROR"] holds it there. Earlier versions are COMPLETE.
+        self.kernel_statuses = ["COMPLETE"]
         self.kernel_failure = ""
         self.kernel_files = {}  # file name -> bytes the kernel "produced"
+        self.kernel_outputs = {}  # version -> its own kernel_files; versions not here have kernel_files
         self.kernel_log = ""
-        self._faults, self._overrides, self._blobs = {}, {}, {}
+        self._faults, self._overrides, self._blobs, self._blob_names = {}, {}, {}, {}
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.fake = self
@@ -93,8 +96,9 @@ class FakeKaggle:
     # --- what tests call -------------------------------------------------------------------
     def fail(self, name, status, times=1, message=None):
         """Make the next `times` requests to `name` (an RPC method, or "zip", "upload", "output")
-        answer HTTP `status` with Kaggle's error envelope."""
-        message = message or f"Injected failure {status} for {name}"
+        answer HTTP `status` with Kaggle's error envelope carrying `message`; message="" sends
+        no envelope at all, as a proxy or a bare Kaggle error would."""
+        message = f"Injected failure {status} for {name}" if message is None else message
         self._faults.setdefault(name, []).extend([(status, message)] * times)
 
     def respond(self, name, body, times=1):
@@ -104,11 +108,12 @@ class FakeKaggle:
     def called(self, name):
         return [body for method, body in self.calls if method == name]
 
-    def add_submission(self, description, date, status="COMPLETE", public="", private="", error=""):
+    def add_submission(self, description, date, status="COMPLETE", public="", private="", error="",
+                       file_name="submission.csv"):
         """Seed a past submission as ListSubmissions will return it (in the order added)."""
         sub = {"ref": 1000 + len(self.submissions), "date": date, "description": description,
                "status": status, "publicScore": public, "privateScore": private,
-               "errorDescription": error, "fileName": "submission.csv", "_polls": 0}
+               "errorDescription": error, "fileName": file_name, "_polls": 0}
         self.submissions.append(sub)
         return sub
 
@@ -151,14 +156,18 @@ class FakeKaggle:
             rows = list(csv.reader(io.StringIO(content.decode())))
         except UnicodeDecodeError:
             return None, None, "Submission file is not UTF-8 text."
-        if not rows or rows[0] != ["ImageId", "Label"]:
-            return None, None, "Submission must have the header 'ImageId,Label'."
+        # Kaggle's scorer matches columns by name and parses each cell as an integer.
+        if not rows or sorted(rows[0]) != ["ImageId", "Label"]:
+            return None, None, "Submission must have the columns 'ImageId' and 'Label'."
+        id_at, label_at = rows[0].index("ImageId"), rows[0].index("Label")
         got = {}
         for line, row in enumerate(rows[1:], start=2):
-            try:
-                got[int(row[0])] = int(row[1])
-            except (ValueError, IndexError):
-                return None, None, f"Could not parse line {line}: {','.join(row)!r}."
+            for cell in (row[id_at:id_at + 1] or [""]) + (row[label_at:label_at + 1] or [""]):
+                try:
+                    int(cell)
+                except ValueError:
+                    return None, None, f"Could not parse '{cell}' as an integer (line {line})."
+            got[int(row[id_at])] = int(row[label_at])
         if sorted(got) != sorted(self.solution):
             return None, None, (f"Submission must have {len(self.solution)} rows "
                                 f"with ImageId 1..{len(self.solution)}; found {len(got)}.")
@@ -211,6 +220,7 @@ class FakeKaggle:
         with self._lock:
             token = f"blob-{len(self._blobs) + 1}"
             self._blobs[token] = None
+            self._blob_names[token] = body.get("fileName", "")
         send(200, {"token": token, "createUrl": f"{self.url}/upload/{token}"})
 
     def _rpc_CreateSubmission(self, body, send):
@@ -221,7 +231,8 @@ class FakeKaggle:
             return send(400, {"code": 400, "message": (
                 f"Submission not allowed:  Your team has used its daily Submission allowance "
                 f"({self.daily_limit}) today, please try again tomorrow UTC.")})
-        sub = self.add_submission(body.get("submissionDescription", ""), _now(), status="PENDING")
+        sub = self.add_submission(body.get("submissionDescription", ""), _now(), status="PENDING",
+                                  file_name=self._blob_names[body["blobFileTokens"]])
         sub.update(_content=content, _polls=self.pending_polls)
         send(200, {"message": "Successfully submitted to Digit Recognizer", "ref": sub["ref"]})
 
@@ -253,14 +264,22 @@ class FakeKaggle:
         send(200, {"ref": f"/code/{slug}", "url": f"https://www.kaggle.com/code/{slug}",
                    "versionNumber": version, "kernelId": 987})
 
-    def _kernel_known(self, body):
+    def _kernel_version(self, body):
+        """The version a kernel RPC is about (its versionLabel "vN", else the latest pushed), or None
+        when that kernel or version was never pushed."""
         slug = f"{body.get('userName')}/{body.get('kernelSlug')}"
-        return any(p.get("slug") == slug for p in self.pushes)
+        latest = sum(p.get("slug") == slug for p in self.pushes)
+        label = body.get("versionLabel", "")
+        version = int(label[1:]) if label[1:].isdigit() else latest
+        return version if 1 <= version <= latest else None, latest
 
     def _rpc_GetKernelSessionStatus(self, body, send):
-        if not self._kernel_known(body):
+        version, latest = self._kernel_version(body)
+        if version is None:
             return send(404, {"code": 404, "message": "Kernel not found"})
-        with self._lock:
+        if version < latest:  # an earlier run has finished
+            return send(200, {"status": "COMPLETE"})
+        with self._lock:  # the latest run goes through kernel_statuses
             status = self.kernel_statuses.pop(0) if len(self.kernel_statuses) > 1 \
                 else self.kernel_statuses[0]
         reply = {"status": status}
@@ -269,11 +288,15 @@ class FakeKaggle:
         send(200, reply)
 
     def _rpc_ListKernelSessionOutput(self, body, send):
-        if not self._kernel_known(body):
+        version, _ = self._kernel_version(body)
+        if version is None:
             return send(404, {"code": 404, "message": "Kernel not found"})
-        base = f"{self.url}/output/{body['userName']}/{body['kernelSlug']}"
-        files = [{"fileName": name, "url": f"{base}/{name}"} for name in self.kernel_files]
+        base = f"{self.url}/output/v{version}/{body['userName']}/{body['kernelSlug']}"
+        files = [{"fileName": name, "url": f"{base}/{name}"} for name in self._kernel_files(version)]
         send(200, {"files": files, "log": self.kernel_log, "nextPageToken": ""})
+
+    def _kernel_files(self, version):
+        return self.kernel_outputs.get(version, self.kernel_files)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -301,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake._take(fake._faults, name)
         if fault:
             status, message = fault
-            if as_json:
+            if as_json and message:
                 self._send(status, {"code": status, "message": message})
             else:
                 self._send(status, raw=message.encode(), ctype="text/plain")
@@ -332,14 +355,15 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._fault(fake, "zip", as_json=False):
                 self._send(200, raw=fake.zip_bytes, ctype="application/zip",
                            headers={"Last-Modified": ZIP_DATE})
-        elif path.startswith("/output/"):
-            name = path.split("/", 4)[-1]
+        elif path.startswith("/output/v"):
+            _, _, version, _, _, name = path.split("/", 5)
             fake.calls.append(("output", {"file": name}))
             if self._fault(fake, "output", as_json=False):
                 return
-            if name not in fake.kernel_files:
+            files = fake._kernel_files(int(version[1:]))
+            if name not in files:
                 return self._send(404, raw=b"no such output", ctype="text/plain")
-            self._send(200, raw=fake.kernel_files[name], ctype="application/octet-stream")
+            self._send(200, raw=files[name], ctype="application/octet-stream")
         else:
             self._send(404, raw=b"not found", ctype="text/plain")
 

@@ -222,6 +222,13 @@ def test_rules_not_accepted(good_csv, fake_kaggle, command):
     assert fake_kaggle.uploads == []
 
 
+def test_403_for_another_reason_is_not_called_a_rules_problem(good_csv, fake_kaggle):
+    fake_kaggle.fail("CreateSubmission", 403, message="Your account must be phone verified to submit.")
+    line = error_line(run("submit", "-f", "submission.csv", "-m", "m"))
+    assert line == ("Error: Kaggle refused access to competition 'digit-recognizer' (403): \"Your account must be "
+                    "phone verified to submit.\"; do what it asks on kaggle.com, then try again.")
+
+
 def test_unknown_competition_suggests_the_slug(fake_kaggle, cwd):
     line = error_line(run("download", "-c", "digit-recogniser"))
     assert line == ("Error: Kaggle has no competition 'digit-recogniser' (404): check the slug in its URL, "

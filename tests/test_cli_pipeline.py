@@ -202,5 +202,5 @@ def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path)
 def test_validate_errors(cli, tmp_path, tiny_competition):
     (tmp_path / "bad.csv").write_text("ImageId,Label\n" + "".join(f"{i},{i % 12}\n" for i in range(1, 21)))
     fails(cli(["validate", "bad.csv", "-p", tiny_competition]),
-          "bad.csv: Label has 2 values outside 0..9 or not integers, first at row 10: 10")
+          "bad.csv: Label has 2 values outside 0..9, first at line 11: 10")
     fails(cli(["validate", "nope.csv"]), "submission nope.csv not found; check the path")

@@ -1,12 +1,14 @@
 """kaggle_api and archive at library level, through the real `kaggle` client against the fake server."""
+import io
 import json
+import os
 import zipfile
 
 import pytest
 
 from fake_kaggle import KEY, TOKEN, make_competition_zip
 from kagglekit import archive, kaggle_api
-from kagglekit.errors import DataError, KaggleError, KernelError, SubmissionError
+from kagglekit.errors import DataError, KaggleError, KernelError, ScoreUnavailable, SubmissionError
 
 
 def kernel_folder(tmp_path, **overrides):
@@ -112,7 +114,7 @@ def test_install_skips_valid_data_unless_forced(tmp_path):
 
 
 def test_install_accepts_one_wrapping_folder(tmp_path):
-    good = zipfile.ZipFile(__import__("io").BytesIO(make_competition_zip()[0]))
+    good = zipfile.ZipFile(io.BytesIO(make_competition_zip()[0]))
     zip_path = tmp_path / "wrapped.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
         for name in good.namelist():
@@ -211,11 +213,21 @@ def test_submit_missing_file(fake_kaggle, tmp_path):
 def test_submissions_newest_first(fake_kaggle):
     fake_kaggle.add_submission("old", "2024-01-01T10:00:00Z", public="0.9")
     fake_kaggle.add_submission("newest", "2024-03-01T10:00:00.123Z", public="0.97")
-    fake_kaggle.add_submission("middle", "2024-02-01T10:00:00Z", status="ERROR", error="bad\nfile")
+    fake_kaggle.add_submission("middle", "2024-02-01T10:00:00Z", status="ERROR", error="bad\nfile",
+                               file_name="mine.csv")
     found = kaggle_api.list_submissions("digit-recognizer")
     assert [s.description for s in found] == ["newest", "middle", "old"]
     assert (found[0].status, found[0].public, found[1].status, found[1].error) == \
         ("complete", "0.97", "error", "bad file")
+    assert (found[1].ref, found[1].file_name) == (1002, "mine.csv")
+
+
+def test_submission_records_the_uploaded_file_name(fake_kaggle, tmp_path):
+    path = tmp_path / "kernel-output.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    [found] = kaggle_api.list_submissions("digit-recognizer")
+    assert (found.ref, found.file_name) == (ref, "kernel-output.csv")
 
 
 def test_transient_5xx_is_retried(fake_kaggle):
@@ -328,3 +340,163 @@ def test_key_never_leaks_into_errors(fake_kaggle):
     with pytest.raises(KaggleError) as e:
         kaggle_api.list_submissions("digit-recognizer")
     assert "(401)" in str(e.value) and KEY not in str(e.value)
+
+
+def test_kaggle_scores_columns_by_name(fake_kaggle, tmp_path):
+    """What check_submission accepts, the (fake) scorer accepts: columns in another order."""
+    path = tmp_path / "submission.csv"
+    rows = fake_kaggle.submission_csv().splitlines()
+    path.write_text("Label,ImageId\n" + "".join(",".join(reversed(r.split(","))) + "\n" for r in rows[1:]))
+    ref, _ = kaggle_api.submit(path, "swapped", "digit-recognizer")
+    assert kaggle_api.wait_for_score(ref).public == "1.00000"
+
+
+# --- what Kaggle says ----------------------------------------------------------------------------
+PHONE = "Your account must be phone verified before you can submit. Verify it at kaggle.com/settings."
+
+
+def test_403_for_another_reason_shows_kaggles_message(fake_kaggle, tmp_path):
+    fake_kaggle.fail("StartSubmissionUpload", 403, message=PHONE)
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.submit(path, "m", "digit-recognizer")
+    assert str(e.value) == (f"Kaggle refused access to competition 'digit-recognizer' (403): \"{PHONE}\"; do what "
+                            f"it asks on kaggle.com, then try again.")
+
+
+@pytest.mark.parametrize("message", ["You must accept this competition's rules before you'll be able to "
+                                     "download files.", ""])
+def test_403_about_the_rules_or_unexplained_says_accept_the_rules(fake_kaggle, tmp_path, message):
+    fake_kaggle.fail("DownloadDataFiles", 403, message=message)
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.download_competition("digit-recognizer", tmp_path)
+    assert str(e.value) == ("Kaggle refused access to competition 'digit-recognizer' (403): accept its rules in "
+                            "your browser at https://www.kaggle.com/competitions/digit-recognizer/rules, then try "
+                            "again.")
+
+
+def test_each_retry_is_reported_through_on_retry(fake_kaggle, monkeypatch):
+    said = []
+    monkeypatch.setattr(kaggle_api, "on_retry", said.append)
+    fake_kaggle.fail("ListSubmissions", 503, times=2)
+    assert kaggle_api.list_submissions("digit-recognizer") == []
+    assert said == ["Kaggle answered HTTP 503; retrying in 0.01 s (2/4)",
+                    "Kaggle answered HTTP 503; retrying in 0.01 s (3/4)"]
+
+
+def test_unreachable_retry_is_reported(fake_kaggle, monkeypatch):
+    said = []
+    monkeypatch.setattr(kaggle_api, "on_retry", said.append)
+    fake_kaggle.go_offline(monkeypatch)
+    with pytest.raises(KaggleError, match="Could not reach Kaggle"):
+        kaggle_api.list_submissions("digit-recognizer")
+    assert said == ["Could not reach Kaggle; retrying in 0.01 s (2/2)"]
+
+
+@pytest.mark.parametrize("status", [503, 500])
+def test_score_that_cannot_be_fetched_says_it_was_submitted(fake_kaggle, tmp_path, status):
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    fake_kaggle.fail("GetSubmission", status, times=4)  # after CreateSubmission succeeded
+    with pytest.raises(ScoreUnavailable) as e:
+        kaggle_api.wait_for_score(ref)
+    assert e.value.ref == 1000
+    assert str(e.value) == (f"Submitted as ref 1000, but Kaggle's score could not be fetched (HTTP {status}); "
+                            f"follow it with `kagglekit submissions`.")
+    assert len(fake_kaggle.called("GetSubmission")) == 4
+
+
+def test_score_unreachable_says_it_was_submitted(fake_kaggle, tmp_path, monkeypatch):
+    path = tmp_path / "submission.csv"
+    path.write_text(fake_kaggle.submission_csv())
+    ref, _ = kaggle_api.submit(path, "m", "digit-recognizer")
+    fake_kaggle.go_offline(monkeypatch)
+    with pytest.raises(ScoreUnavailable) as e:
+        kaggle_api.wait_for_score(ref)
+    assert str(e.value) == ("Submitted as ref 1000, but Kaggle's score could not be fetched (Kaggle could not be "
+                            "reached); follow it with `kagglekit submissions`.")
+
+
+# --- kernel runs by version ----------------------------------------------------------------------
+KERNEL = "fakeuser/digit-recognizer-mlp"
+
+
+def test_status_and_output_of_a_given_version(fake_kaggle, tmp_path):
+    folder = kernel_folder(tmp_path)
+    kaggle_api.push_kernel(folder)
+    assert kaggle_api.push_kernel(folder)[1] == 2
+    fake_kaggle.kernel_statuses = ["RUNNING"]
+    fake_kaggle.kernel_outputs = {1: {"submission.csv": b"version 1"}, 2: {"submission.csv": b"version 2"}}
+    assert kaggle_api.kernel_status(KERNEL, version=1) == ("complete", "")
+    assert kaggle_api.kernel_status(KERNEL, version=2) == ("running", "")
+    [path] = [p for p in kaggle_api.kernel_output(KERNEL, tmp_path / "out", version=1) if p.suffix == ".csv"]
+    assert path.read_bytes() == b"version 1"
+    assert fake_kaggle.called("ListKernelSessionOutput")[-1]["versionLabel"] == "v1"
+
+
+@pytest.mark.parametrize("statuses, message", [
+    (["RUNNING"], "kernel fakeuser/digit-recognizer-mlp version 1 is running, not complete: its output would be "
+                  "stale; wait until `kagglekit kernel status` says complete, then submit."),
+    (["QUEUED"], "kernel fakeuser/digit-recognizer-mlp version 1 is queued, not complete: its output would be "
+                 "stale; wait until `kagglekit kernel status` says complete, then submit."),
+    (["ERROR"], "kernel fakeuser/digit-recognizer-mlp version 1 failed on Kaggle: MemoryError; its output is not "
+                "submitted; read its log (`kagglekit kernel output`), fix the cause and push again."),
+])
+def test_completed_output_refuses_a_run_that_is_not_complete(fake_kaggle, tmp_path, statuses, message):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    fake_kaggle.kernel_statuses, fake_kaggle.kernel_failure = statuses, "MemoryError"
+    fake_kaggle.kernel_files = {"submission.csv": b"old"}
+    with pytest.raises(KernelError) as e:
+        kaggle_api.completed_output(KERNEL, tmp_path / "out", version=1)
+    assert str(e.value) == message
+    assert fake_kaggle.called("ListKernelSessionOutput") == []
+
+
+def test_completed_output_fetches_that_versions_files(fake_kaggle, tmp_path):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    fake_kaggle.kernel_files = {"submission.csv": b"ImageId,Label\n1,7\n"}
+    paths = kaggle_api.completed_output(KERNEL, tmp_path / "out", version=1)
+    assert tmp_path / "out" / "submission.csv" in paths
+    assert fake_kaggle.called("GetKernelSessionStatus")[-1]["versionLabel"] == "v1"
+
+
+def test_unknown_kernel_version(fake_kaggle, tmp_path):
+    kaggle_api.push_kernel(kernel_folder(tmp_path))
+    with pytest.raises(KernelError, match=r"no kernel 'fakeuser/digit-recognizer-mlp' you can use \(404\)"):
+        kaggle_api.kernel_status(KERNEL, version=7)
+
+
+# --- download trust ------------------------------------------------------------------------------
+def test_another_competitions_files_are_refused_before_downloading(fake_kaggle, tmp_path):
+    fake_kaggle.competition = "titanic"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("gender_submission.csv", "test.csv", "train.csv"):
+            zf.writestr(name, "PassengerId\n1\n")
+    fake_kaggle.zip_bytes = buf.getvalue()
+    with pytest.raises(KaggleError) as e:
+        kaggle_api.download_competition("titanic", tmp_path / "data")
+    assert str(e.value) == ("kagglekit supports Digit Recognizer ('digit-recognizer'); titanic's files "
+                            "(gender_submission.csv, test.csv, train.csv) are not its files: use 'digit-recognizer'.")
+    assert fake_kaggle.called("DownloadDataFiles") == [] and not (tmp_path / "data").exists()
+
+
+def test_a_copy_with_the_same_files_downloads(fake_kaggle, tmp_path):
+    fake_kaggle.competition = "digit-recognizer-copy"
+    zip_path = kaggle_api.download_competition("digit-recognizer-copy", tmp_path)
+    assert zip_path.read_bytes() == fake_kaggle.zip_bytes
+
+
+def test_folders_the_downloads_create_have_normal_permissions(fake_kaggle, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        kaggle_api.download_competition("digit-recognizer", tmp_path / "data" / "new")
+        kaggle_api.push_kernel(kernel_folder(tmp_path))
+        fake_kaggle.kernel_files = {"submission.csv": b"x", "logs/train.txt": b"y"}
+        kaggle_api.kernel_output(KERNEL, tmp_path / "out" / "new")
+    finally:
+        os.umask(umask)
+    for folder in ("data", "data/new", "out", "out/new", "out/new/logs"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o755, folder

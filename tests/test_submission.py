@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from kagglekit.errors import SubmissionError
-from kagglekit.submission import read_ids, score_submission, validate_submission, write_submission
+from kagglekit.submission import (Checked, check_submission, read_ids, score_submission, validate_submission,
+                                  write_submission)
 
 
 @pytest.fixture
@@ -47,30 +48,72 @@ def test_default_expects_28000_rows(tmp_path):
         validate_submission(good(tmp_path))
 
 
+# `row` is the index into the file's lines, so the message's "line" is row + 1: Kaggle counts the
+# header as line 1 and the first data row as line 2.
 @pytest.mark.parametrize("row, text, message", [
-    (0, "ImageId,label", "header is 'ImageId,label', expected 'ImageId,Label'"),
-    (0, "ImageId,Label,Extra", "header is 'ImageId,Label,Extra'"),
-    (17, "17,11", "Label has 1 value outside 0..9 or not integers, first at row 17: 11"),
-    (5, "5,x", "Label has 1 value outside 0..9 or not integers, first at row 5: x"),
-    (5, "5,2.5", "first at row 5: 2.5"),
-    (5, "5,", "Label has 1 empty value, first at row 5"),
-    (3, "2,3", "ImageId 2 appears more than once (row 3)"),
-    (20, "21,3", "1 ImageIds missing, first 20"),
-    (4, "abc,1", "ImageId has 1 value outside"),
+    (0, "ImageId,label", "header is 'ImageId,label', expected 'ImageId,Label'; fix the first line"),
+    (0, "ImageId,Label,Extra", "header is 'ImageId,Label,Extra', expected 'ImageId,Label'; fix the first line"),
+    (17, "17,11", "Label has 1 value outside 0..9, first at line 18: 11"),
+    (5, "5,x", "Label has 1 value not written as an integer, first at line 6: 'x'; "
+               "write labels as integers, e.g. df.Label.astype(int)"),
+    (5, "5,2.5", "Label has 1 value not written as an integer, first at line 6: '2.5'; "
+                 "write labels as integers, e.g. df.Label.astype(int)"),
+    (5, "5,8.0", "Label has 1 value not written as an integer, first at line 6: '8.0'; "
+                 "write labels as integers, e.g. df.Label.astype(int)"),
+    (5, "5,1e0", "Label has 1 value not written as an integer, first at line 6: '1e0'; "
+                 "write labels as integers, e.g. df.Label.astype(int)"),
+    (5, "5,+1", "Label has 1 value not written as an integer, first at line 6: '+1'; "
+                "write labels as integers, e.g. df.Label.astype(int)"),
+    (5, "5.0,1", "ImageId has 1 value not written as an integer, first at line 6: '5.0'; "
+                 "write ids as integers, e.g. df.ImageId.astype(int)"),
+    (5, "5,", "Label has 1 empty value, first at line 6; every row needs a Label"),
+    (3, "2,3", "ImageId 2 appears more than once (again at line 4); each id must appear exactly once"),
+    (20, "21,3", "1 ImageIds missing, first 20; ids must be exactly those of the sample submission (1..20)"),
+    (4, "abc,1", "ImageId has 1 value not written as an integer, first at line 5: 'abc'; "
+                 "write ids as integers, e.g. df.ImageId.astype(int)"),
+    (4, "0,1", "ImageId has 1 value outside 1..9223372036854775807, first at line 5: 0"),
+    (4, "99999999999999999999,1", "ImageId has 1 value outside 1..9223372036854775807, first at line 5: "
+                                  "99999999999999999999"),
 ])
 def test_each_failure_names_what_and_where(tmp_path, sample, row, text, message):
     path = edit(good(tmp_path), row, text)
     with pytest.raises(SubmissionError) as e:
         validate_submission(path, sample)
-    assert message in str(e.value)
-    assert "\n" not in str(e.value)
+    assert str(e.value) == f"{path}: {message}"
+
+
+def test_integers_may_have_spaces_and_leading_zeros(tmp_path, sample):
+    path = edit(edit(good(tmp_path), 1, " 01 , 0 "), 2, "2,  01")
+    assert validate_submission(path, sample) == 20
+
+
+def test_lines_are_counted_in_the_file_past_blank_lines(tmp_path, sample):
+    path = good(tmp_path)
+    rows = lines(path)
+    rows[3:3] = ["", ""]  # two blank lines before the data row "3,2"
+    rows[5] = "3,2.0"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(SubmissionError, match="first at line 6: '2.0'"):
+        validate_submission(path, sample)
+
+
+def test_columns_in_another_order_are_matched_by_name(tmp_path, sample):
+    path = tmp_path / "swapped.csv"
+    path.write_text("Label,ImageId\n" + "".join(f"{i % 10},{i}\n" for i in range(1, 21)))
+    checked = check_submission(path, sample)
+    assert checked == Checked(20, f"{path}: columns are in the order Label,ImageId; Kaggle matches them by "
+                                  f"name, so this is fine")
+    assert check_submission(good(tmp_path), sample).note == ""
+    solution = tmp_path / "solution.csv"
+    solution.write_text("Label,ImageId\n" + "".join(f"{i % 10 if i > 5 else 9},{i}\n" for i in range(1, 21)))
+    assert score_submission(path, solution) == {"accuracy": 0.75, "n": 20}
 
 
 def test_counts_several_bad_labels(tmp_path, sample):
     path = good(tmp_path)
     for row in (3, 9, 15):
         edit(path, row, f"{row},12")
-    with pytest.raises(SubmissionError, match="Label has 3 values outside 0..9 or not integers, first at row 3: 12"):
+    with pytest.raises(SubmissionError, match="Label has 3 values outside 0..9, first at line 4: 12$"):
         validate_submission(path, sample)
 
 
@@ -109,5 +152,5 @@ def test_score_without_usage_and_mismatched_ids(tmp_path):
     with pytest.raises(SubmissionError, match="do not match those of the solution"):
         score_submission(sub, solution)
     solution.write_text("Id,Label\n1,1\n")
-    with pytest.raises(SubmissionError, match="must start with the columns ImageId,Label"):
+    with pytest.raises(SubmissionError, match="must have the columns ImageId and Label"):
         score_submission(sub, solution)

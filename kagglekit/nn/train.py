@@ -12,7 +12,6 @@ import numpy as np
 
 from .augment import random_shift
 from ..errors import TrainingError
-from ..fast.fullbatch import FullBatch, packed
 from .layers import RowBlocks
 from .optim import make_optimizer
 
@@ -109,7 +108,9 @@ def _fit_epochs(net, x, y, config, rng, x_val, y_val, callback):
         # The same rows every step: packed once and run in parallel shards. The same validation rows
         # too, evaluated here while the other shards run the next step (the weights are those the
         # epoch ended with until that step's update), so this process's shard is lighter by about
-        # the cost of that evaluation.
+        # the cost of that evaluation. Imported here, not at the top, so that the kernel script of a
+        # minibatch preset can leave the worker machinery (fork, shared memory) out.
+        from ..fast.fullbatch import FullBatch, packed
         if validate:
             x_val, y_val = packed(x_val, y_val)
         full = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0)

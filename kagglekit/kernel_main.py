@@ -38,10 +38,9 @@ def find_competition(root, max_depth=4):
     return Path(min(found)[1])
 
 
-def main(argv=None, config=None):
-    """Train with config (default CONFIG) on the competition files found under --input, write
-    submission.csv into --output, and report progress on stdout."""
-    config = config or CONFIG
+def main(argv=None):
+    """Train with CONFIG on the competition files found under --input, write submission.csv into
+    --output, and report progress on stdout."""
     parser = argparse.ArgumentParser(description=f"Train kagglekit's {PRESET} preset, write submission.csv.")
     parser.add_argument("--input", default=os.environ.get("KAGGLEKIT_INPUT", INPUT_ROOT),
                         help="folder searched for the competition files (default: %(default)s)")
@@ -52,14 +51,14 @@ def main(argv=None, config=None):
     check_competition_folder(folder)
     print(f"kagglekit {PRESET} preset on {folder}", flush=True)
     x, y = load_train(folder / "train.csv")
-    every = max(1, config.epochs // 20)
+    every = max(1, CONFIG.epochs // 20)
 
     def progress(row):
-        if row["epoch"] % every == 0 or row["epoch"] == config.epochs:
-            print(f"epoch {row['epoch']}/{config.epochs}: loss {row['train_loss']:.4f} "
+        if row["epoch"] % every == 0 or row["epoch"] == CONFIG.epochs:
+            print(f"epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    net, history, _ = train_model(x, y, config, progress)
+    net, history, _ = train_model(x, y, CONFIG, progress)
     path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
     print(f"wrote {path}: {rows} rows, validation accuracy {history.last['val_acc']:.4f}", flush=True)
 

@@ -6,7 +6,6 @@ import importlib.metadata
 import json
 import os
 import re
-import runpy
 import shutil
 import subprocess
 import sys
@@ -16,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import error_line, run
-from kagglekit import kaggle_api, kernel
+from kagglekit import kaggle_api, kernel, kernel_main
 from kagglekit.config import preset
-from kagglekit.errors import KernelError
+from kagglekit.errors import DataError, KernelError
 from kagglekit.pipeline import SAMPLE_ZIP
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,31 +86,32 @@ def test_sandbox_has_numpy_and_pandas_but_not_kagglekit(sandbox, tmp_path):
         assert f"No module named '{name}'" in result.stderr
 
 
-def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch):
-    # The checked-in preset with 3 epochs: the same code paths (augmentation, decay, Adam) in seconds.
-    config = preset("mlp").override(epochs=3)
+@pytest.mark.parametrize("preset_name, epochs", [
+    ("mlp", 3),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
+    ("seed", 20),  # full batch: the worker processes the script carries only for this preset
+])
+def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch, preset_name, epochs):
     script = tmp_path / "kernel" / kernel.CODE_FILE
     script.parent.mkdir()
-    script.write_text(kernel.render_script("mlp", config))
+    script.write_text(kernel.render_script(preset_name, preset(preset_name).override(epochs=epochs)))
     unpack_sample(tmp_path / "input" / "competitions" / "digit-recognizer")
     result = sandbox(script, cwd=script.parent, KAGGLEKIT_INPUT=tmp_path / "input",
                      KAGGLEKIT_OUTPUT=tmp_path / "working")
     assert result.returncode == 0, result.stderr
-    assert "epoch 3/3" in result.stdout and "wrote " in result.stdout
+    assert f"epoch {epochs}/{epochs}" in result.stdout and "wrote " in result.stdout
 
     # A separate copy, so the CLI cannot read a cache the script wrote.
     data = unpack_sample(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    assert run("train", "--preset", "mlp", "--epochs", 3, "-p", data, "--name", "cli", "-q").exit_code == 0
+    assert run("train", "--preset", preset_name, "--epochs", epochs, "-p", data, "--name", "cli", "-q").exit_code == 0
     assert run("predict", "runs/cli", "-p", data, "-o", "cli.csv", "-q").exit_code == 0
     kernel_csv = (tmp_path / "working" / "submission.csv").read_bytes()
     assert kernel_csv.count(b"\n") == 1001
     assert kernel_csv == (tmp_path / "cli.csv").read_bytes()
 
 
-def test_script_finds_the_data_in_either_layout(tmp_path):
-    found = runpy.run_path(str(CHECKED_IN / kernel.CODE_FILE), run_name="kernel")  # defines, runs nothing
-    find = found["find_competition"]
+def test_entry_point_finds_the_data_in_either_layout(tmp_path):
+    find = kernel_main.find_competition
 
     def competition(folder):
         folder.mkdir(parents=True)
@@ -124,11 +124,32 @@ def test_script_finds_the_data_in_either_layout(tmp_path):
     assert find(tmp_path / "old") == old and find(tmp_path / "new") == new
     competition(tmp_path / "new" / "digit-recognizer")
     assert find(tmp_path / "new") == tmp_path / "new" / "digit-recognizer"  # the shallowest wins
-    with pytest.raises(found["DataError"], match="no folder under .* holds train.csv, test.csv, sample_sub"):
+    with pytest.raises(DataError, match="no folder under .* holds train.csv, test.csv, sample_sub"):
         find(tmp_path / "old" / "mnist-dataset")
-    with pytest.raises(found["DataError"], match="input folder .* not found; pass --input FOLDER"):
+    with pytest.raises(DataError, match="input folder .* not found; pass --input FOLDER"):
         find(tmp_path / "nowhere")
-    assert found["CONFIG"].to_dict() == preset(found["PRESET"]).to_dict()  # the package's preset, as literals
+
+
+# Imports the checked-in script's modules through its own loader, then describes what it got.
+LOAD_ONLY = """import json, runpy, sys
+found = runpy.run_path(sys.argv[1], run_name="kernel")  # defines the loader and SOURCES, runs nothing
+sys.meta_path.insert(0, found["CarriedModules"]("kagglekit", found["SOURCES"]))
+from kagglekit import kernel_main, nn
+import kagglekit.nn.train
+print(json.dumps([kernel_main.PRESET, kernel_main.CONFIG.to_dict(), kernel_main.__file__,
+                  nn.train.__name__, sorted(found["SOURCES"])]))
+"""
+
+
+def test_script_imports_each_module_under_its_own_name(sandbox, tmp_path):
+    result = sandbox("-c", LOAD_ONLY, CHECKED_IN / kernel.CODE_FILE, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    preset_name, config, entry_file, train_name, files = json.loads(result.stdout)
+    assert config == preset(preset_name).to_dict()  # the package's preset, written as literals
+    assert "CONFIG: TrainConfig = TrainConfig(\n    hidden=" in (CHECKED_IN / kernel.CODE_FILE).read_text()
+    assert entry_file == "kagglekit/kernel_main.py" and train_name == "kagglekit.nn.train"
+    assert files[0] == "kagglekit/__init__.py" and "kagglekit/nn/train.py" in files
+    assert not any(name.startswith("kagglekit/cli") or "/kernel/" in name for name in files)
 
 
 def test_script_without_data_says_so_in_one_line(sandbox, tmp_path):
@@ -143,45 +164,107 @@ def test_script_without_data_says_so_in_one_line(sandbox, tmp_path):
 @pytest.fixture
 def package(tmp_path):
     """A copy of the package's modules, to break."""
-    copy = tmp_path / "kagglekit"
-    copy.mkdir()
-    for path in PACKAGE.glob("*.py"):
-        shutil.copy(path, copy)
-    return copy
+    return Path(shutil.copytree(PACKAGE, tmp_path / "kagglekit", ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def carried_files(script):
+    return re.findall(r"^SOURCES\['([\w/.]+)'\] = ", script, re.M)
+
+
+def test_only_a_full_batch_script_carries_the_worker_processes():
+    mlp, seed = kernel.render_script("mlp"), kernel.render_script("seed")
+    assert "kagglekit/fast/fullbatch.py" not in carried_files(mlp) and "os.fork" not in mlp and "mmap" not in mlp
+    assert "kagglekit/fast/fullbatch.py" in carried_files(seed) and "os.fork" in seed and "mmap" in seed
+    for files in (carried_files(mlp), carried_files(seed)):  # each module after those it imports
+        assert files.index("kagglekit/errors.py") < files.index("kagglekit/nn/layers.py") < \
+            files.index("kagglekit/nn/train.py") < files.index("kagglekit/recipe.py")
+        assert files[-1] == "kagglekit/kernel_main.py"
+
+
+def test_a_left_out_module_says_so_if_it_is_ever_imported(sandbox, tmp_path):
+    # A minibatch config leaves the full-batch workers out; the script edited to full batch reaches them.
+    script = tmp_path / kernel.CODE_FILE
+    text = kernel.render_script("quick", preset("quick").override(epochs=1))
+    assert "    batch_size=128," in text
+    script.write_text(text.replace("    batch_size=128,", "    batch_size=0,"))
+    unpack_sample(tmp_path / "input" / "digit-recognizer")
+    result = sandbox(script, "--input", tmp_path / "input", "--output", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 1
+    # (kagglekit.fast itself, the package, is what the import misses first while the script carries no
+    # other module of it)
+    assert re.search(r"\nImportError: kagglekit\.fast(\.fullbatch)? is not in this kernel script: it was built "
+                     r"for a config that does not use it", result.stderr)
+
+
+@pytest.mark.parametrize("module, line", [
+    ("nn/losses.py", "_update = None"),  # nn/train.py has its own _update, which training calls
+    ("nn/losses.py", "Path = None"),  # data.py's Path stays pathlib's
+    ("submission.py", "N_PIXELS = 784"),  # data.py has its own
+    ("recipe.py", "from . import data"),
+    ("recipe.py", "from .data import load_train as load"),
+    ("nn/train.py", "from .. import errors"),
+])
+def test_modules_keep_their_own_names_and_import_each_other_as_in_the_package(sandbox, package, tmp_path,
+                                                                              module, line):
+    with open(package / module, "a") as f:
+        f.write(f"\n{line}\n")
+    script = tmp_path / kernel.CODE_FILE
+    script.write_text(kernel.render_script("quick", preset("quick").override(epochs=1), package_dir=package))
+    unpack_sample(tmp_path / "input" / "digit-recognizer")
+    result = sandbox(script, "--input", tmp_path / "input", "--output", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert line in script.read_text()
+    assert (tmp_path / "out" / "submission.csv").read_text().count("\n") == 1001
+
+
+CYCLE = ("kagglekit.kernel_main -> kagglekit.config -> kagglekit.errors -> kagglekit.recipe -> kagglekit.data "
+         "-> kagglekit.errors")
 
 
 @pytest.mark.parametrize("module, line, message", [
-    ("submission.py", "N_PIXELS = 784", "kagglekit/data.py and kagglekit/submission.py both define 'N_PIXELS'"),
-    ("losses.py", "Path = None", "both define 'Path'"),
-    ("train.py", "from .missing import thing", "imports .missing, which is not a module of kagglekit"),
-    ("train.py", "from .data import no_such_name", "imports no_such_name from .data, which does not define"),
-    ("train.py", "from . import data", "intra-package import the script cannot inline"),
-    ("train.py", "from .data import load_train as load", "intra-package import the script cannot inline"),
-    ("losses.py", "import click", "imports click: a kernel may use only numpy, pandas and the standard library"),
-    ("errors.py", "from .train import fit", "import cycle main -> config -> errors -> train -> data -> errors"),
-    ("optim.py", "def broken(:", "kagglekit/optim.py line"),
-    ("optim.py", "return 1", "the generated script does not compile"),
+    ("nn/train.py", "from .missing import thing", "imports kagglekit.nn.missing, which is not a module of kagglekit"),
+    ("recipe.py", "import kagglekit.nope", "imports kagglekit.nope, which is not a module of kagglekit"),
+    ("nn/train.py", "from ..data import no_such_name", "imports no_such_name from kagglekit.data, which does not"),
+    ("nn/losses.py", "import click", "kagglekit/nn/losses.py line {end} imports click: a kernel may use only "
+                                     "numpy, pandas, the standard library and kagglekit's own modules"),
+    ("nn/losses.py", "def later():\n    import torch", "imports torch: a kernel may use only"),
+    ("errors.py", "from .. import outside", "kagglekit/errors.py line {end} imports from beyond the top"),
+    ("errors.py", "from .recipe import train_model", f"import cycle {CYCLE}"),
+    ("nn/optim.py", "def broken(:", "kagglekit/nn/optim.py line"),
+    ("nn/optim.py", "return 1", "'return' outside function"),
+    ("nn/optim.py", "NOTE = '''x'''", "has ''', which the script cannot carry"),
 ])
-def test_build_refuses_what_cannot_be_inlined(package, module, line, message):
+def test_build_refuses_what_the_script_cannot_carry(package, module, line, message):
     kernel.render_script("mlp", package_dir=package)  # the unbroken copy builds
+    end = len((package / module).read_text().splitlines()) + 2  # the line appended below
     with open(package / module, "a") as f:
         f.write(f"\n{line}\n")
-    with pytest.raises(KernelError, match=re.escape(message)):
+    with pytest.raises(KernelError, match=re.escape(message.format(end=end))) as error:
+        kernel.render_script("mlp", package_dir=package)
+    assert "\n" not in str(error.value) and str(error.value).startswith("cannot build the kernel: ")
+
+
+def test_build_refuses_an_entry_point_without_the_preset(package):
+    text = (package / "kernel_main.py").read_text()
+    (package / "kernel_main.py").write_text(text.replace("CONFIG: TrainConfig = preset(PRESET)", "CONFIG2 = 1"))
+    with pytest.raises(KernelError, match="kagglekit/kernel_main.py has no module-level CONFIG assignment"):
         kernel.render_script("mlp", package_dir=package)
 
 
-def test_a_failed_build_leaves_the_old_folder_intact(tmp_path, monkeypatch):
+def test_a_failed_build_leaves_the_old_folder_intact(tmp_path, package, monkeypatch):
     folder = tmp_path / "k"
     kernel.build(folder, "quick", KERNEL_ID)
     (folder / "notes.txt").write_text("mine")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     with pytest.raises(KernelError, match="cannot build the kernel for id 'fakeuser/My_Kernel'"):
         kernel.build(folder, "mlp", "fakeuser/My_Kernel")
-    monkeypatch.setattr(kernel, "MAIN", kernel.MAIN.replace("def main(", "def main(:"))
-    with pytest.raises(KernelError, match="the kernel's main line"):
+    entry = package / "kernel_main.py"
+    entry.write_text(entry.read_text().replace("def main(", "def main(:"))
+    monkeypatch.setattr(kernel.script, "PACKAGE_DIR", package)
+    with pytest.raises(KernelError, match="kagglekit/kernel_main.py line"):
         kernel.build(folder, "mlp", KERNEL_ID)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["k"]  # no temporary folders left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k", "kagglekit"]  # no temporary folders left
     monkeypatch.undo()
     kernel.build(folder, "mlp", KERNEL_ID)  # a good build replaces the kernel and keeps other files
     assert (folder / "notes.txt").read_text() == "mine" and "PRESET = 'mlp'" in (folder / kernel.CODE_FILE).read_text()

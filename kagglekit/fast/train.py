@@ -17,16 +17,17 @@ def fast_optimizer(config):
     return BlockedAdam(optimizer.lr) if type(optimizer) is Adam else optimizer
 
 
-def is_full_batch(config, n):
-    """Whether every step sees the same rows unchanged: all n of them, no augmentation."""
-    return (config.batch_size <= 0 or config.batch_size >= n) and not config.augment_shift
+def is_full_batch(config):
+    """Whether every step sees all the rows unchanged (batch_size 0, no augmentation): the packed,
+    parallel FullBatch path. The kernel generator carries the worker code only for such configs."""
+    return config.batch_size <= 0 and not config.augment_shift
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):
     """Train net in place exactly as nn.train.fit does (same arguments, same History), faster."""
     optimizer = fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if is_full_batch(config, len(x)):
+        if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
             return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer)
         return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer)

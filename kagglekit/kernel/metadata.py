@@ -1,0 +1,77 @@
+"""kernel-metadata.json: what the build writes (every field set), and the local check that applies the
+`kaggle` client's rules and ours before anything is uploaded."""
+import json
+import re
+from pathlib import Path
+
+from ..data import COMPETITION
+from ..errors import KernelError
+
+CODE_FILE = "kagglekit_digit_recognizer.py"
+METADATA_FILE = "kernel-metadata.json"
+DEFAULT_SLUG = "kagglekit-digit-recognizer"
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(title):
+    """A title as Kaggle turns it into a kernel slug: lowercase words joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("'", "")).strip("-")
+
+
+def metadata(kernel_id):
+    """kernel-metadata.json with every field set, so no client default (enable_internet: true) applies."""
+    slug = kernel_id.split("/")[-1]
+    return {"id": kernel_id, "title": slug.replace("-", " ").title(), "code_file": CODE_FILE,
+            "language": "python", "kernel_type": "script", "is_private": True, "enable_gpu": False,
+            "enable_tpu": False, "enable_internet": False, "dataset_sources": [],
+            "competition_sources": [COMPETITION], "kernel_sources": [], "model_sources": [], "keywords": []}
+
+
+def problems(meta, folder):
+    """What the `kaggle` client would refuse (protocol notes, section 7), then what kagglekit requires."""
+    def text(key):
+        return meta[key] if isinstance(meta.get(key), str) else ""
+    kernel_id, title, code = text("id"), text("title"), text("code_file")
+    owner, _, slug = kernel_id.partition("/")
+    if len(title) < 5:
+        yield f"title must be at least 5 characters, got {meta.get('title')!r}"
+    if not code or not (Path(folder) / code).is_file():
+        yield f"code_file must name the script in {folder}, got {meta.get('code_file')!r}"
+    if not owner or not SLUG.match(slug) or len(slug) < 5:
+        yield f"id must be USERNAME/slug, the slug 5+ lowercase letters, digits or hyphens, got {meta.get('id')!r}"
+    elif title and slugify(title) != slug:
+        yield f"title {title!r} must slugify to the id's slug {slug!r}, not {slugify(title)!r}"
+    for key, wanted in (("language", "python"), ("kernel_type", "script")):
+        if meta.get(key) != wanted:
+            yield f"{key} must be {wanted!r}, got {meta.get(key)!r}"
+    for key in ("is_private", "enable_gpu", "enable_tpu", "enable_internet"):
+        if str(meta.get(key)).lower() not in ("true", "false") or not isinstance(meta[key], (bool, str)):
+            yield f"{key} must be true or false, got {meta.get(key)!r}"
+    if str(meta.get("enable_internet")).lower() == "true":  # absent, the client would make it true
+        yield "enable_internet must be false: competition kernels run offline"
+    if meta.get("competition_sources") != [COMPETITION]:
+        yield f"competition_sources must be [\"{COMPETITION}\"], got {meta.get('competition_sources')!r}"
+    for key, form in (("dataset_sources", "owner/slug"), ("kernel_sources", "owner/slug"),
+                      ("model_sources", "owner/model/framework/instance/1")):
+        for source in meta.get(key) or []:
+            parts = str(source).split("/")
+            if not all(parts) or len(parts) not in ((5,) if key == "model_sources" else (2, 3)):
+                yield f"{key} entry {source!r} must look like {form}"
+    if meta.get("docker_image_pinning_type", "original") not in ("original", "latest"):
+        yield f"docker_image_pinning_type must be 'original' or 'latest', got {meta['docker_image_pinning_type']!r}"
+
+
+def check_metadata(folder):
+    """The folder's kernel-metadata.json as a dict if Kaggle's client and kagglekit both accept it; else
+    one KernelError naming every bad field."""
+    path, fix = Path(folder) / METADATA_FILE, f"build it with `kagglekit kernel build -p {folder}`"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise KernelError(f"{path} not found; {fix}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise KernelError(f"{path} is not readable JSON ({type(e).__name__}); {fix}") from None
+    found = list(problems(meta, folder)) if isinstance(meta, dict) else ["it must hold a JSON object"]
+    if found:
+        raise KernelError(f"{path}: {'; '.join(found)}; fix it, or rebuild it with `kagglekit kernel build`")
+    return meta

@@ -135,7 +135,7 @@ def test_non_numeric_pixel(cli, tiny_competition):
     lines[3] = lines[3].replace(",", ",x", 1)
     path.write_text("\n".join(lines) + "\n")
     fails(cli(["train", *FAST, "-p", tiny_competition]),
-          f"{path} row 3 column 'pixel0': 'x50' is not an integer in 0..255; fix the file or download it again")
+          f"{path} line 4 column 'pixel0': 'x50' is not an integer in 0..255; fix the file or download it again")
 
 
 def test_empty_train_file(cli, tiny_competition):

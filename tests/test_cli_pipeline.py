@@ -69,7 +69,12 @@ def test_evaluate_folds(cli, tiny_competition):
     result = cli(["evaluate", "--folds", "3", "-p", tiny_competition])
     assert result.exit_code == 0, result.output
     assert "fold 3/3" in result.output and "3-fold accuracy: " in result.output and "±" in result.output
-    fails(cli(["evaluate", "--folds", "1", "-p", tiny_competition]), "--folds must be between 2 and 60, got 1")
+    fails(cli(["evaluate", "--folds", "61", "-p", tiny_competition]), "--folds must be between 2 and 60, got 61")
+    for folds in ("0", "1"):  # 0 was silently ignored: a plain evaluation instead of the K-fold asked for
+        result = cli(["evaluate", "--folds", folds, "-p", tiny_competition])
+        assert result.exit_code == 2
+        assert result.output.splitlines()[-1] == ("Error: Invalid value for '--folds': K-fold cross-validation "
+                                                f"needs K >= 2, got {folds}")
 
 
 def test_every_config_field_has_an_option_that_reaches_the_run(cli, tiny_competition, tmp_path):

@@ -76,7 +76,8 @@ def train(config, path, name, quiet):
 @click.command()
 @model_argument
 @data_option
-@click.option("--folds", type=int, help="Run stratified K-fold cross-validation of the model's config instead.")
+@click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
+              help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
 @quiet_option()
 def evaluate(model, path, folds, quiet):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
@@ -88,12 +89,18 @@ def evaluate(model, path, folds, quiet):
     """
     net, config = pipeline.load_model(model)
     folder, _ = data_folder(path or _trained_on(net), quiet)
-    if folds:
+    if folds is not None:
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
         click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
     else:
         print_report(pipeline.evaluate(model, folder), "Validation")
+
+
+def _at_least_two(folds):
+    if folds is not None and folds < 2:
+        raise click.BadParameter(f"K-fold cross-validation needs K >= 2, got {folds}")
+    return folds
 
 
 def _trained_on(net):

@@ -9,7 +9,7 @@ from . import archive, kaggle_api
 from . import kernel as script
 from .data import COMPETITION
 from .errors import KaggleError, KernelError, SubmissionError
-from .submission import validate_submission
+from .submission import check_submission
 
 DATA = Path("data")
 
@@ -61,21 +61,24 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
     """Check a submission CSV against `sample` (default: data/<competition>/sample_submission.csv if there,
     else ids 1..28000), upload it and pass the Sent to on_sent; with wait, call on_poll() until Kaggle
     has scored it. Returns the Sent, with the public score when waited for. `source` names whose
-    output the file is in a validation error."""
+    output the file is in a validation error. A check's note (e.g. columns in another order) goes to
+    on_note; a score that cannot be fetched after the upload raises ScoreUnavailable."""
     if not message.strip():
         raise SubmissionError("a submission needs a message saying what it is; pass -m MESSAGE")
     if sample is None:
         sample = DATA / competition / "sample_submission.csv"  # else: the real test set's 28,000 ids
         sample = sample if sample.is_file() else None
     try:
-        rows = validate_submission(file, sample)
+        checked = check_submission(file, sample)
     except SubmissionError as e:
         if source is None:
             raise
         raise SubmissionError(f"not submitted: {source} is invalid: {e}") from None
+    if checked.note:
+        on_note(f"Note: {checked.note}")
     warn_about_credentials(on_note)
     ref, remaining = kaggle_api.submit(file, message, competition)
-    sent = Sent(Path(file), rows, competition, ref, remaining)
+    sent = Sent(Path(file), checked.rows, competition, ref, remaining)
     on_sent(sent)
     if not wait:
         return sent

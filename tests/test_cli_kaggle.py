@@ -116,6 +116,36 @@ def test_submit_wait_shows_kaggles_error_description(good_csv, fake_kaggle):
                     "1..6; found 5. (fix the file and submit again).")
 
 
+def test_submit_wait_when_the_score_cannot_be_fetched_warns_and_exits_0(good_csv, fake_kaggle):
+    fake_kaggle.fail("GetSubmission", 503, times=4)  # the upload worked; asking for its score does not
+    result = run("submit", "-f", "submission.csv", "-m", "m", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "Submitted submission.csv (5 rows) to digit-recognizer: ref 1000" in result.stdout
+    assert result.stderr.splitlines()[-1] == ("Warning: Submitted as ref 1000, but Kaggle's score could not be "
+                                              "fetched (HTTP 503); follow it with `kagglekit submissions`.")
+    assert "Error" not in result.output and len(fake_kaggle.uploads) == 1
+
+
+def test_each_retry_says_so_on_stderr(fake_kaggle, cwd):
+    fake_kaggle.fail("ListSubmissions", 503, times=2)
+    result = run("submissions")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["Kaggle answered HTTP 503; retrying in 0.01 s (2/4)",
+                                          "Kaggle answered HTTP 503; retrying in 0.01 s (3/4)"]
+    assert result.stdout == "No submissions to digit-recognizer yet.\n"
+    assert run("submissions").stderr == ""  # no retry, no line
+
+
+def test_submit_notes_columns_in_the_other_order(good_csv, fake_kaggle):
+    lines = good_csv.read_text().splitlines()
+    good_csv.write_text("\n".join(",".join(reversed(line.split(","))) for line in lines) + "\n")
+    result = run("submit", "-f", "submission.csv", "-m", "m")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["Note: submission.csv: columns are in the order Label,ImageId; Kaggle "
+                                          "matches them by name, so this is fine"]
+    assert fake_kaggle.uploads == [good_csv.read_bytes()]
+
+
 def test_invalid_file_is_refused_before_any_upload(downloaded, fake_kaggle, cwd):
     (cwd / "bad.csv").write_text("ImageId,Label\n1,3\n2,11\n")
     line = error_line(run("submit", "-f", "bad.csv", "-m", "m"))
@@ -160,18 +190,21 @@ def _today():
 
 
 # --- submissions ---------------------------------------------------------------------------------
-def test_submissions_table_newest_first(fake_kaggle, cwd):
+def test_submissions_table_newest_first_with_ref_file_and_kaggles_error(fake_kaggle, cwd):
     fake_kaggle.add_submission("first try", "2024-01-02T08:00:00Z", public="0.91000", private="0.90500")
-    fake_kaggle.add_submission("cnn", "2024-03-04T09:30:00.5Z", public="0.99100", private="0.99000")
+    fake_kaggle.add_submission("cnn", "2024-03-04T09:30:00.5Z", public="0.99100", private="0.99000",
+                               file_name="cnn.csv")
     fake_kaggle.add_submission("broken", "2024-02-03T10:00:00Z", status="ERROR", error="bad header")
+    fake_kaggle.add_submission("mute", "2024-02-01T10:00:00Z", status="ERROR")
     result = run("submissions")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "date (UTC)        description  status    public   private",
-        "----------------  -----------  --------  -------  -------",
-        "2024-03-04 09:30  cnn          complete  0.99100  0.99000",
-        "2024-02-03 10:00  broken       error",
-        "2024-01-02 08:00  first try    complete  0.91000  0.90500",
+        "ref   date (UTC)        file            description  status    public   private  error",
+        "----  ----------------  --------------  -----------  --------  -------  -------  -----------------------",
+        "1001  2024-03-04 09:30  cnn.csv         cnn          complete  0.99100  0.99000",
+        "1002  2024-02-03 10:00  submission.csv  broken       error                       bad header",
+        "1003  2024-02-01 10:00  submission.csv  mute         error                       (Kaggle gave no reason)",
+        "1000  2024-01-02 08:00  submission.csv  first try    complete  0.91000  0.90500",
     ]
 
 

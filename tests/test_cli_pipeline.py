@@ -204,6 +204,15 @@ def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_validate_notes_columns_in_the_other_order(cli, tmp_path, tiny_competition):
+    (tmp_path / "swapped.csv").write_text("Label,ImageId\n" + "".join(f"{i % 10},{i}\n" for i in range(1, 21)))
+    result = cli(["validate", "swapped.csv", "-p", tiny_competition])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "swapped.csv: valid submission, 20 rows\n"
+    assert result.stderr == ("Note: swapped.csv: columns are in the order Label,ImageId; Kaggle matches them by "
+                             "name, so this is fine\n")
+
+
 def test_validate_errors(cli, tmp_path, tiny_competition):
     (tmp_path / "bad.csv").write_text("ImageId,Label\n" + "".join(f"{i},{i % 12}\n" for i in range(1, 21)))
     fails(cli(["validate", "bad.csv", "-p", tiny_competition]),

@@ -3,8 +3,10 @@ Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go
 notes and progress to stderr."""
 import click
 
+from .. import kaggle_api
 from ..errors import KagglekitError
 from . import kaggle, kernel, pipeline
+from .options import note
 
 
 class Group(click.Group):
@@ -26,6 +28,7 @@ def main():
     Start with:  kagglekit run            (train, evaluate, predict, validate)
     Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
     """
+    kaggle_api.on_retry = note  # each 429/5xx/unreachable retry says so, instead of seconds of silence
 
 
 for module in (pipeline, kaggle, kernel):

@@ -61,9 +61,10 @@ def submissions(competition):
     if not found:
         click.echo(f"No submissions to {competition} yet.")
         return
-    _table(["date (UTC)", "description", "status", "public", "private"],
-           [[s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.description[:40], s.status,
-             s.public, s.private] for s in found])
+    _table(["ref", "date (UTC)", "file", "description", "status", "public", "private", "error"],
+           [[s.ref, s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.file_name, s.description[:40],
+             s.status, s.public, s.private, s.error or ("(Kaggle gave no reason)" if s.status == "error" else "")]
+            for s in found])
 
 
 COMMANDS = [download, submit, submissions]

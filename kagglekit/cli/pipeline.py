@@ -7,7 +7,7 @@ import click
 
 from .. import pipeline
 from ..data import COMPETITION, is_cached
-from ..submission import score_submission, validate_submission
+from ..submission import check_submission, score_submission
 from .options import config_options, message_option, note, path_option, quiet_option, send_submission
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
@@ -139,8 +139,10 @@ def validate(file, path, sample):
         candidate = Path(folder) / "sample_submission.csv"
         if path is not None or candidate.is_file():
             sample = candidate
-    rows = validate_submission(file, sample)
-    click.echo(f"{file}: valid submission, {rows} rows")
+    checked = check_submission(file, sample)
+    if checked.note:
+        note(f"Note: {checked.note}")
+    click.echo(f"{file}: valid submission, {checked.rows} rows")
 
 
 @click.command()

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import archive, kaggle_api
 from . import kernel as script
 from .data import COMPETITION
-from .errors import KaggleError, KernelError, SubmissionError
+from .errors import Interrupted, KaggleError, KernelError, SubmissionError
 from .submission import check_submission
 
 DATA = Path("data")
@@ -32,16 +32,19 @@ def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quie
     if not force and archive.is_installed(target):
         return target, False
     downloaded = zip_file is None
-    if downloaded:
-        warn_about_credentials(on_note)
-        if not quiet:
-            on_note(f"Downloading {competition} from Kaggle into {path}/")
-        zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet)
     try:
-        archive.install_competition(zip_file, target, force=True)
-    finally:
         if downloaded:
-            zip_file.unlink(missing_ok=True)
+            warn_about_credentials(on_note)
+            if not quiet:
+                on_note(f"Downloading {competition} from Kaggle into {path}/")
+            zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet)
+        try:
+            archive.install_competition(zip_file, target, force=True)
+        finally:
+            if downloaded and zip_file is not None:
+                zip_file.unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{target} was left as it was") from None
     return target, True
 
 
@@ -84,8 +87,19 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
         return sent
     if ref is None:
         raise KaggleError("Kaggle returned no submission ref to wait for: see `kagglekit submissions`.")
-    scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll())
+    try:
+        scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll())
+    except KeyboardInterrupt:
+        raise Interrupted(f"submission ref {ref} was made and Kaggle scores it anyway; follow it with "
+                          f"`kagglekit submissions`") from None
     return replace(sent, public=scored.public)
+
+
+def check_credentials(on_note=_ignore):
+    """Raise the KaggleError `submit` would give when no credentials can be found; before a long job
+    that ends with an upload, so it fails in the first second rather than after training."""
+    warn_about_credentials(on_note)
+    kaggle_api.credential_source()
 
 
 def list_submissions(competition=COMPETITION, on_note=_ignore):

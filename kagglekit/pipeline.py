@@ -14,8 +14,8 @@ import numpy as np
 
 from .archive import install_competition
 from .config import TrainConfig
-from .data import check_competition_folder, load_train, stratified_kfold
-from .errors import DataError, ModelError
+from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
+from .errors import DataError, Interrupted, ModelError
 from .files import atomic_write, write_text
 from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
@@ -28,6 +28,8 @@ SAMPLE_ZIP = Path(__file__).parent / "sample" / "digit-recognizer-sample.zip"
 SAMPLE_DIR = Path("data") / "digit-recognizer-sample"
 RUNS = Path("runs")
 MODEL_FILE = "model.npz"
+CHANCE = 1 / N_CLASSES
+MIN_JUDGED_ROWS = 50  # fewer validation rows are too noisy to call an accuracy "chance"
 
 
 def find_data(path=None):
@@ -78,9 +80,25 @@ def train_run(data_folder, config, name=None, callback=None, runs=RUNS):
     run_dir = new_run_dir(name, runs)
     try:
         return run_dir, _train_into(run_dir, data_folder, config, callback)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(run_dir, ignore_errors=True)
+        if isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted):
+            raise Interrupted(f"nothing was kept (the run folder {run_dir} was removed)") from None
         raise
+
+
+def learning_warning(report, losses, lr):
+    """Why a finished run should not be trusted, or "": validation accuracy near chance (at most 1.5x
+    1/10), or a training loss that ended above the first epoch's. Both can happen with finite weights
+    (e.g. --lr 100), which the trainer's own divergence check does not catch."""
+    acc = report["accuracy"]
+    if report["n"] >= MIN_JUDGED_ROWS and acc <= 1.5 * CHANCE:
+        return (f"validation accuracy {acc:.4f} is no better than chance ({CHANCE:.2f} for {N_CLASSES} digits): "
+                f"the model learned nothing; lower --lr (now {lr:g}) or check the data")
+    if len(losses) > 1 and losses[-1] > losses[0]:
+        return (f"the training loss rose from {losses[0]:.4f} (epoch 1) to {losses[-1]:.4f} (epoch {len(losses)}): "
+                f"training diverged; lower --lr (now {lr:g})")
+    return ""
 
 
 def _train_into(run_dir, data_folder, config, callback):
@@ -92,9 +110,11 @@ def _train_into(run_dir, data_folder, config, callback):
     net.save(run_dir / MODEL_FILE)
     _write_json(run_dir / "config.json", config.to_dict())
     _write_history(run_dir / "history.csv", history)
-    metrics = {"validation": classification_report(y[val_idx], net.predict(x[val_idx])),
+    report = classification_report(y[val_idx], net.predict(x[val_idx]))
+    metrics = {"validation": report,
                "train_accuracy": history.last["train_acc"], "train_seconds": round(seconds, 3),
-               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": str(data_folder)}
+               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": str(data_folder),
+               "warning": learning_warning(report, history.column("train_loss"), config.lr)}
     _write_json(run_dir / "metrics.json", metrics)
     return metrics
 
@@ -164,5 +184,8 @@ def predict(model=None, data_folder=None, output=None):
         _check_fits(net, x, "test.csv")
         return net.predict(x)
 
-    path, _ = predict_test(checked_predict, data_folder, output)
+    try:
+        path, _ = predict_test(checked_predict, data_folder, output)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{output} was not written") from None
     return path

@@ -308,6 +308,41 @@ def test_run_submit_trains_predicts_uploads_and_shows_score(downloaded, fake_kag
     assert fake_kaggle.submissions[0]["description"] == "first try"
 
 
+def test_run_submit_checks_credentials_before_training(downloaded, fake_kaggle):
+    fake_kaggle.kaggle_json.unlink()
+    line = error_line(run("run", "--preset", "quick", "--submit", "-m", "x", "-p", downloaded))
+    assert line == (f"Error: No Kaggle credentials found: create one at https://www.kaggle.com/settings/api "
+                    f"(Settings → API → Create New Token), then save the downloaded kaggle.json as "
+                    f"{fake_kaggle.kaggle_json} (chmod 600) or set KAGGLE_API_TOKEN to the token.")
+    assert not (downloaded.parent.parent / "runs").exists()  # refused before a minute of training
+
+
+def test_run_submit_refuses_a_model_no_better_than_chance_unless_forced(downloaded, fake_kaggle, monkeypatch):
+    from kagglekit import pipeline
+    warning = "validation accuracy 0.1100 is no better than chance (0.10 for 10 digits): the model learned nothing"
+    monkeypatch.setattr(pipeline, "learning_warning", lambda *args: warning)
+    args = ["run", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--submit", "-m", "m"]
+    result = run(*args, "--name", "a")
+    assert error_line(result) == f"Error: not submitted: {warning}; pass --force to submit this model anyway"
+    assert f"Warning: {warning}" in result.stderr.splitlines()
+    assert fake_kaggle.uploads == []
+    result = run(*args, "--name", "b", "--force")
+    assert result.exit_code == 0, result.output
+    assert len(fake_kaggle.uploads) == 1 and "Public score: " in result.stdout
+
+
+def test_ctrl_c_while_waiting_for_the_score_says_the_submission_was_made(good_csv, fake_kaggle, monkeypatch):
+    from kagglekit import kaggle_api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(kaggle_api, "wait_for_score", interrupted)
+    result = run("submit", "-f", "submission.csv", "-m", "m", "--wait")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == ("Interrupted: submission ref 1000 was made and Kaggle scores it "
+                                              "anyway; follow it with `kagglekit submissions`")
+
+
 def test_run_submit_needs_a_message_and_real_data(fake_kaggle, cwd):
     result = run("run", "--preset", "quick", "--submit")
     assert result.exit_code == 2

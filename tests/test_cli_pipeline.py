@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from cli_helpers import error_line
 from kagglekit.cli import main
+from kagglekit import pipeline
 from kagglekit.config import TrainConfig
 
 FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
@@ -111,6 +112,51 @@ def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
     rows = submission.read_text().splitlines()
     assert len(rows) == 1001 and {r.split(",")[1] for r in rows[1:]} <= set("0123456789")
     assert len({r.split(",")[1] for r in rows[1:]}) == 10
+
+
+def test_a_model_no_better_than_chance_is_called_so(cli, sample_competition, tmp_path):
+    """--lr 100 stays finite but learns nothing: a loud warning, and no "ready" submission."""
+    result = cli(["run", "--preset", "quick", "--lr", "100", "-p", sample_competition, "--name", "r", "-q"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "runs" / "r" / "metrics.json").read_text())
+    acc = metrics["validation"]["accuracy"]
+    warning = (f"validation accuracy {acc:.4f} is no better than chance (0.10 for 10 digits): the model learned "
+               f"nothing; lower --lr (now 100) or check the data")
+    assert metrics["warning"] == warning
+    assert result.stderr.splitlines() == [f"Warning: {warning}"]
+    assert result.stdout.splitlines()[-1] == (f"Submission written: runs/r/submission.csv (validated against "
+                                              f"{sample_competition}/sample_submission.csv, but {warning})")
+    assert "ready" not in result.stdout
+
+
+def test_a_rising_training_loss_is_called_so():
+    assert pipeline.learning_warning({"accuracy": 0.9, "n": 20}, [0.5, 0.25, 0.75], 0.1) == (
+        "the training loss rose from 0.5000 (epoch 1) to 0.7500 (epoch 3): training diverged; lower --lr (now 0.1)")
+    assert pipeline.learning_warning({"accuracy": 0.15, "n": 49}, [0.5, 0.4], 0.1) == ""  # too few rows to judge
+    assert pipeline.learning_warning({"accuracy": 0.16, "n": 50}, [0.5, 0.4], 0.1) == ""
+
+
+def test_ctrl_c_in_training_exits_130_and_says_nothing_was_kept(cli, tiny_competition, tmp_path, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "train_model", interrupted)
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "Interrupted: nothing was kept (the run folder runs/r was removed)"
+    assert "Aborted!" not in result.output and not (tmp_path / "runs" / "r").exists()
+
+
+def test_ctrl_c_in_predict_exits_130_and_says_no_submission_was_written(cli, tiny_competition, tmp_path,
+                                                                         monkeypatch):
+    assert cli(["train", *FAST, "-p", tiny_competition, "--name", "r"]).exit_code == 0
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "predict_test", interrupted)
+    result = cli(["predict", "r", "-p", tiny_competition])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "Interrupted: runs/r/submission.csv was not written"
+    assert not (tmp_path / "runs" / "r" / "submission.csv").exists()
 
 
 # ---- errors: one line, exit 1, no traceback ----

@@ -4,7 +4,7 @@ notes and progress to stderr."""
 import click
 
 from .. import kaggle_api
-from ..errors import KagglekitError
+from ..errors import Interrupted, KagglekitError
 from . import kaggle, kernel, pipeline
 from .options import note
 
@@ -17,6 +17,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except KagglekitError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt as e:  # Ctrl-C: the shell's 130, and what was kept instead of "Aborted!"
+            kept = str(e) if isinstance(e, Interrupted) else "stopped before finishing"
+            click.echo(f"\nInterrupted: {kept}", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

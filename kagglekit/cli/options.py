@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import PRESETS, TrainConfig, preset
-from ..competition import send_submission as _send
+from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
 

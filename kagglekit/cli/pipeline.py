@@ -8,7 +8,8 @@ import click
 from .. import pipeline
 from ..data import COMPETITION, is_cached
 from ..submission import check_submission, score_submission
-from .options import config_options, message_option, note, path_option, quiet_option, send_submission
+from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
+                      send_submission)
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")
@@ -56,6 +57,8 @@ def train_and_report(folder, config, name, quiet):
         run_dir, metrics = pipeline.train_run(folder, config, name, callback)
     click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
                f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
+    if metrics["warning"]:
+        note(f"Warning: {metrics['warning']}")  # even with -q: this run must not pass for a good one
     return run_dir, metrics
 
 
@@ -169,8 +172,10 @@ def score(submission, solution):
 @output_option
 @click.option("--submit", is_flag=True, help="Then upload the submission to Kaggle and wait for its score.")
 @message_option("With --submit: the description shown on Kaggle.", required=False)
+@click.option("--force", is_flag=True,
+              help="With --submit: upload even a model no better than chance (or whose loss rose).")
 @quiet_option()
-def run(config, path, name, output, submit, message, quiet):
+def run(config, path, name, output, submit, message, force, quiet):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
 
     \b
@@ -182,13 +187,22 @@ def run(config, path, name, output, submit, message, quiet):
     if submit and is_sample:
         raise click.UsageError("--submit needs the competition data: Kaggle cannot score predictions for the "
                                "bundled sample; run `kagglekit download` first")
+    if submit:
+        check_credentials(on_note=note)  # now, not after minutes of training
     run_dir, metrics = train_and_report(folder, config, name, quiet)
     if not quiet:
         print_report(metrics["validation"], "Validation")
     written = pipeline.predict(run_dir, folder, output)
-    click.echo(f"Submission ready: {written} (validated against {folder / 'sample_submission.csv'})")
+    sample = folder / "sample_submission.csv"
+    if metrics["warning"]:
+        click.echo(f"Submission written: {written} (validated against {sample}, but {metrics['warning']})")
+        if submit and not force:
+            raise click.ClickException(f"not submitted: {metrics['warning']}; pass --force to submit this "
+                                       f"model anyway")
+    else:
+        click.echo(f"Submission ready: {written} (validated against {sample})")
     if submit:
-        send_submission(written, message, COMPETITION, wait=True, sample=folder / "sample_submission.csv")
+        send_submission(written, message, COMPETITION, wait=True, sample=sample)
 
 
 COMMANDS = [train, evaluate, predict, validate, score, run]

@@ -308,6 +308,21 @@ def test_run_submit_trains_predicts_uploads_and_shows_score(downloaded, fake_kag
     assert fake_kaggle.submissions[0]["description"] == "first try"
 
 
+def test_submit_run_newest_names_the_run(downloaded, fake_kaggle):
+    assert run("train", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--name", "bare").exit_code == 0
+    line = error_line(run("submit", "--run", "newest", "-m", "m"))
+    assert line == ("Error: runs/bare has no submission.csv: write it with `kagglekit predict runs/bare`, or pass "
+                    "another --run")
+    assert run("run", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--name", "r").exit_code == 0
+    result = run("submit", "--run", "newest", "-m", "m")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == ["Using the newest run: runs/r",
+                                              "Submitted runs/r/submission.csv (5 rows) to digit-recognizer: ref 1000"]
+    result = run("submit", "-m", "m")
+    assert result.exit_code == 2 and result.output.splitlines()[-1] == (
+        "Error: give the submission as -f FILE or --run RUN (e.g. --run newest), not both")
+
+
 def test_run_submit_checks_credentials_before_training(downloaded, fake_kaggle):
     fake_kaggle.kaggle_json.unlink()
     line = error_line(run("run", "--preset", "quick", "--submit", "-m", "x", "-p", downloaded))

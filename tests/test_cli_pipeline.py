@@ -10,6 +10,7 @@ from cli_helpers import error_line
 from kagglekit.cli import main
 from kagglekit import pipeline
 from kagglekit.config import TrainConfig
+from competition import write_competition
 
 FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
 COMMANDS = ["train", "evaluate", "predict", "validate", "score", "run"]
@@ -157,6 +158,80 @@ def test_ctrl_c_in_predict_exits_130_and_says_no_submission_was_written(cli, tin
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == "Interrupted: runs/r/submission.csv was not written"
     assert not (tmp_path / "runs" / "r" / "submission.csv").exists()
+
+
+# ---- which data and which run: the run's own, or said on stdout ----
+
+@pytest.fixture
+def trained(cli, tiny_competition, tmp_path):
+    """runs/r trained on tiny_competition (an absolute folder outside the working directory)."""
+    assert cli(["train", *FAST, "-p", tiny_competition, "--name", "r"]).exit_code == 0
+    return tmp_path / "runs" / "r"
+
+
+def test_a_run_records_its_data_folder_and_train_csv(trained, tiny_competition):
+    data = json.loads((trained / "metrics.json").read_text())["data"]
+    train_csv = tiny_competition / "train.csv"
+    assert data == {"folder": str(tiny_competition.resolve()),
+                    "train_csv": {"size": train_csv.stat().st_size, "sha256": pipeline.train_fingerprint(
+                        tiny_competition)["sha256"]}}
+    assert len(data["train_csv"]["sha256"]) == 64
+
+
+def test_predict_and_evaluate_use_the_runs_own_data_from_anywhere(cli, trained, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = cli(["predict", trained, "-o", "sub.csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Submission written to sub.csv (validated)\n"  # nothing about other data
+    assert len((elsewhere / "sub.csv").read_text().splitlines()) == 21  # tiny's 20 test rows, not the sample's
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["sub.csv"]  # no sample unpacked here
+    monkeypatch.chdir(trained)  # evaluate from inside the run folder: its own holdout, not the sample's
+    accuracy = json.loads((trained / "metrics.json").read_text())["validation"]["accuracy"]
+    result = cli(["evaluate", "."])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == f"Validation accuracy: {accuracy:.4f} on 20 rows"
+
+
+def test_newest_run_is_named_first(cli, trained):
+    for command in (["evaluate"], ["predict", "-o", "sub.csv"]):
+        result = cli(command)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines()[0] == "Using the newest run: runs/r"
+
+
+def test_other_data_is_said_on_stdout_and_refused_by_evaluate(cli, trained, tiny_competition, tmp_path):
+    other = write_competition(tmp_path / "other", seed=1)
+    result = cli(["predict", "r", "-p", "other", "-o", "sub.csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (f"Using other data than runs/r was trained on: other (-p names it; "
+                                             f"runs/r was trained on {tiny_competition.resolve()})")
+    fails(cli(["evaluate", "r", "-p", other]),
+          f"{other}/train.csv is not the train.csv runs/r was trained on ({tiny_competition.resolve()}/train.csv): "
+          f"its holdout rows would be other rows; pass -p FOLDER holding that file, or train a run on this data")
+    result = cli(["evaluate", "r", "--folds", "2", "-p", "other"])  # a fresh K-fold may use any data
+    assert result.exit_code == 0 and result.stdout.startswith("Using other data than runs/r was trained on: other")
+
+
+def test_changed_or_missing_data_is_never_replaced_by_the_sample(cli, trained, tiny_competition, tmp_path):
+    (tiny_competition / "train.csv").write_text((tiny_competition / "train.csv").read_text().replace("\n1,", "\n2,", 1))
+    where = tiny_competition.resolve()
+    fails(cli(["evaluate", "r"]), f"{where}/train.csv has changed since runs/r was trained on it, and there is no "
+                                  f"other competition data in data/digit-recognizer: pass -p FOLDER, or run "
+                                  f"`kagglekit download`")
+    write_competition(tmp_path / "data" / "digit-recognizer", seed=2)
+    result = cli(["predict", "r"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (f"Using other data than runs/r was trained on: data/digit-recognizer "
+                                             f"({where}/train.csv has changed since runs/r was trained on it)")
+    assert cli(["evaluate", "r"]).exit_code == 1  # other train.csv: other holdout rows
+    tiny_competition.rename(tmp_path / "moved")
+    (tmp_path / "data" / "digit-recognizer" / "train.csv").unlink()
+    fails(cli(["predict", "r"]), f"the data runs/r was trained on ({where}) is gone, and there is no other "
+                                 f"competition data in data/digit-recognizer: pass -p FOLDER, or run "
+                                 f"`kagglekit download`")
+    assert not (tmp_path / "data" / "digit-recognizer-sample").exists()
 
 
 # ---- errors: one line, exit 1, no traceback ----

@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from ..competition import DATA, install, list_submissions
+from ..pipeline import NEWEST, resolve_model, run_submission
 from .options import competition_option, message_option, note, path_option, quiet_option, send_submission, wait_option
 
 
@@ -29,17 +30,26 @@ def download(competition, path, force, quiet, zip_file):
 
 
 @click.command()
-@click.option("-f", "--file", "file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The submission CSV (ImageId,Label).")
+@click.option("--run", "run_name", metavar="RUN",
+              help=f"Instead of -f: the submission.csv of run RUN (a folder or name; '{NEWEST}': the newest run).")
 @message_option()
 @competition_option
 @wait_option
-def submit(file, message, competition, wait):
+def submit(file, run_name, message, competition, wait):
     """Check a submission CSV, upload it to Kaggle and, with --wait, print its score.
 
     \b
     Example: kagglekit submit -f runs/mlp-1/submission.csv -m "mlp, 20 epochs" --wait
+             kagglekit submit --run newest -m "mlp, 20 epochs"
     """
+    if (file is None) == (run_name is None):
+        raise click.UsageError("give the submission as -f FILE or --run RUN (e.g. --run newest), not both")
+    if run_name is not None:
+        if run_name == NEWEST:
+            click.echo(f"Using the newest run: {resolve_model(NEWEST).parent}")
+        file = run_submission(run_name)
     send_submission(file, message, competition, wait)
 
 

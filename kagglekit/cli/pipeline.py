@@ -13,6 +13,8 @@ from .options import (check_credentials, config_options, message_option, note, p
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")
+run_data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
+                              "Default: the data the run was trained on, else data/digit-recognizer.")
 model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -28,6 +30,24 @@ def data_folder(path, quiet):
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
     return folder, is_sample
+
+
+def named_run(model):
+    """The model file; when it is a guess (the newest run), the first line of output names it."""
+    path = pipeline.resolve_model(model)
+    if model is None or str(model) == pipeline.NEWEST:
+        click.echo(f"Using the newest run: {path.parent}")
+    return path
+
+
+def run_data(model, path, quiet, same_train=False):
+    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout."""
+    folder, said = pipeline.data_for_run(model, path, same_train)
+    if said:
+        click.echo(said)
+    if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
+        note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
+    return folder
 
 
 def epoch_progress(config, quiet):
@@ -78,20 +98,22 @@ def train(config, path, name, quiet):
 
 @click.command()
 @model_argument
-@data_option
+@run_data_option
 @click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
               help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
 @quiet_option()
 def evaluate(model, path, folds, quiet):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
 
-    MODEL is a run folder or model file (default: the newest run).
+    MODEL is a run folder or model file (default: the newest run). It is scored on its own holdout
+    rows, so the data's train.csv must be the one it was trained on.
 
     \b
     Example: kagglekit evaluate runs/mlp-1 --folds 5
     """
-    net, config = pipeline.load_model(model)
-    folder, _ = data_folder(path or _trained_on(net), quiet)
+    model = named_run(model)
+    folder = run_data(model, path, quiet, same_train=folds is None)
+    _, config = pipeline.load_model(model)
     if folds is not None:
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
@@ -106,23 +128,21 @@ def _at_least_two(folds):
     return folds
 
 
-def _trained_on(net):
-    folder = net.meta.get("data")
-    return Path(folder) if folder and Path(folder).is_dir() else None
-
-
 @click.command()
 @model_argument
-@data_option
+@run_data_option
 @output_option
 @quiet_option()
 def predict(model, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
+    MODEL is a run folder or model file (default: the newest run).
+
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
-    written = pipeline.predict(model, data_folder(path, quiet)[0], output)
+    model = named_run(model)
+    written = pipeline.predict(model, run_data(model, path, quiet), output)
     click.echo(f"Submission written to {written} (validated)")
 
 

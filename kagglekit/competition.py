@@ -29,9 +29,13 @@ def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quie
     stays. Returns (folder, False when it already held the files and not force, else True)."""
     path = Path(path)
     target = path / competition
-    if not force and archive.is_installed(target):
-        return target, False
     downloaded = zip_file is None
+    if not force:
+        problem = archive.installed_problem(target)
+        if not problem:
+            return target, False
+        if target.exists():
+            on_note(f"{problem}: {'downloading' if downloaded else 'unpacking'} the competition files again")
     try:
         if downloaded:
             warn_about_credentials(on_note)

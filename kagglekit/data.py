@@ -24,6 +24,12 @@ HEADERS = {
 CACHE_VERSION = 1
 
 
+def not_our_files(source, names):
+    """The one sentence for competition files that are not Digit Recognizer's (the names found)."""
+    return (f"kagglekit supports Digit Recognizer ('{COMPETITION}'); {source}'s files ({', '.join(names) or 'none'}) "
+            f"are not its files: use '{COMPETITION}'.")
+
+
 def read_header(path):
     """The first line of a CSV as a list of column names; DataError if missing or empty."""
     path = Path(path)

@@ -1,6 +1,7 @@
 """kagglekit download / submit / submissions through the CLI, the real kaggle client and the fake server.
 Every error must be one "Error: ..." line with exit code 1, no traceback and no credentials."""
 import os
+import stat
 
 import pytest
 
@@ -36,14 +37,41 @@ def test_download_unpacks_and_checks(fake_kaggle, cwd):
     assert result.exit_code == 0, result.output
     assert f"Competition files ready in {DATA}" in result.stdout
     assert "100%" in result.stderr  # the client's progress bar
-    assert sorted(os.listdir(DATA)) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(os.listdir(DATA)) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
     assert os.listdir("data") == ["digit-recognizer"]  # zip removed, no temporary folders
+    for folder in ("data", DATA):  # the user's normal permissions, not a temporary folder's 0700
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~_umask()
 
 
 def test_download_skips_present_data_without_asking_kaggle(downloaded, fake_kaggle):
     result = run("download")
-    assert result.exit_code == 0 and "already holds the competition files" in result.output
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{DATA} already holds the competition files, checked (use --force to replace them).\n"
     assert fake_kaggle.calls == []
+
+
+def test_download_replaces_a_train_csv_cut_short(downloaded, fake_kaggle):
+    train = downloaded / "train.csv"
+    whole = train.read_bytes()
+    train.write_bytes(b"\n".join(whole.split(b"\n")[:4]) + b"\n")  # cut at a line: headers and rows still parse
+    cut = train.stat().st_size
+    result = run("download", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"{DATA}/train.csv is {cut:,} bytes but {len(whole):,} were unpacked (cut short or "
+                             f"changed): downloading the competition files again\n")
+    assert result.stdout == f"Competition files ready in {DATA}\n"
+    assert train.read_bytes() == whole
+
+
+def test_download_from_a_zip_of_another_competition_names_the_one_supported(fake_kaggle, cwd):
+    import zipfile
+    with zipfile.ZipFile(cwd / "titanic.zip", "w") as zf:
+        for name in ("train.csv", "test.csv", "gender_submission.csv"):
+            zf.writestr(name, "PassengerId,Survived\n1,0\n")
+    line = error_line(run("download", "-c", "titanic", "--from-file", "titanic.zip"))
+    assert line == ("Error: kagglekit supports Digit Recognizer ('digit-recognizer'); titanic.zip's files "
+                    "(gender_submission.csv, test.csv, train.csv) are not its files: use 'digit-recognizer'.")
+    assert fake_kaggle.calls == [] and not (cwd / "data" / "titanic").exists()
 
 
 def test_download_force_fetches_again(downloaded, fake_kaggle):
@@ -182,6 +210,12 @@ def test_daily_limit_reported_by_kaggle(good_csv, fake_kaggle):
     assert "Daily submission limit reached for 'digit-recognizer'" in line
     assert "used its daily Submission allowance" in line and "midnight UTC" in line
     assert len(fake_kaggle.called("CreateSubmission")) == 1  # not retried
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _today():

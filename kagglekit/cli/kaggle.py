@@ -26,7 +26,7 @@ def download(competition, path, force, quiet, zip_file):
     if installed:
         click.echo(f"Competition files ready in {target}")
     else:
-        click.echo(f"{target} already holds the competition files (use --force to replace them).")
+        click.echo(f"{target} already holds the competition files, checked (use --force to replace them).")
 
 
 @click.command()

@@ -21,9 +21,8 @@ $(VENV)/.installed: pyproject.toml
 data: $(VENV)/.installed  ## Download the competition data into data/digit-recognizer
 	$(KK) download
 
-submit: $(VENV)/.installed  ## Submit the newest run's submission: make submit MSG="what changed"
-	@test -n "$(MSG)" || { echo 'Error: give a message, e.g. make submit MSG="mlp, 20 epochs"'; exit 1; }
-	$(KK) submit -f "$$(ls -t runs/*/submission.csv | head -n 1)" -m "$(MSG)" --wait
+submit: $(VENV)/.installed  ## Submit the newest run's submission (the CLI names it): make submit MSG="what changed"
+	$(KK) submit --run newest -m "$(MSG)" --wait
 
 kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the package's own modules
 	$(KK) kernel build

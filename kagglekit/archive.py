@@ -2,8 +2,10 @@
 
 Members that would land outside the folder are refused, a corrupt or truncated zip is refused,
 and everything is unpacked into a temporary folder beside the target, checked, then renamed into
-place: a failure leaves the old data untouched and nothing half-written.
+place: a failure leaves the old data untouched and nothing half-written. The sizes unpacked are
+recorded beside the files, so that a file cut short or changed later is not taken for installed data.
 """
+import json
 import shutil
 import tempfile
 import zipfile
@@ -11,8 +13,11 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from . import data
-from .errors import DataError
-from .files import swapped_dir
+from .errors import DataError, SubmissionError
+from .files import swapped_dir, write_text
+from .submission import read_ids
+
+MANIFEST = ".kagglekit-unpacked.json"  # {file name: size in bytes} as unpacked
 
 
 def _unsafe(name):
@@ -35,10 +40,8 @@ def _extract(zip_path, dest):
                     raise DataError(f"{zip_path} holds {info.filename!r}, {reason}: refusing to unpack it; "
                                     "get the archive again from Kaggle")
             names = {PurePosixPath(i.filename).name for i in zf.infolist() if not i.is_dir()}
-            missing = [name for name in data.DATA_FILES if name not in names]
-            if missing:
-                raise DataError(f"{zip_path} has no {', '.join(missing)}: is it the {data.COMPETITION} "
-                                "data? Download it with `kagglekit download`")
+            if not set(data.DATA_FILES) <= names:
+                raise DataError(data.not_our_files(Path(zip_path).name, sorted(names)))
             zf.extractall(dest)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise DataError(f"{zip_path} is corrupt or truncated ({e}): download it again "
@@ -56,13 +59,35 @@ def _unwrap(folder):
     shutil.rmtree(inner.parent)
 
 
-def is_installed(target_dir):
-    """True when target_dir already holds the three competition files with the right headers."""
+def installed_problem(target_dir):
+    """Why target_dir does not hold intact competition files, or "" when it does: the headers, then each
+    file's size against what was unpacked there, or (files put there by hand) a full read of every row
+    and test.csv's row count against sample_submission.csv's."""
+    target = Path(target_dir)
     try:
-        data.check_competition_folder(target_dir)
-        return True
-    except DataError:
-        return False
+        data.check_competition_folder(target)
+        try:
+            unpacked = json.loads((target / MANIFEST).read_text())
+        except (OSError, ValueError):
+            unpacked = None
+        if isinstance(unpacked, dict):
+            for name in data.DATA_FILES:
+                size = (target / name).stat().st_size
+                if size != unpacked.get(name):
+                    return f"{target / name} is {size:,} bytes but {unpacked.get(name, 0):,} were unpacked (cut short or changed)"
+            return ""
+        data.load_train(target / "train.csv")  # checks every row, and caches the parse for training
+        n_test, n_ids = len(data.load_test(target / "test.csv")), len(read_ids(target / "sample_submission.csv"))
+        if n_test != n_ids:
+            return f"{target}: test.csv has {n_test} rows but sample_submission.csv has {n_ids}"
+        return ""
+    except (DataError, SubmissionError) as e:
+        return str(e)
+
+
+def is_installed(target_dir):
+    """True when target_dir already holds intact competition files (see installed_problem)."""
+    return not installed_problem(target_dir)
 
 
 def install_competition(zip_path, target_dir, force=False):
@@ -81,4 +106,5 @@ def install_competition(zip_path, target_dir, force=False):
             data.check_competition_folder(tmp)
         except DataError as e:
             raise DataError(f"{zip_path} does not hold valid competition files: {e}") from None
+        write_text(tmp / MANIFEST, json.dumps({name: (tmp / name).stat().st_size for name in data.DATA_FILES}) + "\n")
     return target

@@ -8,8 +8,8 @@ from pathlib import Path
 from . import archive, kaggle_api
 from . import kernel as script
 from .data import COMPETITION
-from .errors import KaggleError, KernelError, SubmissionError
-from .submission import validate_submission
+from .errors import Interrupted, KaggleError, KernelError, SubmissionError
+from .submission import check_submission
 
 DATA = Path("data")
 
@@ -29,19 +29,26 @@ def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quie
     stays. Returns (folder, False when it already held the files and not force, else True)."""
     path = Path(path)
     target = path / competition
-    if not force and archive.is_installed(target):
-        return target, False
     downloaded = zip_file is None
-    if downloaded:
-        warn_about_credentials(on_note)
-        if not quiet:
-            on_note(f"Downloading {competition} from Kaggle into {path}/")
-        zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet)
+    if not force:
+        problem = archive.installed_problem(target)
+        if not problem:
+            return target, False
+        if target.exists():
+            on_note(f"{problem}: {'downloading' if downloaded else 'unpacking'} the competition files again")
     try:
-        archive.install_competition(zip_file, target, force=True)
-    finally:
         if downloaded:
-            zip_file.unlink(missing_ok=True)
+            warn_about_credentials(on_note)
+            if not quiet:
+                on_note(f"Downloading {competition} from Kaggle into {path}/")
+            zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet)
+        try:
+            archive.install_competition(zip_file, target, force=True)
+        finally:
+            if downloaded and zip_file is not None:
+                zip_file.unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{target} was left as it was") from None
     return target, True
 
 
@@ -61,28 +68,42 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
     """Check a submission CSV against `sample` (default: data/<competition>/sample_submission.csv if there,
     else ids 1..28000), upload it and pass the Sent to on_sent; with wait, call on_poll() until Kaggle
     has scored it. Returns the Sent, with the public score when waited for. `source` names whose
-    output the file is in a validation error."""
+    output the file is in a validation error. A check's note (e.g. columns in another order) goes to
+    on_note; a score that cannot be fetched after the upload raises ScoreUnavailable."""
     if not message.strip():
         raise SubmissionError("a submission needs a message saying what it is; pass -m MESSAGE")
     if sample is None:
         sample = DATA / competition / "sample_submission.csv"  # else: the real test set's 28,000 ids
         sample = sample if sample.is_file() else None
     try:
-        rows = validate_submission(file, sample)
+        checked = check_submission(file, sample)
     except SubmissionError as e:
         if source is None:
             raise
         raise SubmissionError(f"not submitted: {source} is invalid: {e}") from None
+    if checked.note:
+        on_note(f"Note: {checked.note}")
     warn_about_credentials(on_note)
     ref, remaining = kaggle_api.submit(file, message, competition)
-    sent = Sent(Path(file), rows, competition, ref, remaining)
+    sent = Sent(Path(file), checked.rows, competition, ref, remaining)
     on_sent(sent)
     if not wait:
         return sent
     if ref is None:
         raise KaggleError("Kaggle returned no submission ref to wait for: see `kagglekit submissions`.")
-    scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll())
+    try:
+        scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll())
+    except KeyboardInterrupt:
+        raise Interrupted(f"submission ref {ref} was made and Kaggle scores it anyway; follow it with "
+                          f"`kagglekit submissions`") from None
     return replace(sent, public=scored.public)
+
+
+def check_credentials(on_note=_ignore):
+    """Raise the KaggleError `submit` would give when no credentials can be found; before a long job
+    that ends with an upload, so it fails in the first second rather than after training."""
+    warn_about_credentials(on_note)
+    kaggle_api.credential_source()
 
 
 def list_submissions(competition=COMPETITION, on_note=_ignore):

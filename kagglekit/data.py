@@ -1,7 +1,7 @@
 """Reading and checking the Digit Recognizer CSVs, caching them as .npz, and the random splits.
 
 Pixels come back as float32 in [0, 1] with shape (n_samples, 784), labels as int64. Every check
-names the file, row and column at fault. All randomness comes from a caller's np.random.Generator.
+names the file, line (header = line 1) and column at fault. All randomness comes from a caller's np.random.Generator.
 """
 from pathlib import Path
 
@@ -22,6 +22,12 @@ HEADERS = {
     "sample_submission.csv": ["ImageId", "Label"],
 }
 CACHE_VERSION = 1
+
+
+def not_our_files(source, names):
+    """The one sentence for competition files that are not Digit Recognizer's (the names found)."""
+    return (f"kagglekit supports Digit Recognizer ('{COMPETITION}'); {source}'s files ({', '.join(names) or 'none'}) "
+            f"are not its files: use '{COMPETITION}'.")
 
 
 def read_header(path):
@@ -98,9 +104,18 @@ def _read_checked(path, expected):
         row, col = np.argwhere(bad)[0]
         value = frame.iat[row, col]
         shown = repr(value) if isinstance(value, str) else "empty" if pd.isna(value) else str(value)
-        raise DataError(f"{path} row {row + 1} column {frame.columns[col]!r}: {shown} is "
+        raise DataError(f"{path} line {_line_of(path, row)} column {frame.columns[col]!r}: {shown} is "
                         f"not an integer in 0..{high[col]}; fix the file or download it again")
     return frame.to_numpy(dtype=np.uint8)
+
+
+def _line_of(path, row):
+    """The file line number (header = line 1, as editors and Kaggle count) of data row `row` (0-based),
+    skipping blank lines as pandas does; read only when reporting an error."""
+    with open(path, newline="") as f:
+        next(f, None)
+        data_rows = (number for number, line in enumerate(f, start=2) if line.strip())
+        return next((number for i, number in enumerate(data_rows) if i == row), row + 2)
 
 
 def is_cached(path):

@@ -34,6 +34,11 @@ class KernelError(KagglekitError):
     """The kernel script or its metadata cannot be built, checked or pushed."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, re-raised by a step that knows what it kept: str(error) says so, e.g. "nothing was kept
+    (the run folder runs/x was removed)". The CLI prints "Interrupted: ..." and exits 130."""
+
+
 class ScoreUnavailable(KaggleError):
     """The submission WAS made (Kaggle gave it `ref`), but its score could not be fetched: the CLI
     must not call it a failure, or the user may submit the same file twice."""

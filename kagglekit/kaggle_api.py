@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .credentials import TOKEN_HELP, config_path, credential_source, credential_warnings  # noqa: F401 (API)
-from .data import DATA_FILES
+from .data import DATA_FILES, not_our_files
 from .errors import KaggleError, KagglekitError, KernelError, ScoreUnavailable, SubmissionError
 
 RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
@@ -216,8 +216,7 @@ def _check_files(api, competition):
     listed = _call(api.competition_list_files, competition, competition=competition)
     names = sorted(f.name for f in (listed.files if listed else []) or [])
     if not set(DATA_FILES) <= set(names):
-        raise KaggleError(f"kagglekit supports Digit Recognizer ('{KNOWN_COMPETITION}'); {competition}'s files "
-                          f"({', '.join(names) or 'none'}) are not its files: use '{KNOWN_COMPETITION}'.")
+        raise KaggleError(not_our_files(competition, names))
 
 
 def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True) -> Path:

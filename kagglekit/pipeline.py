@@ -2,9 +2,12 @@
 cross-validate a config, predict test.csv into a checked submission.
 
 A run folder `runs/<name>/` holds model.npz, config.json, metrics.json and history.csv; every step
-that needs a model takes a run folder or a model file (default: the newest run).
+that needs a model takes a run folder or a model file (default: the newest run). A run records the
+data it was trained on (absolute folder, size and hash of train.csv), and the steps that act on a run
+use that data unless told otherwise; the bundled sample is only ever a fallback for training.
 """
 import csv
+import hashlib
 import json
 import shutil
 import time
@@ -14,8 +17,8 @@ import numpy as np
 
 from .archive import install_competition
 from .config import TrainConfig
-from .data import check_competition_folder, load_train, stratified_kfold
-from .errors import DataError, ModelError
+from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
+from .errors import DataError, Interrupted, ModelError
 from .files import atomic_write, write_text
 from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
@@ -28,6 +31,9 @@ SAMPLE_ZIP = Path(__file__).parent / "sample" / "digit-recognizer-sample.zip"
 SAMPLE_DIR = Path("data") / "digit-recognizer-sample"
 RUNS = Path("runs")
 MODEL_FILE = "model.npz"
+NEWEST = "newest"  # what --run takes for the newest run
+CHANCE = 1 / N_CLASSES
+MIN_JUDGED_ROWS = 50  # fewer validation rows are too noisy to call an accuracy "chance"
 
 
 def find_data(path=None):
@@ -40,6 +46,73 @@ def find_data(path=None):
         return DEFAULT_DATA, False
     except DataError:
         return unpack_sample(), True
+
+
+def train_fingerprint(folder):
+    """{"size", "sha256"} of folder/train.csv: which rows a run was trained (and held out) on."""
+    path = Path(folder) / "train.csv"
+    with open(path, "rb") as f:
+        return {"size": path.stat().st_size, "sha256": hashlib.file_digest(f, "sha256").hexdigest()}
+
+
+def data_record(folder):
+    """What a run records of its data: the absolute folder and train.csv's fingerprint."""
+    return {"folder": str(Path(folder).resolve()), "train_csv": train_fingerprint(folder)}
+
+
+def _has_data(folder):
+    try:
+        check_competition_folder(folder)
+        return True
+    except DataError:
+        return False
+
+
+def data_for_run(model=None, path=None, same_train=False):
+    """(folder, note) of the data to use with a run: `path` if given, else the data the run recorded,
+    else data/digit-recognizer; never the bundled sample. note is "" when it is the run's own data,
+    else one line saying which data is used instead and why. With same_train (evaluate: the holdout
+    rows must be the run's own), data whose train.csv differs from the run's raises DataError."""
+    model_path = resolve_model(model)
+    run = model_path.parent
+    recorded = Network.load(model_path).meta.get("data")
+    if isinstance(recorded, str):  # runs made before the fingerprint: the folder as it was typed
+        recorded = {"folder": recorded}
+    known = recorded.get("train_csv") if recorded else None
+    trained_on = Path(recorded["folder"]) if recorded else None
+
+    def same(folder):  # True, False, or None when the run recorded no fingerprint
+        return None if known is None else train_fingerprint(folder) == known
+
+    def other(folder, why):
+        if known is None:
+            return folder, (f"Using the data in {folder}: {why}, and {run} does not record which train.csv it "
+                            f"was trained on (an older run), so it cannot be checked")
+        if same(folder):
+            return folder, f"Using the data in {folder}: {why}, but its train.csv is the one {run} was trained on"
+        if same_train:
+            raise DataError(f"{folder}/train.csv is not the train.csv {run} was trained on ({trained_on}/train.csv): "
+                            f"its holdout rows would be other rows; pass -p FOLDER holding that file, or train a "
+                            f"run on this data")
+        return folder, f"Using other data than {run} was trained on: {folder} ({why})"
+
+    if path is not None:
+        check_competition_folder(path)
+        if recorded is None or same(path) or (known is None and Path(path).resolve() == trained_on.resolve()):
+            return Path(path), ""
+        return other(Path(path), f"-p names it; {run} was trained on {trained_on}")
+    if trained_on is not None and _has_data(trained_on):
+        if same(trained_on) is not False:
+            return trained_on, ""
+        why = f"{trained_on}/train.csv has changed since {run} was trained on it"
+    elif trained_on is not None:
+        why = f"the data {run} was trained on ({trained_on}) is gone"
+    else:
+        why = f"{run} does not record its data"
+    if not _has_data(DEFAULT_DATA) or (trained_on is not None and DEFAULT_DATA.resolve() == trained_on.resolve()):
+        raise DataError(f"{why}, and there is no other competition data in {DEFAULT_DATA}: pass -p FOLDER, or run "
+                        f"`kagglekit download`")
+    return other(DEFAULT_DATA, why)
 
 
 def unpack_sample(target=SAMPLE_DIR):
@@ -78,9 +151,25 @@ def train_run(data_folder, config, name=None, callback=None, runs=RUNS):
     run_dir = new_run_dir(name, runs)
     try:
         return run_dir, _train_into(run_dir, data_folder, config, callback)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(run_dir, ignore_errors=True)
+        if isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted):
+            raise Interrupted(f"nothing was kept (the run folder {run_dir} was removed)") from None
         raise
+
+
+def learning_warning(report, losses, lr):
+    """Why a finished run should not be trusted, or "": validation accuracy near chance (at most 1.5x
+    1/10), or a training loss that ended above the first epoch's. Both can happen with finite weights
+    (e.g. --lr 100), which the trainer's own divergence check does not catch."""
+    acc = report["accuracy"]
+    if report["n"] >= MIN_JUDGED_ROWS and acc <= 1.5 * CHANCE:
+        return (f"validation accuracy {acc:.4f} is no better than chance ({CHANCE:.2f} for {N_CLASSES} digits): "
+                f"the model learned nothing; lower --lr (now {lr:g}) or check the data")
+    if len(losses) > 1 and losses[-1] > losses[0]:
+        return (f"the training loss rose from {losses[0]:.4f} (epoch 1) to {losses[-1]:.4f} (epoch {len(losses)}): "
+                f"training diverged; lower --lr (now {lr:g})")
+    return ""
 
 
 def _train_into(run_dir, data_folder, config, callback):
@@ -88,19 +177,24 @@ def _train_into(run_dir, data_folder, config, callback):
     start = time.perf_counter()
     net, history, (_, val_idx) = train_model(x, y, config, callback)
     seconds = time.perf_counter() - start
-    net.meta["data"] = str(data_folder)
+    net.meta["data"] = data_record(data_folder)
     net.save(run_dir / MODEL_FILE)
     _write_json(run_dir / "config.json", config.to_dict())
     _write_history(run_dir / "history.csv", history)
-    metrics = {"validation": classification_report(y[val_idx], net.predict(x[val_idx])),
+    report = classification_report(y[val_idx], net.predict(x[val_idx]))
+    metrics = {"validation": report,
                "train_accuracy": history.last["train_acc"], "train_seconds": round(seconds, 3),
-               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": str(data_folder)}
+               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": net.meta["data"],
+               "warning": learning_warning(report, history.column("train_loss"), config.lr)}
     _write_json(run_dir / "metrics.json", metrics)
     return metrics
 
 
 def resolve_model(path=None, runs=RUNS):
-    """A model file from a run folder, a run name, a .npz path, or (None) the newest run under runs/."""
+    """A model file from a run folder, a run name, a .npz path, or (None or "newest") the newest run under
+    runs/ (the CLI names it, as it is a guess)."""
+    if path == NEWEST:
+        path = None
     if path is None:
         models = sorted(Path(runs).glob(f"*/{MODEL_FILE}"), key=lambda p: p.stat().st_mtime)
         if not models:
@@ -113,6 +207,16 @@ def resolve_model(path=None, runs=RUNS):
         path = path / MODEL_FILE
     if not path.is_file():
         raise ModelError(f"model {path} not found; pass a run folder or model file from `kagglekit train`")
+    return path
+
+
+def run_submission(run):
+    """runs/<run>/submission.csv (run: a folder, a name or "newest"); ModelError when it was not written."""
+    folder = resolve_model(run).parent
+    path = folder / "submission.csv"
+    if not path.is_file():
+        raise ModelError(f"{folder} has no submission.csv: write it with `kagglekit predict {folder}`, or pass "
+                         f"another --run")
     return path
 
 
@@ -164,5 +268,8 @@ def predict(model=None, data_folder=None, output=None):
         _check_fits(net, x, "test.csv")
         return net.predict(x)
 
-    path, _ = predict_test(checked_predict, data_folder, output)
+    try:
+        path, _ = predict_test(checked_predict, data_folder, output)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{output} was not written") from None
     return path

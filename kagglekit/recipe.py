@@ -8,7 +8,7 @@ from .data import load_test, stratified_split
 from .errors import DataError
 from .fast.train import fit
 from .nn.network import build_network
-from .submission import read_ids, validate_submission, write_submission
+from .submission import check_submission, read_ids, write_submission
 
 
 def holdout(y, config):
@@ -35,4 +35,4 @@ def predict_test(predict, folder, output):
         raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
                         "download the competition files again")
     path = write_submission(output, predict(x), ids)
-    return path, validate_submission(path, folder / "sample_submission.csv")
+    return path, check_submission(path, folder / "sample_submission.csv").rows

@@ -130,11 +130,6 @@ def check_submission(path, sample_path=None) -> Checked:
     return Checked(len(got), note)
 
 
-def validate_submission(path, sample_path=None) -> int:
-    """check_submission's row count: what the CLI and recipe use until they show its note."""
-    return check_submission(path, sample_path).rows
-
-
 def score_submission(path, solution_path):
     """Accuracy of a submission against a solution CSV `ImageId,Label[,Usage]`.
 

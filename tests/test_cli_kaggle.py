@@ -1,6 +1,7 @@
 """kagglekit download / submit / submissions through the CLI, the real kaggle client and the fake server.
 Every error must be one "Error: ..." line with exit code 1, no traceback and no credentials."""
 import os
+import stat
 
 import pytest
 
@@ -36,14 +37,41 @@ def test_download_unpacks_and_checks(fake_kaggle, cwd):
     assert result.exit_code == 0, result.output
     assert f"Competition files ready in {DATA}" in result.stdout
     assert "100%" in result.stderr  # the client's progress bar
-    assert sorted(os.listdir(DATA)) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(os.listdir(DATA)) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
     assert os.listdir("data") == ["digit-recognizer"]  # zip removed, no temporary folders
+    for folder in ("data", DATA):  # the user's normal permissions, not a temporary folder's 0700
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~_umask()
 
 
 def test_download_skips_present_data_without_asking_kaggle(downloaded, fake_kaggle):
     result = run("download")
-    assert result.exit_code == 0 and "already holds the competition files" in result.output
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{DATA} already holds the competition files, checked (use --force to replace them).\n"
     assert fake_kaggle.calls == []
+
+
+def test_download_replaces_a_train_csv_cut_short(downloaded, fake_kaggle):
+    train = downloaded / "train.csv"
+    whole = train.read_bytes()
+    train.write_bytes(b"\n".join(whole.split(b"\n")[:4]) + b"\n")  # cut at a line: headers and rows still parse
+    cut = train.stat().st_size
+    result = run("download", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"{DATA}/train.csv is {cut:,} bytes but {len(whole):,} were unpacked (cut short or "
+                             f"changed): downloading the competition files again\n")
+    assert result.stdout == f"Competition files ready in {DATA}\n"
+    assert train.read_bytes() == whole
+
+
+def test_download_from_a_zip_of_another_competition_names_the_one_supported(fake_kaggle, cwd):
+    import zipfile
+    with zipfile.ZipFile(cwd / "titanic.zip", "w") as zf:
+        for name in ("train.csv", "test.csv", "gender_submission.csv"):
+            zf.writestr(name, "PassengerId,Survived\n1,0\n")
+    line = error_line(run("download", "-c", "titanic", "--from-file", "titanic.zip"))
+    assert line == ("Error: kagglekit supports Digit Recognizer ('digit-recognizer'); titanic.zip's files "
+                    "(gender_submission.csv, test.csv, train.csv) are not its files: use 'digit-recognizer'.")
+    assert fake_kaggle.calls == [] and not (cwd / "data" / "titanic").exists()
 
 
 def test_download_force_fetches_again(downloaded, fake_kaggle):
@@ -116,6 +144,36 @@ def test_submit_wait_shows_kaggles_error_description(good_csv, fake_kaggle):
                     "1..6; found 5. (fix the file and submit again).")
 
 
+def test_submit_wait_when_the_score_cannot_be_fetched_warns_and_exits_0(good_csv, fake_kaggle):
+    fake_kaggle.fail("GetSubmission", 503, times=4)  # the upload worked; asking for its score does not
+    result = run("submit", "-f", "submission.csv", "-m", "m", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "Submitted submission.csv (5 rows) to digit-recognizer: ref 1000" in result.stdout
+    assert result.stderr.splitlines()[-1] == ("Warning: Submitted as ref 1000, but Kaggle's score could not be "
+                                              "fetched (HTTP 503); follow it with `kagglekit submissions`.")
+    assert "Error" not in result.output and len(fake_kaggle.uploads) == 1
+
+
+def test_each_retry_says_so_on_stderr(fake_kaggle, cwd):
+    fake_kaggle.fail("ListSubmissions", 503, times=2)
+    result = run("submissions")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["Kaggle answered HTTP 503; retrying in 0.01 s (2/4)",
+                                          "Kaggle answered HTTP 503; retrying in 0.01 s (3/4)"]
+    assert result.stdout == "No submissions to digit-recognizer yet.\n"
+    assert run("submissions").stderr == ""  # no retry, no line
+
+
+def test_submit_notes_columns_in_the_other_order(good_csv, fake_kaggle):
+    lines = good_csv.read_text().splitlines()
+    good_csv.write_text("\n".join(",".join(reversed(line.split(","))) for line in lines) + "\n")
+    result = run("submit", "-f", "submission.csv", "-m", "m")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["Note: submission.csv: columns are in the order Label,ImageId; Kaggle "
+                                          "matches them by name, so this is fine"]
+    assert fake_kaggle.uploads == [good_csv.read_bytes()]
+
+
 def test_invalid_file_is_refused_before_any_upload(downloaded, fake_kaggle, cwd):
     (cwd / "bad.csv").write_text("ImageId,Label\n1,3\n2,11\n")
     line = error_line(run("submit", "-f", "bad.csv", "-m", "m"))
@@ -154,24 +212,33 @@ def test_daily_limit_reported_by_kaggle(good_csv, fake_kaggle):
     assert len(fake_kaggle.called("CreateSubmission")) == 1  # not retried
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _today():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- submissions ---------------------------------------------------------------------------------
-def test_submissions_table_newest_first(fake_kaggle, cwd):
+def test_submissions_table_newest_first_with_ref_file_and_kaggles_error(fake_kaggle, cwd):
     fake_kaggle.add_submission("first try", "2024-01-02T08:00:00Z", public="0.91000", private="0.90500")
-    fake_kaggle.add_submission("cnn", "2024-03-04T09:30:00.5Z", public="0.99100", private="0.99000")
+    fake_kaggle.add_submission("cnn", "2024-03-04T09:30:00.5Z", public="0.99100", private="0.99000",
+                               file_name="cnn.csv")
     fake_kaggle.add_submission("broken", "2024-02-03T10:00:00Z", status="ERROR", error="bad header")
+    fake_kaggle.add_submission("mute", "2024-02-01T10:00:00Z", status="ERROR")
     result = run("submissions")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "date (UTC)        description  status    public   private",
-        "----------------  -----------  --------  -------  -------",
-        "2024-03-04 09:30  cnn          complete  0.99100  0.99000",
-        "2024-02-03 10:00  broken       error",
-        "2024-01-02 08:00  first try    complete  0.91000  0.90500",
+        "ref   date (UTC)        file            description  status    public   private  error",
+        "----  ----------------  --------------  -----------  --------  -------  -------  -----------------------",
+        "1001  2024-03-04 09:30  cnn.csv         cnn          complete  0.99100  0.99000",
+        "1002  2024-02-03 10:00  submission.csv  broken       error                       bad header",
+        "1003  2024-02-01 10:00  submission.csv  mute         error                       (Kaggle gave no reason)",
+        "1000  2024-01-02 08:00  submission.csv  first try    complete  0.91000  0.90500",
     ]
 
 
@@ -273,6 +340,56 @@ def test_run_submit_trains_predicts_uploads_and_shows_score(downloaded, fake_kag
     assert "Public score: " in result.stdout
     assert fake_kaggle.uploads == [(downloaded.parent.parent / "runs" / "r" / "submission.csv").read_bytes()]
     assert fake_kaggle.submissions[0]["description"] == "first try"
+
+
+def test_submit_run_newest_names_the_run(downloaded, fake_kaggle):
+    assert run("train", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--name", "bare").exit_code == 0
+    line = error_line(run("submit", "--run", "newest", "-m", "m"))
+    assert line == ("Error: runs/bare has no submission.csv: write it with `kagglekit predict runs/bare`, or pass "
+                    "another --run")
+    assert run("run", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--name", "r").exit_code == 0
+    result = run("submit", "--run", "newest", "-m", "m")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == ["Using the newest run: runs/r",
+                                              "Submitted runs/r/submission.csv (5 rows) to digit-recognizer: ref 1000"]
+    result = run("submit", "-m", "m")
+    assert result.exit_code == 2 and result.output.splitlines()[-1] == (
+        "Error: give the submission as -f FILE or --run RUN (e.g. --run newest), not both")
+
+
+def test_run_submit_checks_credentials_before_training(downloaded, fake_kaggle):
+    fake_kaggle.kaggle_json.unlink()
+    line = error_line(run("run", "--preset", "quick", "--submit", "-m", "x", "-p", downloaded))
+    assert line == (f"Error: No Kaggle credentials found: create one at https://www.kaggle.com/settings/api "
+                    f"(Settings → API → Create New Token), then save the downloaded kaggle.json as "
+                    f"{fake_kaggle.kaggle_json} (chmod 600) or set KAGGLE_API_TOKEN to the token.")
+    assert not (downloaded.parent.parent / "runs").exists()  # refused before a minute of training
+
+
+def test_run_submit_refuses_a_model_no_better_than_chance_unless_forced(downloaded, fake_kaggle, monkeypatch):
+    from kagglekit import pipeline
+    warning = "validation accuracy 0.1100 is no better than chance (0.10 for 10 digits): the model learned nothing"
+    monkeypatch.setattr(pipeline, "learning_warning", lambda *args: warning)
+    args = ["run", "--preset", "quick", "--epochs", "1", "--val-size", "2", "--submit", "-m", "m"]
+    result = run(*args, "--name", "a")
+    assert error_line(result) == f"Error: not submitted: {warning}; pass --force to submit this model anyway"
+    assert f"Warning: {warning}" in result.stderr.splitlines()
+    assert fake_kaggle.uploads == []
+    result = run(*args, "--name", "b", "--force")
+    assert result.exit_code == 0, result.output
+    assert len(fake_kaggle.uploads) == 1 and "Public score: " in result.stdout
+
+
+def test_ctrl_c_while_waiting_for_the_score_says_the_submission_was_made(good_csv, fake_kaggle, monkeypatch):
+    from kagglekit import kaggle_api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(kaggle_api, "wait_for_score", interrupted)
+    result = run("submit", "-f", "submission.csv", "-m", "m", "--wait")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == ("Interrupted: submission ref 1000 was made and Kaggle scores it "
+                                              "anyway; follow it with `kagglekit submissions`")
 
 
 def test_run_submit_needs_a_message_and_real_data(fake_kaggle, cwd):

@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from cli_helpers import error_line
 from kagglekit.cli import main
+from kagglekit import pipeline
 from kagglekit.config import TrainConfig
+from competition import write_competition
 
 FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
 COMMANDS = ["train", "evaluate", "predict", "validate", "score", "run"]
@@ -69,7 +71,12 @@ def test_evaluate_folds(cli, tiny_competition):
     result = cli(["evaluate", "--folds", "3", "-p", tiny_competition])
     assert result.exit_code == 0, result.output
     assert "fold 3/3" in result.output and "3-fold accuracy: " in result.output and "±" in result.output
-    fails(cli(["evaluate", "--folds", "1", "-p", tiny_competition]), "--folds must be between 2 and 60, got 1")
+    fails(cli(["evaluate", "--folds", "61", "-p", tiny_competition]), "--folds must be between 2 and 60, got 61")
+    for folds in ("0", "1"):  # 0 was silently ignored: a plain evaluation instead of the K-fold asked for
+        result = cli(["evaluate", "--folds", folds, "-p", tiny_competition])
+        assert result.exit_code == 2
+        assert result.output.splitlines()[-1] == ("Error: Invalid value for '--folds': K-fold cross-validation "
+                                                f"needs K >= 2, got {folds}")
 
 
 def test_every_config_field_has_an_option_that_reaches_the_run(cli, tiny_competition, tmp_path):
@@ -108,6 +115,125 @@ def test_run_on_bundled_sample_end_to_end(cli, tmp_path):
     assert len({r.split(",")[1] for r in rows[1:]}) == 10
 
 
+def test_a_model_no_better_than_chance_is_called_so(cli, sample_competition, tmp_path):
+    """--lr 100 stays finite but learns nothing: a loud warning, and no "ready" submission."""
+    result = cli(["run", "--preset", "quick", "--lr", "100", "-p", sample_competition, "--name", "r", "-q"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "runs" / "r" / "metrics.json").read_text())
+    acc = metrics["validation"]["accuracy"]
+    warning = (f"validation accuracy {acc:.4f} is no better than chance (0.10 for 10 digits): the model learned "
+               f"nothing; lower --lr (now 100) or check the data")
+    assert metrics["warning"] == warning
+    assert result.stderr.splitlines() == [f"Warning: {warning}"]
+    assert result.stdout.splitlines()[-1] == (f"Submission written: runs/r/submission.csv (validated against "
+                                              f"{sample_competition}/sample_submission.csv, but {warning})")
+    assert "ready" not in result.stdout
+
+
+def test_a_rising_training_loss_is_called_so():
+    assert pipeline.learning_warning({"accuracy": 0.9, "n": 20}, [0.5, 0.25, 0.75], 0.1) == (
+        "the training loss rose from 0.5000 (epoch 1) to 0.7500 (epoch 3): training diverged; lower --lr (now 0.1)")
+    assert pipeline.learning_warning({"accuracy": 0.15, "n": 49}, [0.5, 0.4], 0.1) == ""  # too few rows to judge
+    assert pipeline.learning_warning({"accuracy": 0.16, "n": 50}, [0.5, 0.4], 0.1) == ""
+
+
+def test_ctrl_c_in_training_exits_130_and_says_nothing_was_kept(cli, tiny_competition, tmp_path, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "train_model", interrupted)
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "r"])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "Interrupted: nothing was kept (the run folder runs/r was removed)"
+    assert "Aborted!" not in result.output and not (tmp_path / "runs" / "r").exists()
+
+
+def test_ctrl_c_in_predict_exits_130_and_says_no_submission_was_written(cli, tiny_competition, tmp_path,
+                                                                         monkeypatch):
+    assert cli(["train", *FAST, "-p", tiny_competition, "--name", "r"]).exit_code == 0
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "predict_test", interrupted)
+    result = cli(["predict", "r", "-p", tiny_competition])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "Interrupted: runs/r/submission.csv was not written"
+    assert not (tmp_path / "runs" / "r" / "submission.csv").exists()
+
+
+# ---- which data and which run: the run's own, or said on stdout ----
+
+@pytest.fixture
+def trained(cli, tiny_competition, tmp_path):
+    """runs/r trained on tiny_competition (an absolute folder outside the working directory)."""
+    assert cli(["train", *FAST, "-p", tiny_competition, "--name", "r"]).exit_code == 0
+    return tmp_path / "runs" / "r"
+
+
+def test_a_run_records_its_data_folder_and_train_csv(trained, tiny_competition):
+    data = json.loads((trained / "metrics.json").read_text())["data"]
+    train_csv = tiny_competition / "train.csv"
+    assert data == {"folder": str(tiny_competition.resolve()),
+                    "train_csv": {"size": train_csv.stat().st_size, "sha256": pipeline.train_fingerprint(
+                        tiny_competition)["sha256"]}}
+    assert len(data["train_csv"]["sha256"]) == 64
+
+
+def test_predict_and_evaluate_use_the_runs_own_data_from_anywhere(cli, trained, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = cli(["predict", trained, "-o", "sub.csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Submission written to sub.csv (validated)\n"  # nothing about other data
+    assert len((elsewhere / "sub.csv").read_text().splitlines()) == 21  # tiny's 20 test rows, not the sample's
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["sub.csv"]  # no sample unpacked here
+    monkeypatch.chdir(trained)  # evaluate from inside the run folder: its own holdout, not the sample's
+    accuracy = json.loads((trained / "metrics.json").read_text())["validation"]["accuracy"]
+    result = cli(["evaluate", "."])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == f"Validation accuracy: {accuracy:.4f} on 20 rows"
+
+
+def test_newest_run_is_named_first(cli, trained):
+    for command in (["evaluate"], ["predict", "-o", "sub.csv"]):
+        result = cli(command)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines()[0] == "Using the newest run: runs/r"
+
+
+def test_other_data_is_said_on_stdout_and_refused_by_evaluate(cli, trained, tiny_competition, tmp_path):
+    other = write_competition(tmp_path / "other", seed=1)
+    result = cli(["predict", "r", "-p", "other", "-o", "sub.csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (f"Using other data than runs/r was trained on: other (-p names it; "
+                                             f"runs/r was trained on {tiny_competition.resolve()})")
+    fails(cli(["evaluate", "r", "-p", other]),
+          f"{other}/train.csv is not the train.csv runs/r was trained on ({tiny_competition.resolve()}/train.csv): "
+          f"its holdout rows would be other rows; pass -p FOLDER holding that file, or train a run on this data")
+    result = cli(["evaluate", "r", "--folds", "2", "-p", "other"])  # a fresh K-fold may use any data
+    assert result.exit_code == 0 and result.stdout.startswith("Using other data than runs/r was trained on: other")
+
+
+def test_changed_or_missing_data_is_never_replaced_by_the_sample(cli, trained, tiny_competition, tmp_path):
+    (tiny_competition / "train.csv").write_text((tiny_competition / "train.csv").read_text().replace("\n1,", "\n2,", 1))
+    where = tiny_competition.resolve()
+    fails(cli(["evaluate", "r"]), f"{where}/train.csv has changed since runs/r was trained on it, and there is no "
+                                  f"other competition data in data/digit-recognizer: pass -p FOLDER, or run "
+                                  f"`kagglekit download`")
+    write_competition(tmp_path / "data" / "digit-recognizer", seed=2)
+    result = cli(["predict", "r"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (f"Using other data than runs/r was trained on: data/digit-recognizer "
+                                             f"({where}/train.csv has changed since runs/r was trained on it)")
+    assert cli(["evaluate", "r"]).exit_code == 1  # other train.csv: other holdout rows
+    tiny_competition.rename(tmp_path / "moved")
+    (tmp_path / "data" / "digit-recognizer" / "train.csv").unlink()
+    fails(cli(["predict", "r"]), f"the data runs/r was trained on ({where}) is gone, and there is no other "
+                                 f"competition data in data/digit-recognizer: pass -p FOLDER, or run "
+                                 f"`kagglekit download`")
+    assert not (tmp_path / "data" / "digit-recognizer-sample").exists()
+
+
 # ---- errors: one line, exit 1, no traceback ----
 
 def test_missing_data_folder(cli, tmp_path):
@@ -135,7 +261,7 @@ def test_non_numeric_pixel(cli, tiny_competition):
     lines[3] = lines[3].replace(",", ",x", 1)
     path.write_text("\n".join(lines) + "\n")
     fails(cli(["train", *FAST, "-p", tiny_competition]),
-          f"{path} row 3 column 'pixel0': 'x50' is not an integer in 0..255; fix the file or download it again")
+          f"{path} line 4 column 'pixel0': 'x50' is not an integer in 0..255; fix the file or download it again")
 
 
 def test_empty_train_file(cli, tiny_competition):
@@ -197,6 +323,15 @@ def test_predict_never_leaves_half_written_file(cli, tiny_competition, tmp_path)
           "download the competition files again")
     assert not (tmp_path / "sub.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_validate_notes_columns_in_the_other_order(cli, tmp_path, tiny_competition):
+    (tmp_path / "swapped.csv").write_text("Label,ImageId\n" + "".join(f"{i % 10},{i}\n" for i in range(1, 21)))
+    result = cli(["validate", "swapped.csv", "-p", tiny_competition])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "swapped.csv: valid submission, 20 rows\n"
+    assert result.stderr == ("Note: swapped.csv: columns are in the order Label,ImageId; Kaggle matches them by "
+                             "name, so this is fine\n")
 
 
 def test_validate_errors(cli, tmp_path, tiny_competition):

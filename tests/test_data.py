@@ -57,18 +57,28 @@ def _rewrite(path, row, col, value):
                                           ("1.5", "1.5")])
 def test_bad_pixel_named_by_file_row_and_column(tiny_competition, value, shown):
     path = tiny_competition / "train.csv"
-    _rewrite(path, 4, 11, value)  # data row 4, column pixel10
+    _rewrite(path, 4, 11, value)  # data row 4 (line 5 of the file), column pixel10
     with pytest.raises(DataError) as e:
         data.load_train(path)
     message = str(e.value)
-    assert f"train.csv row 4 column 'pixel10': {shown} is not an integer in 0..255" in message
+    assert f"train.csv line 5 column 'pixel10': {shown} is not an integer in 0..255" in message
 
 
 def test_bad_label(tiny_competition):
     path = tiny_competition / "train.csv"
     _rewrite(path, 2, 0, "12")
-    with pytest.raises(DataError, match=r"row 2 column 'label': 12 is not an integer in 0\.\.9"):
+    with pytest.raises(DataError, match=r"line 3 column 'label': 12 is not an integer in 0\.\.9"):
         data.load_train(path)
+
+
+def test_line_numbers_count_the_header_and_blank_lines_as_an_editor_does(tiny_competition):
+    path = tiny_competition / "train.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",", ",x", 1)  # the second data row, line 3
+    path.write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n")  # a blank line pushes it to line 4
+    with pytest.raises(DataError) as e:
+        data.load_train(path)
+    assert str(e.value).startswith(f"{path} line 4 column 'pixel0': 'x")
 
 
 def test_test_csv_given_as_train(tiny_competition):

@@ -98,7 +98,7 @@ def test_install_unpacks_and_checks(tmp_path):
     zip_path = tmp_path / "c.zip"
     zip_path.write_bytes(make_competition_zip()[0])
     target = archive.install_competition(zip_path, tmp_path / "data" / "digit-recognizer")
-    assert sorted(p.name for p in target.iterdir()) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(p.name for p in target.iterdir()) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
     assert leftovers(tmp_path / "data") == []
 
 
@@ -160,7 +160,7 @@ def test_zip_without_the_competition_files(tmp_path):
     zip_path = tmp_path / "other.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
         zf.writestr("train.csv", "a,b\n1,2\n")
-    with pytest.raises(DataError, match="has no test.csv, sample_submission.csv"):
+    with pytest.raises(DataError, match=r"^kagglekit supports Digit Recognizer \('digit-recognizer'\); other.zip's files \(train.csv\) are not its files"):
         archive.install_competition(zip_path, tmp_path / "dr")
 
 

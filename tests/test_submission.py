@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kagglekit.errors import SubmissionError
-from kagglekit.submission import (Checked, check_submission, read_ids, score_submission, validate_submission,
+from kagglekit.submission import (Checked, check_submission, read_ids, score_submission,
                                   write_submission)
 
 
@@ -32,7 +32,7 @@ def edit(path, row, text):
 def test_write_then_validate(tmp_path, sample):
     path = good(tmp_path)
     assert lines(path)[:3] == ["ImageId,Label", "1,0", "2,1"]
-    assert validate_submission(path, sample) == 20
+    assert check_submission(path, sample).rows == 20
     assert not list(tmp_path.glob(".*tmp"))
 
 
@@ -45,7 +45,7 @@ def test_write_keeps_sample_id_order(tmp_path):
 
 def test_default_expects_28000_rows(tmp_path):
     with pytest.raises(SubmissionError, match="20 rows, expected 28000"):
-        validate_submission(good(tmp_path))
+        check_submission(good(tmp_path))
 
 
 # `row` is the index into the file's lines, so the message's "line" is row + 1: Kaggle counts the
@@ -78,13 +78,13 @@ def test_default_expects_28000_rows(tmp_path):
 def test_each_failure_names_what_and_where(tmp_path, sample, row, text, message):
     path = edit(good(tmp_path), row, text)
     with pytest.raises(SubmissionError) as e:
-        validate_submission(path, sample)
+        check_submission(path, sample)
     assert str(e.value) == f"{path}: {message}"
 
 
 def test_integers_may_have_spaces_and_leading_zeros(tmp_path, sample):
     path = edit(edit(good(tmp_path), 1, " 01 , 0 "), 2, "2,  01")
-    assert validate_submission(path, sample) == 20
+    assert check_submission(path, sample).rows == 20
 
 
 def test_lines_are_counted_in_the_file_past_blank_lines(tmp_path, sample):
@@ -94,7 +94,7 @@ def test_lines_are_counted_in_the_file_past_blank_lines(tmp_path, sample):
     rows[5] = "3,2.0"
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(SubmissionError, match="first at line 6: '2.0'"):
-        validate_submission(path, sample)
+        check_submission(path, sample)
 
 
 def test_columns_in_another_order_are_matched_by_name(tmp_path, sample):
@@ -114,18 +114,18 @@ def test_counts_several_bad_labels(tmp_path, sample):
     for row in (3, 9, 15):
         edit(path, row, f"{row},12")
     with pytest.raises(SubmissionError, match="Label has 3 values outside 0..9, first at line 4: 12$"):
-        validate_submission(path, sample)
+        check_submission(path, sample)
 
 
 def test_row_count_and_empty_and_missing(tmp_path, sample):
     with pytest.raises(SubmissionError, match="19 rows, expected 20"):
-        validate_submission(good(tmp_path, 19), sample)
+        check_submission(good(tmp_path, 19), sample)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(SubmissionError, match="is empty"):
-        validate_submission(empty, sample)
+        check_submission(empty, sample)
     with pytest.raises(SubmissionError, match="not found"):
-        validate_submission(tmp_path / "nope.csv", sample)
+        check_submission(tmp_path / "nope.csv", sample)
 
 
 def test_read_ids(sample):

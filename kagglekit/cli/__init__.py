@@ -3,8 +3,10 @@ Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go
 notes and progress to stderr."""
 import click
 
-from ..errors import KagglekitError
+from .. import kaggle_api
+from ..errors import Interrupted, KagglekitError
 from . import kaggle, kernel, pipeline
+from .options import note
 
 
 class Group(click.Group):
@@ -15,6 +17,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except KagglekitError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt as e:  # Ctrl-C: the shell's 130, and what was kept instead of "Aborted!"
+            kept = str(e) if isinstance(e, Interrupted) else "stopped before finishing"
+            click.echo(f"\nInterrupted: {kept}", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +32,7 @@ def main():
     Start with:  kagglekit run            (train, evaluate, predict, validate)
     Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
     """
+    kaggle_api.on_retry = note  # each 429/5xx/unreachable retry says so, instead of seconds of silence
 
 
 for module in (pipeline, kaggle, kernel):

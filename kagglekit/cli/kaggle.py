@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from ..competition import DATA, install, list_submissions
+from ..pipeline import NEWEST, resolve_model, run_submission
 from .options import competition_option, message_option, note, path_option, quiet_option, send_submission, wait_option
 
 
@@ -25,21 +26,30 @@ def download(competition, path, force, quiet, zip_file):
     if installed:
         click.echo(f"Competition files ready in {target}")
     else:
-        click.echo(f"{target} already holds the competition files (use --force to replace them).")
+        click.echo(f"{target} already holds the competition files, checked (use --force to replace them).")
 
 
 @click.command()
-@click.option("-f", "--file", "file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The submission CSV (ImageId,Label).")
+@click.option("--run", "run_name", metavar="RUN",
+              help=f"Instead of -f: the submission.csv of run RUN (a folder or name; '{NEWEST}': the newest run).")
 @message_option()
 @competition_option
 @wait_option
-def submit(file, message, competition, wait):
+def submit(file, run_name, message, competition, wait):
     """Check a submission CSV, upload it to Kaggle and, with --wait, print its score.
 
     \b
     Example: kagglekit submit -f runs/mlp-1/submission.csv -m "mlp, 20 epochs" --wait
+             kagglekit submit --run newest -m "mlp, 20 epochs"
     """
+    if (file is None) == (run_name is None):
+        raise click.UsageError("give the submission as -f FILE or --run RUN (e.g. --run newest), not both")
+    if run_name is not None:
+        if run_name == NEWEST:
+            click.echo(f"Using the newest run: {resolve_model(NEWEST).parent}")
+        file = run_submission(run_name)
     send_submission(file, message, competition, wait)
 
 
@@ -61,9 +71,10 @@ def submissions(competition):
     if not found:
         click.echo(f"No submissions to {competition} yet.")
         return
-    _table(["date (UTC)", "description", "status", "public", "private"],
-           [[s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.description[:40], s.status,
-             s.public, s.private] for s in found])
+    _table(["ref", "date (UTC)", "file", "description", "status", "public", "private", "error"],
+           [[s.ref, s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.file_name, s.description[:40],
+             s.status, s.public, s.private, s.error or ("(Kaggle gave no reason)" if s.status == "error" else "")]
+            for s in found])
 
 
 COMMANDS = [download, submit, submissions]

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from ..config import PRESETS, TrainConfig, preset
-from ..competition import send_submission as _send
+from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
 from ..data import COMPETITION
-from ..errors import ConfigError
+from ..errors import ConfigError, ScoreUnavailable
 
 
 def note(message, quiet=False):
@@ -96,6 +96,11 @@ def send_submission(file, message, competition, wait, sample=None, source=None):
     try:
         result = _send(file, message, competition, wait, sample, source, on_note=note, on_sent=sent,
                        on_poll=lambda: click.echo(".", nl=False, err=True))
+    except ScoreUnavailable as e:  # the submission exists: not a failure, and no invitation to resubmit
+        click.echo("", err=True)
+        waiting.clear()
+        note(f"Warning: {e}")
+        return
     finally:
         if waiting:
             click.echo("", err=True)

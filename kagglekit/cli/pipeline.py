@@ -7,11 +7,14 @@ import click
 
 from .. import pipeline
 from ..data import COMPETITION, is_cached
-from ..submission import score_submission, validate_submission
-from .options import config_options, message_option, note, path_option, quiet_option, send_submission
+from ..submission import check_submission, score_submission
+from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
+                      send_submission)
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")
+run_data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
+                              "Default: the data the run was trained on, else data/digit-recognizer.")
 model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -27,6 +30,24 @@ def data_folder(path, quiet):
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
     return folder, is_sample
+
+
+def named_run(model):
+    """The model file; when it is a guess (the newest run), the first line of output names it."""
+    path = pipeline.resolve_model(model)
+    if model is None or str(model) == pipeline.NEWEST:
+        click.echo(f"Using the newest run: {path.parent}")
+    return path
+
+
+def run_data(model, path, quiet, same_train=False):
+    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout."""
+    folder, said = pipeline.data_for_run(model, path, same_train)
+    if said:
+        click.echo(said)
+    if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
+        note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
+    return folder
 
 
 def epoch_progress(config, quiet):
@@ -56,6 +77,8 @@ def train_and_report(folder, config, name, quiet):
         run_dir, metrics = pipeline.train_run(folder, config, name, callback)
     click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
                f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
+    if metrics["warning"]:
+        note(f"Warning: {metrics['warning']}")  # even with -q: this run must not pass for a good one
     return run_dir, metrics
 
 
@@ -75,20 +98,23 @@ def train(config, path, name, quiet):
 
 @click.command()
 @model_argument
-@data_option
-@click.option("--folds", type=int, help="Run stratified K-fold cross-validation of the model's config instead.")
+@run_data_option
+@click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
+              help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
 @quiet_option()
 def evaluate(model, path, folds, quiet):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
 
-    MODEL is a run folder or model file (default: the newest run).
+    MODEL is a run folder or model file (default: the newest run). It is scored on its own holdout
+    rows, so the data's train.csv must be the one it was trained on.
 
     \b
     Example: kagglekit evaluate runs/mlp-1 --folds 5
     """
-    net, config = pipeline.load_model(model)
-    folder, _ = data_folder(path or _trained_on(net), quiet)
-    if folds:
+    model = named_run(model)
+    folder = run_data(model, path, quiet, same_train=folds is None)
+    _, config = pipeline.load_model(model)
+    if folds is not None:
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
         click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
@@ -96,23 +122,27 @@ def evaluate(model, path, folds, quiet):
         print_report(pipeline.evaluate(model, folder), "Validation")
 
 
-def _trained_on(net):
-    folder = net.meta.get("data")
-    return Path(folder) if folder and Path(folder).is_dir() else None
+def _at_least_two(folds):
+    if folds is not None and folds < 2:
+        raise click.BadParameter(f"K-fold cross-validation needs K >= 2, got {folds}")
+    return folds
 
 
 @click.command()
 @model_argument
-@data_option
+@run_data_option
 @output_option
 @quiet_option()
 def predict(model, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
+    MODEL is a run folder or model file (default: the newest run).
+
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
-    written = pipeline.predict(model, data_folder(path, quiet)[0], output)
+    model = named_run(model)
+    written = pipeline.predict(model, run_data(model, path, quiet), output)
     click.echo(f"Submission written to {written} (validated)")
 
 
@@ -132,8 +162,10 @@ def validate(file, path, sample):
         candidate = Path(folder) / "sample_submission.csv"
         if path is not None or candidate.is_file():
             sample = candidate
-    rows = validate_submission(file, sample)
-    click.echo(f"{file}: valid submission, {rows} rows")
+    checked = check_submission(file, sample)
+    if checked.note:
+        note(f"Note: {checked.note}")
+    click.echo(f"{file}: valid submission, {checked.rows} rows")
 
 
 @click.command()
@@ -160,8 +192,10 @@ def score(submission, solution):
 @output_option
 @click.option("--submit", is_flag=True, help="Then upload the submission to Kaggle and wait for its score.")
 @message_option("With --submit: the description shown on Kaggle.", required=False)
+@click.option("--force", is_flag=True,
+              help="With --submit: upload even a model no better than chance (or whose loss rose).")
 @quiet_option()
-def run(config, path, name, output, submit, message, quiet):
+def run(config, path, name, output, submit, message, force, quiet):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
 
     \b
@@ -173,13 +207,22 @@ def run(config, path, name, output, submit, message, quiet):
     if submit and is_sample:
         raise click.UsageError("--submit needs the competition data: Kaggle cannot score predictions for the "
                                "bundled sample; run `kagglekit download` first")
+    if submit:
+        check_credentials(on_note=note)  # now, not after minutes of training
     run_dir, metrics = train_and_report(folder, config, name, quiet)
     if not quiet:
         print_report(metrics["validation"], "Validation")
     written = pipeline.predict(run_dir, folder, output)
-    click.echo(f"Submission ready: {written} (validated against {folder / 'sample_submission.csv'})")
+    sample = folder / "sample_submission.csv"
+    if metrics["warning"]:
+        click.echo(f"Submission written: {written} (validated against {sample}, but {metrics['warning']})")
+        if submit and not force:
+            raise click.ClickException(f"not submitted: {metrics['warning']}; pass --force to submit this "
+                                       f"model anyway")
+    else:
+        click.echo(f"Submission ready: {written} (validated against {sample})")
     if submit:
-        send_submission(written, message, COMPETITION, wait=True, sample=folder / "sample_submission.csv")
+        send_submission(written, message, COMPETITION, wait=True, sample=sample)
 
 
 COMMANDS = [train, evaluate, predict, validate, score, run]

@@ -100,6 +100,11 @@ class KernelError(KagglekitError):
     """The kernel script or its metadata cannot be built, checked or pushed."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, re-raised by a step that knows what it kept: str(error) says so, e.g. "nothing was kept
+    (the run folder runs/x was removed)". The CLI prints "Interrupted: ..." and exits 130."""
+
+
 class ScoreUnavailable(KaggleError):
     """The submission WAS made (Kaggle gave it `ref`), but its score could not be fetched: the CLI
     must not call it a failure, or the user may submit the same file twice."""
@@ -542,7 +547,7 @@ def _umask():
 SOURCES['kagglekit/data.py'] = r'''"""Reading and checking the Digit Recognizer CSVs, caching them as .npz, and the random splits.
 
 Pixels come back as float32 in [0, 1] with shape (n_samples, 784), labels as int64. Every check
-names the file, row and column at fault. All randomness comes from a caller's np.random.Generator.
+names the file, line (header = line 1) and column at fault. All randomness comes from a caller's np.random.Generator.
 """
 from pathlib import Path
 
@@ -563,6 +568,12 @@ HEADERS = {
     "sample_submission.csv": ["ImageId", "Label"],
 }
 CACHE_VERSION = 1
+
+
+def not_our_files(source, names):
+    """The one sentence for competition files that are not Digit Recognizer's (the names found)."""
+    return (f"kagglekit supports Digit Recognizer ('{COMPETITION}'); {source}'s files ({', '.join(names) or 'none'}) "
+            f"are not its files: use '{COMPETITION}'.")
 
 
 def read_header(path):
@@ -639,9 +650,18 @@ def _read_checked(path, expected):
         row, col = np.argwhere(bad)[0]
         value = frame.iat[row, col]
         shown = repr(value) if isinstance(value, str) else "empty" if pd.isna(value) else str(value)
-        raise DataError(f"{path} row {row + 1} column {frame.columns[col]!r}: {shown} is "
+        raise DataError(f"{path} line {_line_of(path, row)} column {frame.columns[col]!r}: {shown} is "
                         f"not an integer in 0..{high[col]}; fix the file or download it again")
     return frame.to_numpy(dtype=np.uint8)
+
+
+def _line_of(path, row):
+    """The file line number (header = line 1, as editors and Kaggle count) of data row `row` (0-based),
+    skipping blank lines as pandas does; read only when reporting an error."""
+    with open(path, newline="") as f:
+        next(f, None)
+        data_rows = (number for number, line in enumerate(f, start=2) if line.strip())
+        return next((number for i, number in enumerate(data_rows) if i == row), row + 2)
 
 
 def is_cached(path):
@@ -1538,11 +1558,6 @@ def check_submission(path, sample_path=None) -> Checked:
     return Checked(len(got), note)
 
 
-def validate_submission(path, sample_path=None) -> int:
-    """check_submission's row count: what the CLI and recipe use until they show its note."""
-    return check_submission(path, sample_path).rows
-
-
 def score_submission(path, solution_path):
     """Accuracy of a submission against a solution CSV `ImageId,Label[,Usage]`.
 
@@ -1582,7 +1597,7 @@ from .data import load_test, stratified_split
 from .errors import DataError
 from .fast.train import fit
 from .nn.network import build_network
-from .submission import read_ids, validate_submission, write_submission
+from .submission import check_submission, read_ids, write_submission
 
 
 def holdout(y, config):
@@ -1609,7 +1624,7 @@ def predict_test(predict, folder, output):
         raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
                         "download the competition files again")
     path = write_submission(output, predict(x), ids)
-    return path, validate_submission(path, folder / "sample_submission.csv")
+    return path, check_submission(path, folder / "sample_submission.csv").rows
 '''
 
 

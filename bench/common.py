@@ -1,0 +1,40 @@
+"""What the bench scripts share: the replica's location, loading its train.csv, and bench/results.json."""
+import json
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from kagglekit.data import load_train
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_DATA = BENCH.parents[1] / "shared" / "data" / "digit-recognizer.zip"
+RESULTS = BENCH / "results.json"
+
+
+def materialise(data, folder):
+    """Put train.csv from a competition zip or folder into our own scratch folder."""
+    data = Path(data)
+    if data.is_dir():
+        shutil.copy(data / "train.csv", folder / "train.csv")
+    else:
+        with zipfile.ZipFile(data) as z, z.open("train.csv") as src, open(folder / "train.csv", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+def load_replica(data, rows=None):
+    """(x float32 (n, 784), y) from the replica's train.csv, the first `rows` rows."""
+    if not Path(data).exists():
+        sys.exit(f"{data} not found; pass --data with digit-recognizer.zip or its unpacked folder")
+    with tempfile.TemporaryDirectory(prefix="kk-bench-") as tmp:
+        materialise(data, Path(tmp))
+        x, y = load_train(Path(tmp) / "train.csv")
+    return x[:rows], y[:rows]
+
+
+def merge_results(entry):
+    """Add entry's keys to bench/results.json, keeping what other scripts wrote there."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(entry)
+    RESULTS.write_text(json.dumps(results, indent=2, default=float) + "\n")

@@ -1,9 +1,13 @@
-"""Architecture specs: parsing each token, the one-line errors, and the builder's layers and shapes."""
+"""Architecture specs: parsing each token, the one-line errors, the builder's layers and shapes, and the
+MLPs built bit for bit as they were before specs (same layers, same order, same draws)."""
 import numpy as np
 import pytest
 
+from kagglekit.config import TrainConfig
 from kagglekit.errors import ConfigError
 from kagglekit.nn import registry
+from kagglekit.nn.layers import Dense, Dropout, ReLU
+from kagglekit.nn.network import Network, build_network
 from kagglekit.nn.spec import GRAMMAR, build_layers, mlp_spec, parse
 from layer_stand_ins import stand_ins  # noqa: F401 (a fixture)
 
@@ -37,6 +41,32 @@ def test_mlp_spec_spells_hidden_and_dropout():
     assert mlp_spec((800,)) == "dense800"
     assert mlp_spec((16, 8), 0.3) == "dense16,dropout0.3,dense8,dropout0.3"
     assert parse(mlp_spec((8,), 1e-05))[1] == ("dropout", (1e-05,), "dropout1e-05")  # repr parses back
+
+
+def _built_as_before(config, rng, n_in=784, n_out=10):
+    """The MLP exactly as build_network made it before specs existed."""
+    layers, width = [], n_in
+    for size in config.hidden:
+        layers += [Dense(width, size, config.init, rng), ReLU()]
+        if config.dropout:
+            layers.append(Dropout(config.dropout, rng))
+        width = size
+    return layers + [Dense(width, n_out, config.init, rng)]
+
+
+@pytest.mark.parametrize("config", [TrainConfig(hidden=(800,)), TrainConfig(hidden=(10,), init="uniform"),
+                                    TrainConfig(hidden=(16, 8), dropout=0.3)])
+def test_mlps_are_bit_identical_to_the_layer_by_layer_build(config):
+    rng_spec, rng_old = np.random.default_rng(7), np.random.default_rng(7)
+    net, old = build_network(config, rng_spec), _built_as_before(config, rng_old)
+    assert [layer.spec() for layer in net.layers] == [layer.spec() for layer in old]
+    for new, before in zip(net.layers, old):
+        assert new.params.keys() == before.params.keys()
+        for k, value in new.params.items():
+            assert value.dtype == before.params[k].dtype and value.tobytes() == before.params[k].tobytes()
+        if isinstance(new, Dropout):
+            assert new.rng is rng_spec  # dropout masks come from the run's generator, as before
+    assert rng_spec.random() == rng_old.random()  # the same number of draws: shuffles downstream agree
 
 
 def test_dense_only_specs_take_any_input_width():
@@ -88,3 +118,24 @@ def test_specs_that_do_not_fit_name_the_token(stand_ins, spec, n_in, line):
     with pytest.raises(ConfigError) as e:
         build_layers(spec, n_in=n_in)
     assert str(e.value) == line
+
+
+def test_config_check_infers_the_shapes_before_any_data(stand_ins):
+    with pytest.raises(ConfigError, match=r"^bad --arch token 'conv8k5' \(#5\) on input \(8, 3, 3\)"):
+        TrainConfig(arch="conv8k5,pool,pool,pool,conv8k5").check()
+    assert TrainConfig(arch="conv8k3,pool,dense16").check().architecture == "conv8k3,pool,dense16"
+
+
+@pytest.mark.skipif("conv2d" not in registry.LAYERS,
+                    reason="the real Conv2D, MaxPool2D, BatchNorm, Flatten, Reshape are not in nn.registry yet")
+def test_real_conv_network_predicts_and_reloads(tmp_path):
+    config = TrainConfig(arch="conv4k3p1,bn,pool,dense16,dropout0.2")
+    net = build_network(config, np.random.default_rng(0))
+    x = np.random.default_rng(1).random((3, 784), dtype=np.float32)
+    assert net.predict_proba(x).shape == (3, 10)
+    net.save(tmp_path / "m.npz")
+    loaded = Network.load(tmp_path / "m.npz")
+    assert loaded.meta["config"]["arch"] == config.arch
+    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
+    with pytest.raises(ConfigError, match=r"^bad --arch token 'conv8k5' \(#5\) on input \(8, 3, 3\): "):
+        build_layers("conv8k5,pool,pool,pool,conv8k5")

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
 from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS
+from .nn.spec import build_layers, mlp_spec
 
 
 def parse_sizes(text):
@@ -29,6 +30,10 @@ def _setting(default, help, **extra):
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
                              parse=parse_sizes, metavar="SIZES")
+    # None: the MLP that hidden and dropout describe. One that spells that MLP is stored as None (below).
+    arch: str = _setting(None, "Layers instead of --hidden, from convNkK[pP][sS], pool[K], bn, denseN, dropoutR, "
+                               "e.g. conv32k3p1,pool,dense128,dropout0.4 (the 10-way output is implied).",
+                         metavar="SPEC")
     activation: str = _setting("relu", "Hidden-layer activation.", choices=tuple(ACTIVATIONS))
     init: str = _setting("he", "Weight initialisation (uniform: the seed notebook's [-0.5, 0.5]).",
                          choices=tuple(INITS))
@@ -45,6 +50,17 @@ class TrainConfig:
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
+    def __post_init__(self):
+        # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
+        # back from to_dict() (which writes the spec out) equals the one written.
+        if self.arch is not None and self.arch == mlp_spec(self.hidden, self.dropout):
+            object.__setattr__(self, "arch", None)
+
+    @property
+    def architecture(self):
+        """The spec of the layers this config builds (nn.spec): arch, or the MLP of hidden and dropout."""
+        return mlp_spec(self.hidden, self.dropout) if self.arch is None else self.arch
+
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
         def bad(name, why):
@@ -57,6 +73,10 @@ class TrainConfig:
                 bad(f.name, f"must be one of {', '.join(choices)}")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
+        if self.arch is not None:
+            if self.dropout:
+                bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
+            build_layers(self.arch, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
         if not self.lr > 0:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:
@@ -78,6 +98,7 @@ class TrainConfig:
     def to_dict(self):
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["arch"] = self.architecture  # what was built, for whoever reads config.json or the model file
         return d
 
     @classmethod
@@ -92,8 +113,14 @@ class TrainConfig:
         return cls(**d).check()
 
     def override(self, **changes):
-        """A copy with the given (non-None) fields changed, checked."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None}).check()
+        """A copy with the given (non-None) fields changed, checked. New hidden sizes replace the
+        starting arch, so that --hidden means what it says whatever the preset."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "hidden" in changes:
+            if "arch" in changes:
+                raise ConfigError("--arch and --hidden both describe the network; give one of them")
+            changes["arch"] = None
+        return replace(self, **changes).check()
 
 
 PRESETS = {

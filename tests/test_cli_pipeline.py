@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli_helpers import error_line
+from layer_stand_ins import stand_ins  # noqa: F401 (a fixture)
 from kagglekit.cli import main
 from kagglekit import pipeline
 from kagglekit.config import TrainConfig
@@ -339,3 +340,46 @@ def test_validate_errors(cli, tmp_path, tiny_competition):
     fails(cli(["validate", "bad.csv", "-p", tiny_competition]),
           "bad.csv: Label has 2 values outside 0..9, first at line 11: 10")
     fails(cli(["validate", "nope.csv"]), "submission nope.csv not found; check the path")
+
+
+# ---- --arch: the network as a spec ----
+
+def test_arch_trains_and_is_recorded(cli, tiny_competition, tmp_path):
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "a", "--arch", "dense32,dropout0.1"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "runs" / "a" / "config.json").read_text())
+    assert config["arch"] == "dense32,dropout0.1"
+    from kagglekit.nn.network import Network
+    net = Network.load(tmp_path / "runs" / "a" / "model.npz")
+    assert [layer.kind for layer in net.layers] == ["dense", "relu", "dropout", "dense"]
+    assert net.meta["config"]["arch"] == "dense32,dropout0.1"
+    assert cli(["predict", "a", "-p", tiny_competition]).exit_code == 0
+
+
+def test_hidden_still_works_and_config_json_says_what_was_built(cli, tiny_competition, tmp_path):
+    result = cli(["train", *FAST, "-p", tiny_competition, "--name", "h", "--hidden", "32,16"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "runs" / "h" / "config.json").read_text())
+    assert (config["hidden"], config["arch"]) == ([32, 16], "dense32,dense16")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "conv32x3"], "bad --arch token 'conv32x3': expected convNkK[pP][sS], pool[K], bn, denseN, "
+                             "dropoutR (e.g. conv32k3,pool,dense128)"),
+    (["--arch", "dense64,dropout1.5"], "bad --arch token 'dropout1.5': dropoutR needs 0 <= R < 1; expected "
+                                       "convNkK[pP][sS], pool[K], bn, denseN, dropoutR (e.g. conv32k3,pool,dense128)"),
+    (["--arch", ""], "--arch is empty; expected convNkK[pP][sS], pool[K], bn, denseN, dropoutR "
+                     "(e.g. conv32k3,pool,dense128)"),
+    (["--arch", "dense32,conv8k3"], "bad --arch token 'conv8k3' (#2): conv and pool work on the image, so they "
+                                    "come first, before any dense, bn or dropout"),
+    (["--arch", "dense32", "--hidden", "16"], "--arch and --hidden both describe the network; give one of them"),
+])
+def test_bad_arch_fails_before_reading_data_and_leaves_nothing(cli, tmp_path, args, message):
+    fails(cli(["train", *FAST, "-p", "nowhere", *args]), message)  # not "data folder nowhere not found"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_arch_too_deep_for_its_input_fails_at_its_token(cli, tmp_path, stand_ins):
+    fails(cli(["train", *FAST, "-p", "nowhere", "--arch", "conv8k5,pool,pool,pool,conv8k5"]),
+          "bad --arch token 'conv8k5' (#5) on input (8, 3, 3): kernel 5 is larger than its 3×3 input")
+    assert not (tmp_path / "runs").exists()

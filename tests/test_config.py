@@ -63,3 +63,39 @@ def test_parse_sizes():
     assert parse_sizes("128,64") == (128, 64)
     with pytest.raises(ConfigError, match=r"expected sizes separated by commas, e.g. 128,64; got '128,x'"):
         parse_sizes("128,x")
+
+
+def test_presets_are_specs_spelled_by_hidden():
+    assert {name: c.architecture for name, c in PRESETS.items()} == {
+        "seed": "dense10", "mlp": "dense800", "quick": "dense64"}
+    assert all(c.arch is None for c in PRESETS.values())
+    assert preset("mlp").override(dropout=0.5).architecture == "dense800,dropout0.5"
+
+
+def test_arch_is_recorded_and_read_back():
+    config = preset("quick").override(arch="dense32,dropout0.2,dense16")
+    assert config.to_dict()["arch"] == "dense32,dropout0.2,dense16"
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert preset("mlp").to_dict()["arch"] == "dense800"  # config.json says what was built
+    assert TrainConfig.from_dict(preset("mlp").to_dict()) == preset("mlp")
+    old = {k: v for k, v in preset("mlp").to_dict().items() if k != "arch"}  # a config.json from before arch
+    assert TrainConfig.from_dict(old) == preset("mlp")
+    assert TrainConfig(hidden=(64,), arch="dense64") == TrainConfig(hidden=(64,))  # one config, one form
+
+
+def test_hidden_replaces_the_starting_arch_and_does_not_mix_with_it():
+    cnn_like = preset("quick").override(arch="dense32")
+    assert cnn_like.override(hidden=(16, 8)).architecture == "dense16,dense8"
+    with pytest.raises(ConfigError, match=r"^--arch and --hidden both describe the network; give one of them$"):
+        preset("quick").override(arch="dense32", hidden=(16,))
+    with pytest.raises(ConfigError) as e:
+        cnn_like.override(dropout=0.3)
+    assert str(e.value) == ("dropout goes with --hidden; in --arch write dropoutR tokens where you want them, "
+                            "got 0.3")
+
+
+def test_a_bad_arch_fails_the_check():
+    with pytest.raises(ConfigError, match=r"^bad --arch token 'conv32x3': expected convNkK"):
+        preset("mlp").override(arch="conv32x3")
+    with pytest.raises(ConfigError, match=r"^--arch is empty; expected"):
+        preset("mlp").override(arch="")

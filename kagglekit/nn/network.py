@@ -8,9 +8,10 @@ import numpy as np
 
 from ..errors import KagglekitError, ModelError
 from ..files import atomic_write
-from .layers import Dense, Dropout
+from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
-from .registry import build_layer, lookup
+from .registry import build_layer
+from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
 
@@ -103,15 +104,6 @@ class Network:
 
 
 def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
-    """The MLP a TrainConfig describes, its weights drawn from rng."""
-    activation = lookup("activation", config.activation)
-    lookup("init", config.init)  # an unknown name fails here, listing the known ones
-    layers, width = [], n_in
-    for size in config.hidden:
-        layers.append(Dense(width, size, config.init, rng, dtype))
-        layers.append(activation())
-        if config.dropout:
-            layers.append(Dropout(config.dropout, rng))
-        width = size
-    layers.append(Dense(width, n_out, config.init, rng, dtype))
+    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng."""
+    layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)
     return Network(layers, {"config": config.to_dict()})

@@ -353,6 +353,145 @@ def make_optimizer(config):
 '''
 
 
+# -------------------- kagglekit/nn/spec.py --------------------------------------------------
+SOURCES['kagglekit/nn/spec.py'] = r'''"""Architectures as data: a compact spec such as "conv32k3p1,bn,pool,dense128,dropout0.4", parsed into
+tokens and built into layers by one builder, the MLPs included ("dense800" is 784-800-10).
+
+Grammar: comma-separated tokens, each one of
+  convNkK[pP][sS]  N filters of K×K, padding P (default 0, as PyTorch's Conv2d), stride S (default 1)
+  pool[K]          K×K max pooling (default 2)
+  bn               batch normalisation (over channels after a conv, units after a dense)
+  denseN           N fully connected units
+  dropoutR         drop a fraction R of the units while training, 0 <= R < 1
+Each conv and dense is followed by the config's activation. A spec that starts with conv or pool sees
+the input as one square image (1, 28, 28); a flatten comes before the first dense after the image
+layers, and the classifier Dense(…, 10) at the end is implied.
+"""
+import math
+import re
+
+import numpy as np
+
+from ..errors import ConfigError
+from .layers import Dense, Dropout
+from .registry import lookup
+
+GRAMMAR = "expected convNkK[pP][sS], pool[K], bn, denseN, dropoutR (e.g. conv32k3,pool,dense128)"
+TOKENS = {  # kind: pattern of the whole token; its groups are the numbers, None where left out
+    "conv": r"conv(\d+)k(\d+)(?:p(\d+))?(?:s(\d+))?",
+    "pool": r"pool(\d+)?",
+    "bn": r"bn",
+    "dense": r"dense(\d+)",
+    "dropout": r"dropout(\d*\.?\d+(?:e-?\d+)?)",
+}
+IMAGE_KINDS = ("conv", "pool")
+
+
+def bad_token(text, why=GRAMMAR):
+    return ConfigError(f"bad --arch token {text!r}: {why}")
+
+
+def parse_token(text):
+    """(kind, numbers, text) of one token, its numbers int (float for dropout) and None where omitted."""
+    for kind, pattern in TOKENS.items():
+        match = re.fullmatch(pattern, text)
+        if match:
+            break
+    else:
+        raise bad_token(text)
+    if kind == "dropout":
+        rate = float(match.group(1))
+        if not 0 <= rate < 1:
+            raise bad_token(text, f"dropoutR needs 0 <= R < 1; {GRAMMAR}")
+        return kind, (rate,), text
+    numbers = tuple(None if g is None else int(g) for g in match.groups())
+    counts = numbers[:2] + numbers[3:] if kind == "conv" else numbers  # all but a padding must be > 0
+    if 0 in counts:
+        raise bad_token(text, f"filters, units, kernels and strides must be > 0; {GRAMMAR}")
+    return kind, numbers, text
+
+
+def parse(spec):
+    """The tokens of a spec string, in order; ConfigError quoting the first bad one."""
+    if not spec.strip():
+        raise ConfigError(f"--arch is empty; {GRAMMAR}")
+    return [parse_token(text.strip()) for text in spec.split(",")]
+
+
+def mlp_spec(hidden, dropout=0.0):
+    """The spec of the MLP that `hidden` sizes describe, with dropout after each hidden layer:
+    (16, 8), 0.3 -> 'dense16,dropout0.3,dense8,dropout0.3'."""
+    return ",".join(f"dense{size}" + (f",dropout{float(dropout)!r}" if dropout else "") for size in hidden)
+
+
+def build_layers(spec, n_in=784, n_out=10, activation="relu", init="he", rng=None, dtype=np.float32):
+    """The layers of a spec for inputs of n_in pixels and n_out classes, weights drawn from rng in
+    layer order (zeros with no rng: enough to check the shapes). ConfigError quotes a token that does
+    not fit its input."""
+    act = lookup("activation", activation)
+    lookup("init", init)  # an unknown name fails here, listing the known ones, even with no rng to draw
+    builder = _Builder(n_in, init, rng, dtype)
+    for number, (kind, args, text) in enumerate(parse(spec), 1):
+        builder.add(kind, args, f"bad --arch token {text!r} (#{number})", act)
+    builder.dense(n_out, "the classifier")
+    return builder.layers
+
+
+class _Builder:
+    """Appends layers while tracking the shape (without the batch) each one hands to the next."""
+
+    def __init__(self, n_in, init, rng, dtype):
+        self.shape, self.layers = (n_in,), []
+        self.init, self.rng, self.dtype = init, rng, dtype
+
+    def add(self, kind, args, where, act):
+        if kind in IMAGE_KINDS and len(self.shape) == 1:
+            self._to_image(where)
+        if kind == "conv":
+            filters, kernel, padding, stride = args
+            self._ask(where, "conv2d", self.shape[0], filters, kernel, padding=padding or 0, stride=stride or 1,
+                      init=self.init, rng=self.rng, dtype=self.dtype)
+            self.layers.append(act())
+        elif kind == "pool":
+            self._ask(where, "maxpool2d", args[0] or 2)
+        elif kind == "bn":
+            self._ask(where, "batchnorm", self.shape[0])
+        elif kind == "dense":
+            self.dense(args[0], where)
+            self.layers.append(act())
+        else:
+            self.layers.append(Dropout(args[0], self.rng))
+
+    def dense(self, n, where):
+        if len(self.shape) == 3:  # a dense after image layers (the classifier too) sees them flattened
+            self._ask(where, "flatten")
+        self.layers.append(Dense(self.shape[0], n, self.init, self.rng, self.dtype))
+        self.shape = (n,)
+
+    def _to_image(self, where):
+        """Reshape the flat pixels into one square channel, before the first conv or pool."""
+        if self.layers:
+            raise ConfigError(f"{where}: conv and pool work on the image, so they come first, before "
+                              "any dense, bn or dropout")
+        side = math.isqrt(self.shape[0])
+        if side * side != self.shape[0]:
+            raise ConfigError(f"{where}: conv and pool need a square image, got {self.shape[0]} inputs")
+        self._ask(where, "reshape", [1, side, side])
+
+    def _ask(self, where, kind, *args, **kwargs):
+        """Append the registry's layer `kind`, taking the output shape it computes for its input."""
+        layer = lookup("layer", kind)(*args, **kwargs)
+        try:
+            shape = tuple(layer.output_shape(self.shape))
+        except ConfigError as e:  # the layer says why; the user needs to know which token
+            raise ConfigError(f"{where} on input {self.shape}: {e}") from None
+        if min(shape) <= 0:
+            raise ConfigError(f"{where} on input {self.shape}: leaves {shape}, nothing to classify")
+        self.layers.append(layer)
+        self.shape = shape
+'''
+
+
 # -------------------- kagglekit/config.py ---------------------------------------------------
 SOURCES['kagglekit/config.py'] = r'''"""Training settings as frozen dataclasses, and the named presets.
 
@@ -365,6 +504,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
 from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS
+from .nn.spec import build_layers, mlp_spec
 
 
 def parse_sizes(text):
@@ -385,6 +525,10 @@ def _setting(default, help, **extra):
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
                              parse=parse_sizes, metavar="SIZES")
+    # None: the MLP that hidden and dropout describe. One that spells that MLP is stored as None (below).
+    arch: str = _setting(None, "Layers instead of --hidden, from convNkK[pP][sS], pool[K], bn, denseN, dropoutR, "
+                               "e.g. conv32k3p1,pool,dense128,dropout0.4 (the 10-way output is implied).",
+                         metavar="SPEC")
     activation: str = _setting("relu", "Hidden-layer activation.", choices=tuple(ACTIVATIONS))
     init: str = _setting("he", "Weight initialisation (uniform: the seed notebook's [-0.5, 0.5]).",
                          choices=tuple(INITS))
@@ -401,6 +545,17 @@ class TrainConfig:
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
+    def __post_init__(self):
+        # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
+        # back from to_dict() (which writes the spec out) equals the one written.
+        if self.arch is not None and self.arch == mlp_spec(self.hidden, self.dropout):
+            object.__setattr__(self, "arch", None)
+
+    @property
+    def architecture(self):
+        """The spec of the layers this config builds (nn.spec): arch, or the MLP of hidden and dropout."""
+        return mlp_spec(self.hidden, self.dropout) if self.arch is None else self.arch
+
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
         def bad(name, why):
@@ -413,6 +568,10 @@ class TrainConfig:
                 bad(f.name, f"must be one of {', '.join(choices)}")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
+        if self.arch is not None:
+            if self.dropout:
+                bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
+            build_layers(self.arch, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
         if not self.lr > 0:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:
@@ -434,6 +593,7 @@ class TrainConfig:
     def to_dict(self):
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        d["arch"] = self.architecture  # what was built, for whoever reads config.json or the model file
         return d
 
     @classmethod
@@ -448,8 +608,14 @@ class TrainConfig:
         return cls(**d).check()
 
     def override(self, **changes):
-        """A copy with the given (non-None) fields changed, checked."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None}).check()
+        """A copy with the given (non-None) fields changed, checked. New hidden sizes replace the
+        starting arch, so that --hidden means what it says whatever the preset."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "hidden" in changes:
+            if "arch" in changes:
+                raise ConfigError("--arch and --hidden both describe the network; give one of them")
+            changes["arch"] = None
+        return replace(self, **changes).check()
 
 
 PRESETS = {
@@ -957,9 +1123,10 @@ import numpy as np
 
 from ..errors import KagglekitError, ModelError
 from ..files import atomic_write
-from .layers import Dense, Dropout
+from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
-from .registry import build_layer, lookup
+from .registry import build_layer
+from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
 
@@ -1052,17 +1219,8 @@ class Network:
 
 
 def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
-    """The MLP a TrainConfig describes, its weights drawn from rng."""
-    activation = lookup("activation", config.activation)
-    lookup("init", config.init)  # an unknown name fails here, listing the known ones
-    layers, width = [], n_in
-    for size in config.hidden:
-        layers.append(Dense(width, size, config.init, rng, dtype))
-        layers.append(activation())
-        if config.dropout:
-            layers.append(Dropout(config.dropout, rng))
-        width = size
-    layers.append(Dense(width, n_out, config.init, rng, dtype))
+    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng."""
+    layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)
     return Network(layers, {"config": config.to_dict()})
 '''
 
@@ -1647,6 +1805,7 @@ from .recipe import predict_test, train_model
 PRESET = 'mlp'
 CONFIG: TrainConfig = TrainConfig(
     hidden=(800,),
+    arch=None,
     activation='relu',
     init='he',
     dropout=0.0,

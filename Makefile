@@ -30,8 +30,13 @@ kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the packa
 push: $(VENV)/.installed  ## Push the generated kernel to Kaggle
 	$(KK) kernel push
 
-bench: $(VENV)/.installed  ## Seed notebook vs the seed and mlp presets, on ../shared/data
+bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp epoch vs PyTorch, scikit-learn
 	$(BIN)/python bench/seed_vs_notebook.py --repeat 5 --mlp-seeds 0,1
+	$(BIN)/python bench/mlp_vs_torch.py --repeat 5
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

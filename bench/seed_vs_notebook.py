@@ -11,22 +11,20 @@ its debug prints are dropped, and the global RNG is seeded so that repeats can b
 import argparse
 import gc
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from common import DEFAULT_DATA, materialise
 from kagglekit.config import preset
 from kagglekit.data import load_train
 from kagglekit.recipe import train_model
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "digit-recognizer.zip"
 
 
 # ---- the notebook, as written (its globals become one namespace, its prints are gone) ----
@@ -152,16 +150,6 @@ def run_preset(name, x, y, seed=0):
 
 def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def materialise(data, folder):
-    """Put train.csv from a competition zip or folder into our own scratch folder."""
-    data = Path(data)
-    if data.is_dir():
-        shutil.copy(data / "train.csv", folder / "train.csv")
-    else:
-        with zipfile.ZipFile(data) as z, z.open("train.csv") as src, open(folder / "train.csv", "wb") as dst:
-            shutil.copyfileobj(src, dst)
 
 
 def main(argv=None):

@@ -76,15 +76,18 @@ def warp(x, inverse):
     padded[:, PAD:PAD + SIDE, PAD:PAD + SIDE] = x.reshape(n, SIDE, SIDE)
     # A source more than a pixel outside reads 0 all the same: clipping it to [-1, SIDE] keeps its four
     # neighbours inside the zero border, so the gathers below need no bounds mask.
-    source = np.clip(inverse.astype(np.float32) @ GRID, -1, SIDE)  # (n, 2, 784)
-    corner = np.floor(source)
-    fy, fx = (source - corner).swapaxes(0, 1)
-    corner = corner.astype(np.intp) + PAD
-    top_left = (np.arange(n)[:, None] * PADDED + corner[:, 0]) * PADDED + corner[:, 1]
+    frac = np.clip(inverse.astype(np.float32) @ GRID, -1, SIDE)  # (n, 2, 784) source (row, col)
+    corner = np.floor(frac)
+    frac -= corner  # in place, as below: fresh multi-megabyte temporaries cost more than the arithmetic
+    fy, fx = frac.swapaxes(0, 1)
+    corner = corner.astype(np.intp)
+    top_left = corner[:, 0] * PADDED
+    top_left += corner[:, 1] + (np.arange(n)[:, None] * PADDED + PAD) * PADDED + PAD
+    # The other three neighbours are the same indices into the pixels seen 1, PADDED and PADDED + 1
+    # further on: views, so no index arrays are added up.
     pixels = padded.reshape(-1)
+    top, top_right, bottom, bottom_right = (pixels[k:][top_left] for k in (0, 1, PADDED, PADDED + 1))
     # Written as a + f·(b - a) so that a source on a grid point returns that pixel exactly.
-    top, top_right = pixels[top_left], pixels[top_left + 1]
-    bottom, bottom_right = pixels[top_left + PADDED], pixels[top_left + PADDED + 1]
     top += fx * (top_right - top)
     bottom += fx * (bottom_right - bottom)
     return (top + fy * (bottom - top)).astype(x.dtype, copy=False)

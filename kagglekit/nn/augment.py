@@ -48,7 +48,7 @@ def random_shift(x, max_shift, rng):
 
 def affine_inverse(angle, scale, shear, dy, dx):
     """(n, 2, 3) maps from output (row, col, 1) to source (row, col) for n forward transforms about the
-    centre: shear the columns by tan(shear) per row, rotate by angle (radians; a quarter turn is
+    centre: shear the columns by tan(shear) per row, rotate by angle (both radians; a quarter turn is
     np.rot90), scale, then shift by (dy, dx) pixels. All arguments are (n,) arrays."""
     cos, sin, slant = np.cos(angle), np.sin(angle), np.tan(shear)
     # The forward matrix is scale·R(angle)·[[1, 0], [slant, 1]]; its inverse, written out, needs no solve.

@@ -46,7 +46,11 @@ class TrainConfig:
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
     batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
-    augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch.")
+    augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch (whole pixels; "
+                                     "sub-pixel when rotate, zoom or shear is on).")
+    augment_rotate: float = _setting(0.0, "Rotate training images by up to N degrees either way.")
+    augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
+    augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
@@ -91,6 +95,12 @@ class TrainConfig:
             bad("batch_size", "must be >= 0 (0 = full batch)")
         if not 0 <= self.augment_shift <= 4:
             bad("augment_shift", "must be between 0 and 4 pixels")
+        if not 0 <= self.augment_rotate <= 90:
+            bad("augment_rotate", "must be between 0 and 90 degrees")
+        if not 0 <= self.augment_zoom <= 0.5:
+            bad("augment_zoom", "must be between 0 and 0.5")
+        if not 0 <= self.augment_shear <= 45:
+            bad("augment_shear", "must be between 0 and 45 degrees")
         if self.val_size <= 0:
             bad("val_size", "must be > 0")
         return self

@@ -9,7 +9,7 @@ import pytest
 from kagglekit.config import TrainConfig
 from kagglekit.errors import TrainingError
 from kagglekit.fast import train as fast_train
-from kagglekit.nn.augment import random_shift
+from kagglekit.nn.augment import random_affine, random_shift, warp
 from kagglekit.nn.layers import Dense, Dropout, ReLU
 from kagglekit.nn.network import Network, build_network
 from kagglekit.nn.optim import SGD, Adam
@@ -67,7 +67,10 @@ def reference_fit(config, x, y, n_out=3):
     for _ in range(config.epochs):
         for idx in minibatches(len(x), config.batch_size, rng):
             xb = x[idx]
-            if config.augment_shift:
+            if config.augment_rotate or config.augment_zoom or config.augment_shear:  # one warp, shift in it
+                xb = warp(xb, random_affine(len(xb), config.augment_rotate, config.augment_zoom,
+                                            config.augment_shear, config.augment_shift, rng))
+            elif config.augment_shift:
                 xb = random_shift(xb, config.augment_shift, rng)
             net.train_step(xb, y[idx])
             for layer in net.layers:  # L2 weight decay: the gradient of (rate/2)·ΣW², weights only
@@ -94,6 +97,9 @@ OPTIONS = {  # each option, switched on, for minibatch (30 rows) and full-batch 
     "dropout": dict(dropout=0.5),
     "weight_decay": dict(weight_decay=0.2),
     "augment_shift": dict(augment_shift=2),
+    "augment_rotate": dict(augment_rotate=20),
+    "augment_zoom": dict(augment_zoom=0.2),
+    "augment_shear": dict(augment_shear=20),
     "lr_decay": dict(lr_decay=0.3),
     "momentum": dict(optimizer="sgd", momentum=0.8),
     "adam": dict(optimizer="adam", lr=0.01),

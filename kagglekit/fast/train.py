@@ -4,6 +4,7 @@ plain loop (tests hold the two equal); a seed still gives bit-identical weights 
 import numpy as np
 
 from ..nn import train
+from ..nn.augment import is_augmented
 from ..nn.optim import Adam
 from ..nn.registry import make_optimizer
 from .blas import THREADS, blas_threads
@@ -20,7 +21,7 @@ def fast_optimizer(config):
 def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation): the packed,
     parallel FullBatch path. The kernel generator carries the worker code only for such configs."""
-    return config.batch_size <= 0 and not config.augment_shift
+    return config.batch_size <= 0 and not is_augmented(config)
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):

@@ -1,4 +1,4 @@
-"""The training loop: `fit` runs epochs of shuffled minibatches (optionally shifted images) through a
+"""The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
 network and an optimizer and returns the per-epoch History. `evaluate` scores a network on held-out rows."""
 import time
 from dataclasses import dataclass, field
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TrainingError
-from .augment import random_shift
+from .augment import augment
 from .registry import make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -73,9 +73,7 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(1, config.epochs + 1):
             loss_sum, correct = 0.0, 0
             for idx in minibatches(len(x), config.batch_size, rng):
-                xb, yb = x[idx], y[idx]
-                if config.augment_shift:
-                    xb = random_shift(xb, config.augment_shift, rng)
+                xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))

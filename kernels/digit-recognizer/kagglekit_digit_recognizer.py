@@ -541,7 +541,11 @@ class TrainConfig:
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
     batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
-    augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch.")
+    augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch (whole pixels; "
+                                     "sub-pixel when rotate, zoom or shear is on).")
+    augment_rotate: float = _setting(0.0, "Rotate training images by up to N degrees either way.")
+    augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
+    augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
@@ -586,6 +590,12 @@ class TrainConfig:
             bad("batch_size", "must be >= 0 (0 = full batch)")
         if not 0 <= self.augment_shift <= 4:
             bad("augment_shift", "must be between 0 and 4 pixels")
+        if not 0 <= self.augment_rotate <= 90:
+            bad("augment_rotate", "must be between 0 and 90 degrees")
+        if not 0 <= self.augment_zoom <= 0.5:
+            bad("augment_zoom", "must be between 0 and 0.5")
+        if not 0 <= self.augment_shear <= 45:
+            bad("augment_shear", "must be between 0 and 45 degrees")
         if self.val_size <= 0:
             bad("val_size", "must be > 0")
         return self
@@ -915,12 +925,39 @@ memory. Each piece is tested equal to the plain path it replaces."""
 
 
 # -------------------- kagglekit/nn/augment.py -----------------------------------------------
-SOURCES['kagglekit/nn/augment.py'] = r'''"""Data augmentation for 28x28 digits: random translations, which teach the network that a digit
-moved by a pixel or two is the same digit."""
+SOURCES['kagglekit/nn/augment.py'] = r'''"""Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
+and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
+the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
+entry point the training loop calls."""
+from dataclasses import fields
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 SIDE = 28
+CENTRE = (SIDE - 1) / 2  # 13.5: a quarter turn about it maps the pixel grid onto itself
+PAD = 2  # zero border that every clipped source's four neighbours fall in (see warp)
+PADDED = SIDE + 2 * PAD
+# Each output pixel's (row, col, 1), fixed for every batch: warp turns it into source coordinates with
+# one (2, 3) @ (3, 784) product per image.
+GRID = np.stack([*np.divmod(np.arange(SIDE * SIDE), SIDE), np.ones(SIDE * SIDE)]).astype(np.float32)
+
+
+def is_augmented(config):
+    """Whether any augment_* setting of the config is on; a pure function of the config."""
+    return any(getattr(config, f.name) for f in fields(config) if f.name.startswith("augment_"))
+
+
+def augment(x, config, rng):
+    """x (n, 784) as the config's augment_* settings say: an affine warp if rotate, zoom or shear is on
+    (the shift folded into it), else whole-pixel shifts (the draws the `mlp` preset has always made),
+    else x itself."""
+    if config.augment_rotate or config.augment_zoom or config.augment_shear:
+        return warp(x, random_affine(len(x), config.augment_rotate, config.augment_zoom,
+                                     config.augment_shear, config.augment_shift, rng))
+    if config.augment_shift:
+        return random_shift(x, config.augment_shift, rng)
+    return x
 
 
 def random_shift(x, max_shift, rng):
@@ -934,11 +971,58 @@ def random_shift(x, max_shift, rng):
     # own window.
     windows = sliding_window_view(padded, (SIDE, SIDE), axis=(1, 2))
     return windows[np.arange(n), pad - dy, pad - dx].reshape(n, SIDE * SIDE)
+
+
+def affine_inverse(angle, scale, shear, dy, dx):
+    """(n, 2, 3) maps from output (row, col, 1) to source (row, col) for n forward transforms about the
+    centre: shear the columns by tan(shear) per row, rotate by angle (both radians; a quarter turn is
+    np.rot90), scale, then shift by (dy, dx) pixels. All arguments are (n,) arrays."""
+    cos, sin, slant = np.cos(angle), np.sin(angle), np.tan(shear)
+    # The forward matrix is scale·R(angle)·[[1, 0], [slant, 1]]; its inverse, written out, needs no solve.
+    linear = np.stack([np.stack([cos, sin], -1), np.stack([-slant * cos - sin, cos - slant * sin], -1)], 1)
+    linear /= scale[:, None, None]
+    # source = centre + linear @ (output - centre - shift)
+    offset = CENTRE - linear @ np.stack([CENTRE + dy, CENTRE + dx], -1)[..., None]
+    return np.concatenate([linear, offset], axis=2)
+
+
+def random_affine(n, rotate, zoom, shear, shift, rng):
+    """affine_inverse for n images, each with its own uniform draws: rotation in ±rotate degrees, scale
+    in 1±zoom, shear in ±shear degrees and a (sub-pixel) shift in ±shift pixels along each axis."""
+    angle, slant = np.radians(rng.uniform(-1, 1, size=(2, n)) * [[rotate], [shear]])
+    scale = 1 + zoom * rng.uniform(-1, 1, size=n)
+    dy, dx = shift * rng.uniform(-1, 1, size=(2, n))
+    return affine_inverse(angle, scale, slant, dy, dx)
+
+
+def warp(x, inverse):
+    """x (n, 784) with image i resampled bilinearly at inverse[i] @ (row, col, 1) for every output pixel
+    (inverse (n, 2, 3), e.g. from affine_inverse); sources outside the image read 0. Same dtype as x."""
+    n = len(x)
+    padded = np.zeros((n, PADDED, PADDED), dtype=x.dtype)
+    padded[:, PAD:PAD + SIDE, PAD:PAD + SIDE] = x.reshape(n, SIDE, SIDE)
+    # A source more than a pixel outside reads 0 all the same: clipping it to [-1, SIDE] keeps its four
+    # neighbours inside the zero border, so the gathers below need no bounds mask.
+    frac = np.clip(inverse.astype(np.float32) @ GRID, -1, SIDE)  # (n, 2, 784) source (row, col)
+    corner = np.floor(frac)
+    frac -= corner  # in place, as below: fresh multi-megabyte temporaries cost more than the arithmetic
+    fy, fx = frac.swapaxes(0, 1)
+    corner = corner.astype(np.intp)
+    top_left = corner[:, 0] * PADDED
+    top_left += corner[:, 1] + (np.arange(n)[:, None] * PADDED + PAD) * PADDED + PAD
+    # The other three neighbours are the same indices into the pixels seen 1, PADDED and PADDED + 1
+    # further on: views, so no index arrays are added up.
+    pixels = padded.reshape(-1)
+    top, top_right, bottom, bottom_right = (pixels[k:][top_left] for k in (0, 1, PADDED, PADDED + 1))
+    # Written as a + f·(b - a) so that a source on a grid point returns that pixel exactly.
+    top += fx * (top_right - top)
+    bottom += fx * (bottom_right - bottom)
+    return (top + fy * (bottom - top)).astype(x.dtype, copy=False)
 '''
 
 
 # -------------------- kagglekit/nn/train.py -------------------------------------------------
-SOURCES['kagglekit/nn/train.py'] = r'''"""The training loop: `fit` runs epochs of shuffled minibatches (optionally shifted images) through a
+SOURCES['kagglekit/nn/train.py'] = r'''"""The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
 network and an optimizer and returns the per-epoch History. `evaluate` scores a network on held-out rows."""
 import time
 from dataclasses import dataclass, field
@@ -946,7 +1030,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TrainingError
-from .augment import random_shift
+from .augment import augment
 from .registry import make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -1013,9 +1097,7 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(1, config.epochs + 1):
             loss_sum, correct = 0.0, 0
             for idx in minibatches(len(x), config.batch_size, rng):
-                xb, yb = x[idx], y[idx]
-                if config.augment_shift:
-                    xb = random_shift(xb, config.augment_shift, rng)
+                xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
@@ -1553,6 +1635,7 @@ plain loop (tests hold the two equal); a seed still gives bit-identical weights 
 import numpy as np
 
 from ..nn import train
+from ..nn.augment import is_augmented
 from ..nn.optim import Adam
 from ..nn.registry import make_optimizer
 from .blas import THREADS, blas_threads
@@ -1569,7 +1652,7 @@ def fast_optimizer(config):
 def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation): the packed,
     parallel FullBatch path. The kernel generator carries the worker code only for such configs."""
-    return config.batch_size <= 0 and not config.augment_shift
+    return config.batch_size <= 0 and not is_augmented(config)
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):
@@ -1817,6 +1900,9 @@ CONFIG: TrainConfig = TrainConfig(
     epochs=28,
     batch_size=512,
     augment_shift=2,
+    augment_rotate=0.0,
+    augment_zoom=0.0,
+    augment_shear=0.0,
     val_size=2000,
     seed=0,
 ).check()

@@ -313,7 +313,8 @@ def test_check_metadata_names_each_bad_field(tmp_path, fake_kaggle, field, value
     folder = write_metadata(tmp_path, **{field: value})
     with pytest.raises(KernelError, match=re.escape(message)) as error:
         kernel.check_metadata(folder)
-    assert "\n" not in str(error.value) and str(error.value).endswith("rebuild it with `kagglekit kernel build`")
+    assert "\n" not in str(error.value) and str(error.value).endswith(
+        f"rebuild it with `kagglekit kernel build -p {folder}`")
     if client_refuses:  # our check applies the client's own rules: the client refuses it before any request
         with pytest.raises(KernelError, match="is not valid for Kaggle"):
             kaggle_api.push_kernel(folder)
@@ -412,13 +413,13 @@ def test_push_checks_the_metadata_before_any_request(fake_kaggle, built):
 def test_push_refused_403(fake_kaggle, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run("kernel", "build", "--preset", "quick", "--id", "otheruser/kagglekit-digit-recognizer").exit_code == 0
-    assert "Kaggle has no kernel 'otheruser/kagglekit-digit-recognizer' you can use (403)" in \
+    assert "Kaggle refused to push kernel 'otheruser/kagglekit-digit-recognizer' (403: " in \
         error_line(run("kernel", "push"))
 
 
 def test_push_refused_404(fake_kaggle, built):
     fake_kaggle.fail("SaveKernel", 404, message="Notebook not found")
-    assert "(404)" in error_line(run("kernel", "push"))
+    assert "(404: Notebook not found)" in error_line(run("kernel", "push"))
 
 
 def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):

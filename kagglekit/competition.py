@@ -151,9 +151,12 @@ def pushed_run(kernel_id=None, on_note=_ignore):
     """(kernel id, version) that status, output and submit are about: kernel_id (default: the last one
     pushed from here, else the default folder's) at the version pushed from here; with no version
     recorded, (kernel id, None), its latest run, said in a note."""
-    pushes = _pushes()
+    pushes, folder = _pushes(), script.DEFAULT_FOLDER
+    if not kernel_id and not pushes and not (folder / script.METADATA_FILE).exists():
+        raise KernelError(f"no kernel was pushed from here ({PUSHES}) and {folder} holds none: run it where you "
+                          f"pushed from, or pass --id USER/SLUG")
     if not kernel_id:
-        kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(script.DEFAULT_FOLDER)["id"])
+        kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(folder)["id"])
     version = pushes.get(kernel_id)
     if not isinstance(version, int):
         on_note(f"Note: no push of {kernel_id} recorded in {PUSHES}; using its latest run on Kaggle")

@@ -530,6 +530,14 @@ def test_status_without_a_recorded_push_follows_the_latest_run_and_says_so(fake_
     assert "versionLabel" not in fake_kaggle.called("GetKernelSessionStatus")[-1]
 
 
+def test_status_with_nothing_pushed_or_built_here(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert error_line(run("kernel", "status")) == (
+        "Error: no kernel was pushed from here (runs/kernel-pushes.json) and kernels/digit-recognizer holds none: "
+        "run it where you pushed from, or pass --id USER/SLUG")
+    assert fake_kaggle.calls == []
+
+
 def test_output_fetches_submission_and_log(fake_kaggle, pushed):
     fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv().encode()}
     fake_kaggle.kernel_log = "epoch 1/5 ...\n"

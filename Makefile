@@ -24,11 +24,11 @@ data: $(VENV)/.installed  ## Download the competition data into data/digit-recog
 submit: $(VENV)/.installed  ## Submit the newest run's submission (the CLI names it): make submit MSG="what changed"
 	$(KK) submit --run newest -m "$(MSG)" --wait
 
-kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the package's own modules
+kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the package's own modules (no credentials needed)
 	$(KK) kernel build
 
-push: $(VENV)/.installed  ## Push the generated kernel to Kaggle
-	$(KK) kernel push
+push: $(VENV)/.installed  ## Push the kernel as your Kaggle user, or as make push ID=you/slug
+	$(KK) kernel push$(if $(ID), --id $(ID))
 
 bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp epoch vs PyTorch, scikit-learn
 	$(BIN)/python bench/seed_vs_notebook.py --repeat 5 --mlp-seeds 0,1

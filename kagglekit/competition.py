@@ -2,6 +2,7 @@
 its score, push a kernel and fetch its output. Warnings and progress go to the callbacks given, results
 come back as values, and failures raise KagglekitError subclasses."""
 import json
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -9,9 +10,13 @@ from . import archive, kaggle_api
 from . import kernel as script
 from .data import COMPETITION
 from .errors import Interrupted, KaggleError, KernelError, SubmissionError
+from .files import write_text
 from .submission import check_submission
 
 DATA = Path("data")
+# What `kernel push` pushed from here, {kernel id: version}: status, output and submit follow that run.
+# Under runs/ (ignored by git, never rewritten by a build), so no clone inherits another user's pushes.
+PUSHES = Path("runs") / "kernel-pushes.json"
 
 
 def _ignore(*args):
@@ -112,52 +117,85 @@ def list_submissions(competition=COMPETITION, on_note=_ignore):
     return kaggle_api.list_submissions(competition)
 
 
-def kernel_id_for_build(folder, given=None):
-    """`given`, else your Kaggle username with the folder's slug (or the default), else the folder's id."""
-    if given:
-        return given
+def _own_id(folder_id):
+    """A folder's kernel id with your Kaggle username in place of the project's placeholder owner."""
+    owner, _, slug = folder_id.partition("/")
+    return f"{kaggle_api.username()}/{slug}" if owner == script.PLACEHOLDER_OWNER else folder_id
+
+
+def _pushes():
+    """{kernel id: version} of the kernels pushed from here, the last one pushed last."""
     try:
-        current = json.loads((Path(folder) / script.METADATA_FILE).read_text())["id"]
-    except (OSError, ValueError, TypeError, KeyError):
-        current = None
-    try:
-        return f"{kaggle_api.username()}/{current.split('/')[-1] if current else script.DEFAULT_SLUG}"
-    except KaggleError:  # no credentials here: keep the id the folder already has
-        if current:
-            return current
-    raise KernelError("no Kaggle username known; pass --id USER/slug or add kaggle.json")
+        pushes = json.loads(PUSHES.read_text())
+    except (OSError, ValueError):
+        return {}
+    return pushes if isinstance(pushes, dict) else {}
 
 
-def push_kernel(folder, on_note=_ignore):
-    """Check the folder's kernel-metadata.json, then upload the kernel; returns (kernel id, url, version)."""
-    kernel_id = script.check_metadata(folder)["id"]
+def push_kernel(folder, kernel_id=None, on_note=_ignore):
+    """Check the folder's kernel-metadata.json, then upload the kernel as kernel_id (default: the folder's
+    id, with your username for the placeholder owner) from a temporary copy, so the folder stays as
+    built. The version Kaggle starts is recorded in PUSHES. Returns (kernel id, url, version)."""
+    meta = script.check_metadata(folder)
     warn_about_credentials(on_note)
-    return (kernel_id, *kaggle_api.push_kernel(folder))
+    kernel_id = kernel_id or _own_id(meta["id"])
+    with tempfile.TemporaryDirectory() as tmp:
+        url, version = kaggle_api.push_kernel(script.stage_for_push(folder, meta, kernel_id, tmp))
+    pushes = {k: v for k, v in _pushes().items() if k != kernel_id}
+    PUSHES.parent.mkdir(parents=True, exist_ok=True)
+    write_text(PUSHES, json.dumps({**pushes, kernel_id: version}, indent=2) + "\n")
+    return kernel_id, url, version
 
 
-def kernel_state(folder, on_note=_ignore):
-    """(kernel id, state) of the kernel's latest run; KernelError when it failed or was cancelled."""
-    kernel_id = script.check_metadata(folder)["id"]
+def pushed_run(kernel_id=None, on_note=_ignore):
+    """(kernel id, version) that status, output and submit are about: kernel_id (default: the last one
+    pushed from here, else the default folder's) at the version pushed from here; with no version
+    recorded, (kernel id, None), its latest run, said in a note."""
+    pushes, folder = _pushes(), script.DEFAULT_FOLDER
+    if not kernel_id and not pushes and not (folder / script.METADATA_FILE).exists():
+        raise KernelError(f"no kernel was pushed from here ({PUSHES}) and {folder} holds none: run it where you "
+                          f"pushed from, or pass --id USER/SLUG")
+    if not kernel_id:
+        kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(folder)["id"])
+    version = pushes.get(kernel_id)
+    if not isinstance(version, int):
+        on_note(f"Note: no push of {kernel_id} recorded in {PUSHES}; using its latest run on Kaggle")
+        return kernel_id, None
+    return kernel_id, version
+
+
+def kernel_run(kernel_id, version):
+    """How a kernel's run is named in messages: "owner/slug version N", or "owner/slug"."""
+    return kernel_id if version is None else f"{kernel_id} version {version}"
+
+
+def kernel_state(kernel_id=None, on_note=_ignore):
+    """(kernel id, version, state) of the pushed run (pushed_run); KernelError when it failed or was
+    cancelled."""
     warn_about_credentials(on_note)
-    state, message = kaggle_api.kernel_status(kernel_id)
+    kernel_id, version = pushed_run(kernel_id, on_note)
+    state, message = kaggle_api.kernel_status(kernel_id, version)
+    run = kernel_run(kernel_id, version)
     if state == "error":
-        raise KernelError(f"kernel {kernel_id} failed on Kaggle: {message or 'no message given'}; read its log "
+        raise KernelError(f"kernel {run} failed on Kaggle: {message or 'no message given'}; read its log "
                           f"(`kagglekit kernel output`), fix the cause and push again")
     if state.startswith("cancel"):
-        raise KernelError(f"kernel {kernel_id} was cancelled ({state}); push it again to rerun it")
-    return kernel_id, state
+        raise KernelError(f"kernel {run} was cancelled ({state}); push it again to rerun it")
+    return kernel_id, version, state
 
 
-def fetch_kernel_output(kernel_id, dest, on_note=_ignore):
-    """Fetch the output of the kernel's latest run (default kernel: the one in the default folder) into
-    dest, noting each file; returns (kernel id, path of its submission.csv), KernelError if it made none."""
-    kernel_id = kernel_id or script.check_metadata(script.DEFAULT_FOLDER)["id"]
+def fetch_kernel_output(kernel_id, dest, complete=False, on_note=_ignore):
+    """Fetch the output of the pushed run (pushed_run) into dest, noting each file; with complete, only
+    once that run is complete (KernelError otherwise: its output would be stale). Returns (kernel id,
+    version, path of its submission.csv); KernelError if it made none."""
     warn_about_credentials(on_note)
-    paths = kaggle_api.kernel_output(kernel_id, dest)
+    kernel_id, version = pushed_run(kernel_id, on_note)
+    fetch = kaggle_api.completed_output if complete else kaggle_api.kernel_output
+    paths = fetch(kernel_id, dest, version)
     for path in paths:
         on_note(f"Fetched {path}")
     if Path(dest) / "submission.csv" not in paths:
         got = ", ".join(p.name for p in paths) or "nothing"
-        raise KernelError(f"kernel {kernel_id} has no submission.csv in its output (got {got}); check "
-                          f"`kagglekit kernel status` and its log, fix the run and push again")
-    return kernel_id, Path(dest) / "submission.csv"
+        raise KernelError(f"kernel {kernel_run(kernel_id, version)} has no submission.csv in its output (got "
+                          f"{got}); check `kagglekit kernel status` and its log, fix the run and push again")
+    return kernel_id, version, Path(dest) / "submission.csv"

@@ -178,9 +178,12 @@ def _http_error(e, competition, kernel, ref):
         hint = f"; for Digit Recognizer use '{KNOWN_COMPETITION}'" if competition != KNOWN_COMPETITION else ""
         return KaggleError(f"Kaggle has no competition '{competition}' (404): check the slug in its URL, "
                            f"kaggle.com/competitions/<slug>{hint}.")
+    if status in (403, 404) and kernel and url.endswith("/SaveKernel"):
+        return KernelError(f"Kaggle refused to push kernel '{kernel}' ({status}: {said}): you can push only as your "
+                           f"own Kaggle user; leave --id out, or pass --id YOUR_USERNAME/slug.")
     if status in (403, 404) and kernel:
         return KernelError(f"Kaggle has no kernel '{kernel}' you can use ({status}): check the id (owner/slug, owner "
-                           f"= your username) in kernel-metadata.json and push it first.")
+                           f"= your username) and push it first with `kagglekit kernel push`.")
     if status == 404 and ref is not None:
         return KaggleError(f"Kaggle has no submission {ref} (404): list yours with `kagglekit submissions`.")
     return KaggleError(f"Kaggle refused the request (HTTP {status}): {said}")

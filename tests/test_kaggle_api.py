@@ -286,7 +286,7 @@ def test_push_checks_metadata_locally(fake_kaggle, tmp_path):
 
 
 def test_push_to_someone_elses_kernel(fake_kaggle, tmp_path):
-    with pytest.raises(KernelError, match=r"no kernel 'someone/digit-recognizer-mlp' you can use \(403\)"):
+    with pytest.raises(KernelError, match=r"refused to push kernel 'someone/digit-recognizer-mlp' \(403: "):
         kaggle_api.push_kernel(kernel_folder(tmp_path, id="someone/digit-recognizer-mlp"))
 
 

@@ -6,15 +6,18 @@ import importlib.metadata
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import error_line, run
+from fake_kaggle import TOKEN
 from kagglekit import kaggle_api, kernel, kernel_main
 from kagglekit.config import preset
 from kagglekit.errors import DataError, KernelError
@@ -35,9 +38,10 @@ def unpack_sample(folder):
 
 # --- the checked-in kernel ---------------------------------------------------------------------
 def test_checked_in_kernel_is_what_make_kernel_writes(tmp_path):
-    meta = json.loads((CHECKED_IN / kernel.METADATA_FILE).read_text())
+    # The build's id is the placeholder for everyone (push puts the user's in), so this is `make kernel`.
+    assert json.loads((CHECKED_IN / kernel.METADATA_FILE).read_text())["id"] == kernel.DEFAULT_ID
     preset_name = re.search(r"^PRESET = '(\w+)'$", (CHECKED_IN / kernel.CODE_FILE).read_text(), re.M).group(1)
-    kernel.build(tmp_path / "k", preset_name, meta["id"])
+    kernel.build(tmp_path / "k", preset_name, kernel.DEFAULT_ID)
     assert sorted(p.name for p in CHECKED_IN.iterdir()) == sorted(p.name for p in (tmp_path / "k").iterdir())
     for name in (kernel.CODE_FILE, kernel.METADATA_FILE):
         assert (CHECKED_IN / name).read_bytes() == (tmp_path / "k" / name).read_bytes(), \
@@ -313,7 +317,8 @@ def test_check_metadata_names_each_bad_field(tmp_path, fake_kaggle, field, value
     folder = write_metadata(tmp_path, **{field: value})
     with pytest.raises(KernelError, match=re.escape(message)) as error:
         kernel.check_metadata(folder)
-    assert "\n" not in str(error.value) and str(error.value).endswith("rebuild it with `kagglekit kernel build`")
+    assert "\n" not in str(error.value) and str(error.value).endswith(
+        f"rebuild it with `kagglekit kernel build -p {folder}`")
     if client_refuses:  # our check applies the client's own rules: the client refuses it before any request
         with pytest.raises(KernelError, match="is not valid for Kaggle"):
             kaggle_api.push_kernel(folder)
@@ -341,13 +346,19 @@ def test_check_metadata_without_a_usable_file(tmp_path):
 
 
 # --- the CLI through the real kaggle client and the fake server ----------------------------------------
+PUSHED = f"Pushed {KERNEL_ID} version 1: https://www.kaggle.com/code/{KERNEL_ID}"
+FOLLOW = "Follow it with `kagglekit kernel status`, then `kagglekit kernel submit -m MESSAGE`."
+NO_RECORD = f"Note: no push of {KERNEL_ID} recorded in runs/kernel-pushes.json; using its latest run on Kaggle"
+
+
 @pytest.fixture
 def built(fake_kaggle, tmp_path, monkeypatch):
-    """A kernel built with the fake's user into ./kernels/digit-recognizer (tiny `quick` preset)."""
+    """A kernel built into ./kernels/digit-recognizer (tiny `quick` preset), as a fresh clone has it."""
     monkeypatch.chdir(tmp_path)
     result = run("kernel", "build", "--preset", "quick")
     assert result.exit_code == 0, result.output
-    assert f"as Kaggle kernel {KERNEL_ID}" in result.stdout
+    assert re.fullmatch(r"Built kernels/digit-recognizer/kagglekit_digit_recognizer\.py \(\d+ KiB, preset quick\); "
+                        r"push it with `kagglekit kernel push`\n", result.stdout)
     return tmp_path / kernel.DEFAULT_FOLDER
 
 
@@ -357,27 +368,85 @@ def pushed(fake_kaggle, built):
     return built
 
 
+def push_again(fake_kaggle):
+    """A second version, pushed from here: version 2 is then the one the commands follow."""
+    result = run("kernel", "push")
+    assert result.exit_code == 0 and f"Pushed {KERNEL_ID} version 2:" in result.stdout
+
+
+def push_from_elsewhere(folder=kernel.DEFAULT_FOLDER):
+    """A push not recorded here (another machine, Kaggle's editor): a new latest version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        kaggle_api.push_kernel(kernel.stage_for_push(folder, kernel.check_metadata(folder), KERNEL_ID, tmp))
+
+
 @pytest.mark.parametrize("command", ["build", "push", "status", "output", "submit"])
 def test_kernel_help(command):
     result = run("kernel", command, "--help")
     assert result.exit_code == 0 and "Example: kagglekit kernel" in result.output
 
 
-def test_build_takes_the_username_from_kaggle_json(built):
-    meta = json.loads((built / kernel.METADATA_FILE).read_text())
-    assert meta["id"] == KERNEL_ID and meta["title"] == "Kagglekit Digit Recognizer"
-
-
-def test_build_without_a_username(fake_kaggle, tmp_path, monkeypatch):
+def test_build_needs_no_credentials_and_writes_the_same_id_for_everyone(fake_kaggle, tmp_path, monkeypatch):
     fake_kaggle.kaggle_json.unlink()
     monkeypatch.chdir(tmp_path)
-    assert error_line(run("kernel", "build")) == \
-        "Error: no Kaggle username known; pass --id USER/slug or add kaggle.json"
-    assert not (tmp_path / "kernels").exists()
-    assert run("kernel", "build", "--id", "someone/my-digits").exit_code == 0
-    assert run("kernel", "build").exit_code == 0  # keeps the id the folder already has
-    assert json.loads((tmp_path / kernel.DEFAULT_FOLDER / kernel.METADATA_FILE).read_text())["id"] == \
-        "someone/my-digits"
+    assert run("kernel", "build").exit_code == 0
+    meta = json.loads((tmp_path / kernel.DEFAULT_FOLDER / kernel.METADATA_FILE).read_text())
+    assert meta["id"] == "kagglekit/kagglekit-digit-recognizer" and meta["title"] == "Kagglekit Digit Recognizer"
+    assert fake_kaggle.calls == []
+
+
+def test_a_fresh_clone_pushes_as_the_user_and_leaves_the_committed_folder_alone(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = shutil.copytree(CHECKED_IN, tmp_path / kernel.DEFAULT_FOLDER)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = run("kernel", "push")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{PUSHED}\n{FOLLOW}\n"
+    assert fake_kaggle.pushes[0]["slug"] == KERNEL_ID
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert json.loads(Path("runs/kernel-pushes.json").read_text()) == {KERNEL_ID: 1}
+
+
+def test_push_with_only_an_api_token_takes_the_username_kaggle_reports(fake_kaggle, built, monkeypatch):
+    fake_kaggle.kaggle_json.unlink()
+    monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)
+    result = run("kernel", "push")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == PUSHED
+    assert fake_kaggle.called("IntrospectToken") and fake_kaggle.pushes[0]["slug"] == KERNEL_ID
+
+
+def test_push_as_another_id(fake_kaggle, built):
+    result = run("kernel", "push", "--id", "fakeuser/my-digits")
+    assert result.stdout.splitlines()[0] == "Pushed fakeuser/my-digits version 1: https://www.kaggle.com/code/fakeuser/my-digits"
+    assert (fake_kaggle.pushes[0]["slug"], fake_kaggle.pushes[0]["newTitle"]) == ("fakeuser/my-digits", "My Digits")
+    assert json.loads((built / kernel.METADATA_FILE).read_text())["id"] == kernel.DEFAULT_ID
+    assert run("kernel", "status").stdout == "fakeuser/my-digits version 1: complete\n"  # the last push
+
+
+def test_make_push_passes_the_id(tmp_path):
+    def make(*args):
+        return subprocess.run(["make", "-n", "-o", ".venv/.installed", *args], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout
+    assert make("push", "ID=you/my-digits") == ".venv/bin/kagglekit kernel push --id you/my-digits\n"
+    assert make("push") == ".venv/bin/kagglekit kernel push\n"
+    assert make("kernel") == ".venv/bin/kagglekit kernel build\n"
+
+
+def test_push_as_someone_else(fake_kaggle, built):
+    assert error_line(run("kernel", "push", "--id", "otheruser/kagglekit-digit-recognizer")) == (
+        "Error: Kaggle refused to push kernel 'otheruser/kagglekit-digit-recognizer' (403: Permission denied to "
+        "save kernel otheruser/kagglekit-digit-recognizer): you can push only as your own Kaggle user; leave --id "
+        "out, or pass --id YOUR_USERNAME/slug.")
+    assert not Path("runs/kernel-pushes.json").exists()
+
+
+def test_push_with_a_bad_id(fake_kaggle, built):
+    assert error_line(run("kernel", "push", "--id", "fakeuser/Digits")) == (
+        "Error: cannot push as 'fakeuser/Digits': id must be USERNAME/slug, the slug 5+ lowercase letters, digits "
+        "or hyphens, got 'fakeuser/Digits'; pass --id YOUR_USERNAME/kagglekit-digit-recognizer or leave --id out "
+        "to push as your Kaggle user")
+    assert fake_kaggle.pushes == []
 
 
 def test_build_with_a_bad_id(fake_kaggle, tmp_path, monkeypatch):
@@ -387,10 +456,23 @@ def test_build_with_a_bad_id(fake_kaggle, tmp_path, monkeypatch):
     assert not (tmp_path / "kernels").exists() or not any((tmp_path / "kernels").iterdir())
 
 
+def test_hints_after_build_and_push_in_another_folder_paste_as_they_are(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("kernel", "build", "--preset", "quick", "-p", "my kernel")
+    assert result.stdout.endswith("; push it with `kagglekit kernel push -p 'my kernel'`\n")
+    hint = re.search(r"`(kagglekit kernel push[^`]*)`", result.stdout).group(1)
+    result = run(*shlex.split(hint)[1:])
+    assert result.stdout == f"{PUSHED}\n{FOLLOW}\n"
+    assert run("kernel", "status").stdout == f"{KERNEL_ID} version 1: complete\n"
+    (tmp_path / "my kernel" / kernel.METADATA_FILE).write_text("{}")
+    assert error_line(run("kernel", "push", "-p", "my kernel")).endswith(
+        "fix it, or rebuild it with `kagglekit kernel build -p 'my kernel'`")
+
+
 def test_push_uploads_the_script_with_explicit_settings(fake_kaggle, built):
     result = run("kernel", "push")
     assert result.exit_code == 0, result.output
-    assert f"Pushed {KERNEL_ID} version 1: https://www.kaggle.com/code/{KERNEL_ID}" in result.stdout
+    assert result.stdout == f"{PUSHED}\n{FOLLOW}\n"
     body = fake_kaggle.pushes[0]
     assert body["slug"] == KERNEL_ID and body["newTitle"] == "Kagglekit Digit Recognizer"
     assert body["text"] == (built / kernel.CODE_FILE).read_text()
@@ -409,16 +491,9 @@ def test_push_checks_the_metadata_before_any_request(fake_kaggle, built):
     assert fake_kaggle.called("SaveKernel") == []
 
 
-def test_push_refused_403(fake_kaggle, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert run("kernel", "build", "--preset", "quick", "--id", "otheruser/kagglekit-digit-recognizer").exit_code == 0
-    assert "Kaggle has no kernel 'otheruser/kagglekit-digit-recognizer' you can use (403)" in \
-        error_line(run("kernel", "push"))
-
-
 def test_push_refused_404(fake_kaggle, built):
     fake_kaggle.fail("SaveKernel", 404, message="Notebook not found")
-    assert "(404)" in error_line(run("kernel", "push"))
+    assert "(404: Notebook not found)" in error_line(run("kernel", "push"))
 
 
 def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):
@@ -427,23 +502,40 @@ def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):
         f"Error: Kaggle refused to push kernel '{KERNEL_ID}': Notebook not found"
 
 
-def test_status_follows_the_run(fake_kaggle, pushed):
+def test_status_follows_the_pushed_version(fake_kaggle, pushed):
+    push_again(fake_kaggle)
     fake_kaggle.kernel_statuses = ["QUEUED", "RUNNING", "COMPLETE"]
     for state in ("queued", "running", "complete"):
         result = run("kernel", "status")
-        assert result.exit_code == 0 and result.stdout == f"{KERNEL_ID}: {state}\n"
+        assert result.exit_code == 0 and result.stdout == f"{KERNEL_ID} version 2: {state}\n"
+    assert {c["versionLabel"] for c in fake_kaggle.called("GetKernelSessionStatus")} == {"v2"}
 
 
 def test_status_error_shows_kaggles_failure_message(fake_kaggle, pushed):
     fake_kaggle.kernel_statuses = ["ERROR"]
     fake_kaggle.kernel_failure = "MemoryError: Unable to allocate 3.2 GiB"
     assert error_line(run("kernel", "status")) == (
-        f"Error: kernel {KERNEL_ID} failed on Kaggle: MemoryError: Unable to allocate 3.2 GiB; read its log "
-        "(`kagglekit kernel output`), fix the cause and push again")
+        f"Error: kernel {KERNEL_ID} version 1 failed on Kaggle: MemoryError: Unable to allocate 3.2 GiB; read its "
+        "log (`kagglekit kernel output`), fix the cause and push again")
 
 
-def test_status_of_a_kernel_never_pushed(fake_kaggle, built):
-    assert "Kaggle has no kernel" in error_line(run("kernel", "status"))
+def test_status_without_a_recorded_push_follows_the_latest_run_and_says_so(fake_kaggle, built):
+    result = run("kernel", "status")
+    assert result.stderr.splitlines()[0] == NO_RECORD
+    assert error_line(result) == (f"Error: Kaggle has no kernel '{KERNEL_ID}' you can use (404): check the id "
+                                  "(owner/slug, owner = your username) and push it first with `kagglekit kernel push`.")
+    push_from_elsewhere()
+    result = run("kernel", "status")
+    assert (result.stdout, result.stderr) == (f"{KERNEL_ID}: complete\n", f"{NO_RECORD}\n")
+    assert "versionLabel" not in fake_kaggle.called("GetKernelSessionStatus")[-1]
+
+
+def test_status_with_nothing_pushed_or_built_here(fake_kaggle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert error_line(run("kernel", "status")) == (
+        "Error: no kernel was pushed from here (runs/kernel-pushes.json) and kernels/digit-recognizer holds none: "
+        "run it where you pushed from, or pass --id USER/SLUG")
+    assert fake_kaggle.calls == []
 
 
 def test_output_fetches_submission_and_log(fake_kaggle, pushed):
@@ -451,6 +543,7 @@ def test_output_fetches_submission_and_log(fake_kaggle, pushed):
     fake_kaggle.kernel_log = "epoch 1/5 ...\n"
     result = run("kernel", "output", "-p", "out")
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"Output of {KERNEL_ID} version 1 in out: check it with `kagglekit validate out/submission.csv`\n"
     assert sorted(os.listdir("out")) == ["kagglekit-digit-recognizer.log", "submission.csv"]
     assert Path("out/submission.csv").read_text() == fake_kaggle.submission_csv()
 
@@ -458,7 +551,7 @@ def test_output_fetches_submission_and_log(fake_kaggle, pushed):
 def test_output_without_a_submission(fake_kaggle, pushed):
     fake_kaggle.kernel_files = {"other.txt": b"x"}
     line = error_line(run("kernel", "output"))
-    assert line.startswith(f"Error: kernel {KERNEL_ID} has no submission.csv in its output (got other.txt")
+    assert line.startswith(f"Error: kernel {KERNEL_ID} version 1 has no submission.csv in its output (got other.txt")
 
 
 @pytest.fixture
@@ -473,11 +566,44 @@ def test_submit_fetches_validates_and_uploads(fake_kaggle, sample):
     fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv(correct=4).encode()}
     result = run("kernel", "submit", "-m", "from the kernel", "--wait")
     assert result.exit_code == 0, result.output
-    assert "Fetched the output of kernel " in result.stdout
+    assert f"Fetched the output of kernel {KERNEL_ID} version 1\n" in result.stdout
     assert "Submitted runs/kernel-output/submission.csv (5 rows) to digit-recognizer" in result.stdout
     assert "Public score: " in result.stdout
     assert fake_kaggle.uploads == [fake_kaggle.submission_csv(correct=4).encode()]
     assert fake_kaggle.submissions[0]["description"] == "from the kernel"
+
+
+@pytest.mark.parametrize("status, said", [
+    ("RUNNING", "is running, not complete: its output would be stale; wait until `kagglekit kernel status` "
+                "says complete, then submit."),
+    ("QUEUED", "is queued, not complete: its output would be stale; wait until `kagglekit kernel status` "
+               "says complete, then submit."),
+    ("CANCEL_ACKNOWLEDGED", "is cancel acknowledged, not complete: its output would be stale; wait until "
+                            "`kagglekit kernel status` says complete, then submit."),
+    ("ERROR", "failed on Kaggle: MemoryError; its output is not submitted; read its log (`kagglekit kernel "
+              "output`), fix the cause and push again."),
+])
+def test_submit_refuses_a_run_that_is_not_complete(fake_kaggle, sample, status, said):
+    # Version 1 finished with an output; version 2 has not: that old output must not be sent.
+    fake_kaggle.kernel_outputs = {1: {"submission.csv": fake_kaggle.submission_csv(correct=4).encode()}}
+    push_again(fake_kaggle)
+    fake_kaggle.kernel_statuses, fake_kaggle.kernel_failure = [status], "MemoryError"
+    assert error_line(run("kernel", "submit", "-m", "stale")) == f"Error: kernel {KERNEL_ID} version 2 {said}"
+    assert fake_kaggle.called("ListKernelSessionOutput") == [] and fake_kaggle.uploads == []
+
+
+def test_submit_sends_the_output_of_the_version_pushed_from_here(fake_kaggle, sample):
+    old, new = fake_kaggle.submission_csv(correct=2).encode(), fake_kaggle.submission_csv(correct=4).encode()
+    fake_kaggle.kernel_outputs = {1: {"submission.csv": old}, 2: {"submission.csv": new},
+                                  3: {"submission.csv": b"version 3"}}
+    push_again(fake_kaggle)
+    fake_kaggle.kernel_statuses = ["RUNNING"]  # a version 3 pushed from elsewhere is still running
+    push_from_elsewhere()
+    result = run("kernel", "submit", "-m", "version 2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Fetched the output of kernel {KERNEL_ID} version 2\n")
+    assert fake_kaggle.uploads == [new]
+    assert fake_kaggle.called("ListKernelSessionOutput")[-1]["versionLabel"] == "v2"
 
 
 def test_submit_refuses_an_invalid_output(fake_kaggle, sample):

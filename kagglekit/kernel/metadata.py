@@ -2,6 +2,8 @@
 `kaggle` client's rules and ours before anything is uploaded."""
 import json
 import re
+import shlex
+import shutil
 from pathlib import Path
 
 from ..data import COMPETITION
@@ -10,12 +12,23 @@ from ..errors import KernelError
 CODE_FILE = "kagglekit_digit_recognizer.py"
 METADATA_FILE = "kernel-metadata.json"
 DEFAULT_SLUG = "kagglekit-digit-recognizer"
+# The id the committed kernel carries; push puts your Kaggle username in place of this owner, so a
+# build is the same for everyone and never rewrites the committed kernel-metadata.json.
+PLACEHOLDER_OWNER = "kagglekit"
+DEFAULT_ID = f"{PLACEHOLDER_OWNER}/{DEFAULT_SLUG}"
+DEFAULT_FOLDER = Path("kernels") / COMPETITION
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def slugify(title):
     """A title as Kaggle turns it into a kernel slug: lowercase words joined by hyphens."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("'", "")).strip("-")
+
+
+def command(words, folder):
+    """`kagglekit kernel <words>` as a user can paste it: with -p unless folder is the default."""
+    given = f" -p {shlex.quote(str(folder))}" if Path(folder) != DEFAULT_FOLDER else ""
+    return f"kagglekit kernel {words}{given}"
 
 
 def metadata(kernel_id):
@@ -64,7 +77,7 @@ def problems(meta, folder):
 def check_metadata(folder):
     """The folder's kernel-metadata.json as a dict if Kaggle's client and kagglekit both accept it; else
     one KernelError naming every bad field."""
-    path, fix = Path(folder) / METADATA_FILE, f"build it with `kagglekit kernel build -p {folder}`"
+    path, fix = Path(folder) / METADATA_FILE, f"build it with `{command('build', folder)}`"
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
@@ -73,5 +86,20 @@ def check_metadata(folder):
         raise KernelError(f"{path} is not readable JSON ({type(e).__name__}); {fix}") from None
     found = list(problems(meta, folder)) if isinstance(meta, dict) else ["it must hold a JSON object"]
     if found:
-        raise KernelError(f"{path}: {'; '.join(found)}; fix it, or rebuild it with `kagglekit kernel build`")
+        raise KernelError(f"{path}: {'; '.join(found)}; fix it, or rebuild it with `{command('build', folder)}`")
     return meta
+
+
+def stage_for_push(folder, meta, kernel_id, dest):
+    """Write into dest the folder's script and its metadata `meta` under kernel_id (a new slug gets its
+    title): what push uploads, so the folder keeps the id it was built with. Returns dest."""
+    renamed = kernel_id.rpartition("/")[2] != meta["id"].rpartition("/")[2]
+    meta = {**meta, "id": kernel_id, **({"title": metadata(kernel_id)["title"]} if renamed else {})}
+    found = list(problems(meta, folder))
+    if found:
+        raise KernelError(f"cannot push as {kernel_id!r}: {'; '.join(found)}; pass --id YOUR_USERNAME/{DEFAULT_SLUG} "
+                          f"or leave --id out to push as your Kaggle user")
+    (Path(dest) / meta["code_file"]).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(folder) / meta["code_file"], Path(dest) / meta["code_file"])
+    (Path(dest) / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return Path(dest)

@@ -9,15 +9,13 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import preset
-from ..data import COMPETITION
 from ..errors import KernelError
 from ..files import swapped_dir
 from .imports import FIX, carried
-from .metadata import CODE_FILE, DEFAULT_SLUG, METADATA_FILE, metadata, problems
+from .metadata import CODE_FILE, DEFAULT_FOLDER, DEFAULT_SLUG, METADATA_FILE, metadata, problems
 
 PACKAGE_DIR = Path(__file__).parent.parent
 LOADER = Path(__file__).with_name("loader.py")
-DEFAULT_FOLDER = Path("kernels") / COMPETITION
 ENTRY = "kernel_main"  # the entry point's module, in the package
 
 

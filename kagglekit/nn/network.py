@@ -22,7 +22,10 @@ class Network:
 
     def __init__(self, layers, meta=None, loss=None):
         self.layers = list(layers)
-        self.layers[0].input_grad = False
+        for layer in self.layers:  # nothing needs dLoss/dx below the first layer with parameters
+            layer.input_grad = False
+            if layer.params:
+                break
         self.loss = loss or SoftmaxCrossEntropy()
         self.meta = dict(meta or {})  # JSON-able facts saved with the weights (e.g. the config)
 

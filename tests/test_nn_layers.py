@@ -138,3 +138,11 @@ def test_layer_specs_round_trip():
     for layer in (Dense(3, 2, "glorot", rng), ReLU(), Tanh(), Sigmoid(), Dropout(0.25)):
         rebuilt = build_layer(layer.spec())
         assert type(rebuilt) is type(layer) and rebuilt.spec() == layer.spec()
+
+
+def test_output_shapes_of_dense_activations_and_dropout():
+    from kagglekit.errors import ConfigError
+    assert Dense(400, 120).output_shape((400,)) == (120,)
+    assert ReLU().output_shape((6, 28, 28)) == (6, 28, 28) and Dropout(0.5).output_shape((84,)) == (84,)
+    with pytest.raises(ConfigError, match=r"^dense expects 400 input features, got shape \(16, 5, 5\); flatten first$"):
+        Dense(400, 120).output_shape((16, 5, 5))

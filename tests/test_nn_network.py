@@ -73,3 +73,49 @@ def test_weights_from_another_architecture(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ModelError, match=r"layer 0 W has shape \(12, 8\), its architecture says \(12, 9\)"):
         Network.load(path)
+
+
+def small_cnn(rng, dtype=np.float32):
+    """A LeNet-like net on 8x8 images with batch norm: every new layer kind once."""
+    from kagglekit.nn.conv import Conv2D
+    from kagglekit.nn.layers import Dense, ReLU
+    from kagglekit.nn.norm import BatchNorm
+    from kagglekit.nn.pool import MaxPool2D
+    from kagglekit.nn.shape import Flatten, Reshape
+    return Network([Reshape([1, 8, 8]), Conv2D(1, 4, 3, padding=1, rng=rng, dtype=dtype), BatchNorm(4), ReLU(),
+                    MaxPool2D(2), Conv2D(4, 6, 3, rng=rng, dtype=dtype), ReLU(), Flatten(),
+                    Dense(24, 10, rng=rng, dtype=dtype), BatchNorm(10)])
+
+
+def test_cnn_shapes_chain_and_n_in_comes_from_the_reshape():
+    net = small_cnn(np.random.default_rng(0))
+    shape = (net.n_in,)
+    for layer in net.layers:
+        shape = layer.output_shape(shape)
+    assert net.n_in == 64 and shape == (10,)
+
+
+def test_cnn_with_batch_norm_saves_and_loads_its_running_statistics(tmp_path):
+    rng = np.random.default_rng(1)
+    net = small_cnn(rng)
+    x, y = rng.random((16, 64), dtype=np.float32), rng.integers(0, 10, 16)
+    for _ in range(3):
+        net.train_step(x, y)  # moves the running statistics away from (0, 1)
+    assert net.layers[2].buffers["running_mean"].any()
+    net.save(tmp_path / "cnn.npz")
+    loaded = Network.load(tmp_path / "cnn.npz")
+    for a, b in zip(net.layers, loaded.layers):
+        assert a.buffers.keys() == b.buffers.keys()
+        for k in a.buffers:
+            np.testing.assert_array_equal(a.buffers[k], b.buffers[k])
+            assert b.buffers[k].dtype == np.float32
+    np.testing.assert_array_equal(net.predict_proba(x), loaded.predict_proba(x))
+
+
+def test_a_file_without_buffers_still_loads(tmp_path):
+    """Models saved before buffers existed: the same keys as an MLP's file has now."""
+    net = small_net()
+    net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as saved:
+        assert not [k for k in saved.files if ".buffers." in k]
+    assert Network.load(tmp_path / "m.npz").layers[0].buffers == {}

@@ -15,7 +15,8 @@ def test_lookup_finds_each_kind():
 
 @pytest.mark.parametrize("kind, table", [("activation", "relu, tanh, sigmoid"), ("init", "he, glorot, uniform"),
                                          ("optimizer", "gd, sgd, adam"),
-                                         ("layer", "dense, dropout, relu, tanh, sigmoid")])
+                                         ("layer", "dense, dropout, relu, tanh, sigmoid, conv2d, maxpool2d, "
+                                                   "batchnorm, flatten, reshape")])
 def test_an_unknown_name_lists_the_known_ones(kind, table):
     with pytest.raises(ConfigError) as caught:
         registry.lookup(kind, "nope")

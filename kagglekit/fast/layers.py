@@ -9,9 +9,12 @@ import copy
 
 import numpy as np
 
+from ..nn.conv import Conv2D
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
+from ..nn.pool import MaxPool2D
+from .conv import FastConv2D, FastMaxPool2D
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
@@ -66,7 +69,7 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D}
 
 
 def accelerate(net, own_grads=False, n_total=None):
@@ -77,6 +80,7 @@ def accelerate(net, own_grads=False, n_total=None):
     for layer in net.layers:
         fast = copy.copy(layer)  # shares the params (and grads) dicts
         fast.__class__ = FAST.get(type(layer), type(layer))
+        fast.__dict__.pop("scratch", None)  # buffers of its own (fast/conv.py), never a shared one
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:

@@ -2,10 +2,13 @@
 `backward` fills `grads` with dLoss/dparams and returns dLoss/dinput. Shapes are (batch, features).
 
 `spec()` is the JSON-able description from which `registry.build_layer` makes the same layer again:
-that is how models are saved.
+that is how models are saved, with the `params` and any `buffers` (state that is not trained by
+gradients, e.g. batch norm's running statistics). `output_shape(input_shape)` gives the shape a layer
+makes of one sample's shape (no batch dimension), so that a builder can check sizes before training.
 """
 import numpy as np
 
+from ..errors import ConfigError
 from .init import INITS
 
 
@@ -16,13 +19,17 @@ class Layer:
     input_grad = True  # the network turns it off for its first layer: nothing needs dLoss/dx there
 
     def __init__(self):
-        self.params, self.grads = {}, {}
+        self.params, self.grads, self.buffers = {}, {}, {}
 
     def forward(self, x, training=False):
         raise NotImplementedError
 
     def backward(self, grad):
         raise NotImplementedError
+
+    def output_shape(self, input_shape):
+        """The shape of one sample's output for one sample's input shape; elementwise layers keep it."""
+        return tuple(input_shape)
 
     def spec(self):
         return {"type": self.kind}
@@ -49,6 +56,12 @@ class Dense(Layer):
         self.grads["W"] = self.x.T @ grad
         self.grads["b"] = grad.sum(axis=0)  # one gradient per unit
         return grad @ self.params["W"].T if self.input_grad else None
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.n_in,):
+            raise ConfigError(f"dense expects {self.n_in} input features, got shape {tuple(input_shape)}"
+                              + ("; flatten first" if len(input_shape) > 1 else ""))
+        return (self.n_out,)
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}

@@ -1,5 +1,6 @@
 """A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict, and
-save/load as one .npz holding the weights and the JSON architecture (read back without pickle)."""
+save/load as one .npz holding the weights, the layers' buffers (e.g. batch norm's running statistics)
+and the JSON architecture (read back without pickle)."""
 import json
 import zipfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from ..files import atomic_write
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
 from .registry import build_layer
+from .shape import Reshape
 from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
@@ -21,13 +23,17 @@ class Network:
 
     def __init__(self, layers, meta=None, loss=None):
         self.layers = list(layers)
-        self.layers[0].input_grad = False
+        for layer in self.layers:  # nothing needs dLoss/dx below the first layer with parameters
+            layer.input_grad = False
+            if layer.params:
+                break
         self.loss = loss or SoftmaxCrossEntropy()
         self.meta = dict(meta or {})  # JSON-able facts saved with the weights (e.g. the config)
 
     @property
     def n_in(self):
-        return next(layer.n_in for layer in self.layers if isinstance(layer, Dense))
+        """Input features per sample: those of the first Dense or Reshape (a CNN reshapes pixel rows)."""
+        return next(layer.n_in for layer in self.layers if isinstance(layer, (Dense, Reshape)))
 
     def forward(self, x, training=False):
         for layer in self.layers:
@@ -71,6 +77,9 @@ class Network:
     def save(self, path):
         """Write the model to `path` atomically (temporary file, then rename)."""
         arrays = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        # Buffers under their own prefix: a model without any reads exactly as before.
+        arrays.update({f"{i}.buffers.{k}": v for i, layer in enumerate(self.layers)
+                       for k, v in layer.buffers.items()})
         header = {"format": FORMAT, "layers": [layer.spec() for layer in self.layers], "meta": self.meta}
         arrays["__header__"] = np.array(json.dumps(header))
         with atomic_write(path, "wb") as f:
@@ -90,12 +99,13 @@ class Network:
                     raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
                 layers = [build_layer(spec) for spec in header["layers"]]
                 for i, layer in enumerate(layers):
-                    for k, v in layer.params.items():
-                        stored = saved[f"{i}.{k}"]
-                        if stored.shape != v.shape:
-                            raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its architecture "
-                                             f"says {v.shape}; the file was altered, {fix}")
-                        layer.params[k] = stored.astype(v.dtype)
+                    for arrays, prefix in ((layer.params, f"{i}."), (layer.buffers, f"{i}.buffers.")):
+                        for k, v in arrays.items():
+                            stored = saved[prefix + k]
+                            if stored.shape != v.shape:
+                                raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its "
+                                                 f"architecture says {v.shape}; the file was altered, {fix}")
+                            arrays[k] = stored.astype(v.dtype)
         except ModelError:
             raise
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, KagglekitError) as e:

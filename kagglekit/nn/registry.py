@@ -3,12 +3,17 @@ inits, optimizers and layer kinds. `lookup` turns a name into its class or funct
 ConfigError that lists the known names."""
 from ..errors import ConfigError
 from .init import INITS
+from .conv import Conv2D
 from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh
+from .norm import BatchNorm
 from .optim import SGD, Adam
+from .pool import MaxPool2D
+from .shape import Flatten, Reshape
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "adam": Adam}  # gd: SGD without momentum
-LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS}
+LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS, "conv2d": Conv2D, "maxpool2d": MaxPool2D,
+          "batchnorm": BatchNorm, "flatten": Flatten, "reshape": Reshape}
 TABLES = {"activation": ACTIVATIONS, "init": INITS, "optimizer": OPTIMIZERS, "layer": LAYERS}
 
 

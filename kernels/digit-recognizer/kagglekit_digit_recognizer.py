@@ -123,26 +123,29 @@ training loop. Read it to learn backprop; the speed machinery lives apart, in ka
 
 
 # -------------------- kagglekit/nn/init.py --------------------------------------------------
-SOURCES['kagglekit/nn/init.py'] = r'''"""Weight initialisations. Each draws a dense layer's weights W (n_in, n_out) and biases b (n_out,)
-from the run's generator."""
+SOURCES['kagglekit/nn/init.py'] = r'''"""Weight initialisations. Each draws a layer's weights and biases from the run's generator: by default
+a dense layer's W (n_in, n_out) and b (n_out,); a convolution passes its own `shape` (out, in, k, k) and
+`bias` count, with n_in and n_out its fan-in (in·k·k) and fan-out (out·k·k). The defaults draw exactly
+what they always drew, so existing seeds give the same weights bit for bit."""
 import numpy as np
 
 
-def he(n_in, n_out, rng):
+def he(n_in, n_out, rng, shape=None, bias=None):
     """W ~ N(0, 2/n_in), b = 0: keeps the variance of ReLU activations steady from layer to layer."""
-    return rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in), np.zeros(n_out)
+    w = rng.standard_normal(shape or (n_in, n_out)) * np.sqrt(2.0 / n_in)
+    return w, np.zeros(n_out if bias is None else bias)
 
 
-def glorot(n_in, n_out, rng):
+def glorot(n_in, n_out, rng, shape=None, bias=None):
     """W ~ U(-l, l) with l = sqrt(6 / (n_in + n_out)), b = 0: for tanh and sigmoid."""
     limit = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-limit, limit, (n_in, n_out)), np.zeros(n_out)
+    return rng.uniform(-limit, limit, shape or (n_in, n_out)), np.zeros(n_out if bias is None else bias)
 
 
-def uniform(n_in, n_out, rng):
+def uniform(n_in, n_out, rng, shape=None, bias=None):
     """W and b ~ U(-0.5, 0.5): the seed notebook's init, biases included."""
-    w = rng.random((n_in, n_out)) - 0.5
-    return w, rng.random(n_out) - 0.5
+    w = rng.random(shape or (n_in, n_out)) - 0.5
+    return w, rng.random(n_out if bias is None else bias) - 0.5
 
 
 INITS = {"he": he, "glorot": glorot, "uniform": uniform}
@@ -154,10 +157,13 @@ SOURCES['kagglekit/nn/layers.py'] = r'''"""Layers. Each holds `params` and `grad
 `backward` fills `grads` with dLoss/dparams and returns dLoss/dinput. Shapes are (batch, features).
 
 `spec()` is the JSON-able description from which `registry.build_layer` makes the same layer again:
-that is how models are saved.
+that is how models are saved, with the `params` and any `buffers` (state that is not trained by
+gradients, e.g. batch norm's running statistics). `output_shape(input_shape)` gives the shape a layer
+makes of one sample's shape (no batch dimension), so that a builder can check sizes before training.
 """
 import numpy as np
 
+from ..errors import ConfigError
 from .init import INITS
 
 
@@ -168,13 +174,17 @@ class Layer:
     input_grad = True  # the network turns it off for its first layer: nothing needs dLoss/dx there
 
     def __init__(self):
-        self.params, self.grads = {}, {}
+        self.params, self.grads, self.buffers = {}, {}, {}
 
     def forward(self, x, training=False):
         raise NotImplementedError
 
     def backward(self, grad):
         raise NotImplementedError
+
+    def output_shape(self, input_shape):
+        """The shape of one sample's output for one sample's input shape; elementwise layers keep it."""
+        return tuple(input_shape)
 
     def spec(self):
         return {"type": self.kind}
@@ -201,6 +211,12 @@ class Dense(Layer):
         self.grads["W"] = self.x.T @ grad
         self.grads["b"] = grad.sum(axis=0)  # one gradient per unit
         return grad @ self.params["W"].T if self.input_grad else None
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.n_in,):
+            raise ConfigError(f"dense expects {self.n_in} input features, got shape {tuple(input_shape)}"
+                              + ("; flatten first" if len(input_shape) > 1 else ""))
+        return (self.n_out,)
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}
@@ -264,6 +280,181 @@ class Dropout(Layer):
 '''
 
 
+# -------------------- kagglekit/nn/conv.py --------------------------------------------------
+SOURCES['kagglekit/nn/conv.py'] = r'''"""2-D convolution of NCHW batches (batch, channels, height, width), as PyTorch's Conv2d. im2col copies
+every kernel-sized window into a column, so that the convolution is one matrix product (Chainer's
+im2col_cpu); col2im, its exact adjoint, takes the columns' gradients back to the pixels."""
+import numpy as np
+
+from ..errors import ConfigError
+from .init import INITS
+from .layers import Layer
+
+
+def out_size(size, kernel, padding=0, stride=1):
+    """How many positions a kernel takes along an edge of `size` pixels."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def im2col(x, k, padding=0, stride=1, col=None):
+    """x (n, c, h, w) -> col (n, c, k, k, out_h, out_w), where col[:, :, i, j] holds the pixels that the
+    kernel's offset (i, j) meets at every output position: k·k strided slice copies, no loop over pixels.
+    Written into `col` when given, so that a buffer is reused from batch to batch."""
+    n, c, h, w = x.shape
+    oh, ow = out_size(h, k, padding, stride), out_size(w, k, padding, stride)
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    if col is None or col.shape != (n, c, k, k, oh, ow):
+        col = np.empty((n, c, k, k, oh, ow), x.dtype)
+    for i in range(k):
+        for j in range(k):
+            col[:, :, i, j] = x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+    return col
+
+
+def col2im(col, h, w, padding=0, stride=1):
+    """The adjoint of im2col: every column entry added (+=) to the pixel it was copied from; (n, c, h, w)."""
+    n, c, k, _, oh, ow = col.shape
+    x = np.zeros((n, c, h + 2 * padding, w + 2 * padding), col.dtype)
+    for i in range(k):
+        for j in range(k):
+            x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += col[:, :, i, j]
+    return x[:, :, padding:padding + h, padding:padding + w]
+
+
+class Conv2D(Layer):
+    """out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c] (cross-correlation, as in PyTorch), W (out, in, k, k)."""
+    kind = "conv2d"
+    decay = ("W",)
+
+    def __init__(self, in_channels, out_channels, kernel, padding=0, stride=1, init="he", rng=None,
+                 dtype=np.float32):
+        """Weights drawn by the named init (fan-in in·k·k) from rng; with no rng, zeros (to be loaded)."""
+        super().__init__()
+        for name, value, least in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
+                                   ("kernel", kernel, 1), ("padding", padding, 0), ("stride", stride, 1)):
+            if not isinstance(value, (int, np.integer)) or value < least:
+                raise ConfigError(f"conv2d {name} must be an integer >= {least}, got {value!r}")
+        self.in_channels, self.out_channels, self.kernel = in_channels, out_channels, kernel
+        self.padding, self.stride, self.init = padding, stride, init
+        shape, area = (out_channels, in_channels, kernel, kernel), kernel * kernel
+        if rng is None:
+            w, b = np.zeros(shape), np.zeros(out_channels)
+        else:
+            w, b = INITS[init](in_channels * area, out_channels * area, rng, shape=shape, bias=out_channels)
+        self.params = {"W": w.astype(dtype), "b": b.astype(dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.col = None
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        self.col = im2col(x, self.kernel, self.padding, self.stride, self.col)
+        y = np.tensordot(self.col, self.params["W"], ((1, 2, 3), (1, 2, 3)))  # (n, out_h, out_w, out)
+        y += self.params["b"]
+        return y.transpose(0, 3, 1, 2)
+
+    def backward(self, grad):
+        """grad (n, out, out_h, out_w): fills dW and db; dLoss/dx (n, in, h, w), or None if not wanted."""
+        self.grads["W"] = np.tensordot(grad, self.col, ((0, 2, 3), (0, 4, 5)))  # (out, in, k, k)
+        self.grads["b"] = grad.sum(axis=(0, 2, 3))
+        if not self.input_grad:
+            return None
+        col = np.tensordot(self.params["W"], grad, (0, 1))  # (in, k, k, n, out_h, out_w)
+        return col2im(np.moveaxis(col, 3, 0), *self.x_shape[2:], self.padding, self.stride)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ConfigError(f"conv2d expects (channels, height, width) inputs, got shape {tuple(input_shape)}")
+        c, h, w = input_shape
+        if c != self.in_channels:
+            raise ConfigError(f"conv2d expects {self.in_channels} input channels, got {c}")
+        k, p = self.kernel, self.padding
+        if k > min(h, w) + 2 * p:
+            raise ConfigError(f"conv2d kernel {k} is larger than its {h}x{w} input (padding {p})")
+        return self.out_channels, out_size(h, k, p, self.stride), out_size(w, k, p, self.stride)
+
+    def spec(self):
+        return {"type": self.kind, "in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel": self.kernel, "padding": self.padding, "stride": self.stride, "init": self.init}
+'''
+
+
+# -------------------- kagglekit/nn/norm.py --------------------------------------------------
+SOURCES['kagglekit/nn/norm.py'] = r'''"""Batch normalisation with PyTorch's semantics (BatchNorm1d/2d): per feature of (n, features) inputs,
+per channel of (n, c, h, w) ones. Training normalises by the batch's statistics and moves the running
+ones towards them; prediction uses the running ones, which are saved with the model as buffers."""
+import numpy as np
+
+from ..errors import ConfigError
+from .layers import Layer
+
+
+class BatchNorm(Layer):
+    """y = gamma·(x - mean)/sqrt(var + eps) + beta, with running mean/var updated as
+    r = (1 - momentum)·r + momentum·batch (the variance unbiased there, biased in the normalisation)."""
+    kind = "batchnorm"
+
+    def __init__(self, features, momentum=0.1, eps=1e-5):
+        super().__init__()
+        if not isinstance(features, (int, np.integer)) or features < 1:
+            raise ConfigError(f"batchnorm features must be an integer >= 1, got {features!r}")
+        self.features, self.momentum, self.eps = features, momentum, eps
+        self.params = {"gamma": np.ones(features, np.float32), "beta": np.zeros(features, np.float32)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {"running_mean": np.zeros(features, np.float32),
+                        "running_var": np.ones(features, np.float32)}
+
+    @staticmethod
+    def _axes(x):
+        """The axes a feature's statistics run over: the batch, and for images each channel's pixels."""
+        return (0,) if x.ndim == 2 else (0, 2, 3)
+
+    def _per_feature(self, v, x):
+        """v (features,) shaped to broadcast against x."""
+        return v if x.ndim == 2 else v[:, None, None]
+
+    def forward(self, x, training=False):
+        axes, self.training = self._axes(x), training
+        if training:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            m = x.size // self.features
+            momentum = float(self.momentum)  # a Python float keeps the float32 buffers float32
+            self.buffers["running_mean"] *= 1 - momentum
+            self.buffers["running_mean"] += momentum * mean
+            self.buffers["running_var"] *= 1 - momentum
+            self.buffers["running_var"] += (momentum * m / max(m - 1, 1)) * var
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.inv_std = 1 / np.sqrt(var + np.asarray(self.eps, var.dtype))
+        self.xhat = (x - self._per_feature(mean, x)) * self._per_feature(self.inv_std, x)
+        return self._per_feature(self.params["gamma"], x) * self.xhat + self._per_feature(self.params["beta"], x)
+
+    def backward(self, grad):
+        axes = self._axes(grad)
+        self.grads["gamma"] = (grad * self.xhat).sum(axis=axes)
+        self.grads["beta"] = grad.sum(axis=axes)
+        if not self.input_grad:
+            return None
+        scale = self._per_feature(self.params["gamma"] * self.inv_std, grad)
+        if not self.training:  # the running statistics are constants
+            return scale * grad
+        # The batch's mean and variance depend on x too: dx = scale·(g - mean(g) - xhat·mean(g·xhat)).
+        m = grad.size // self.features
+        mean_g = self._per_feature(self.grads["beta"] / m, grad)
+        mean_gx = self._per_feature(self.grads["gamma"] / m, grad)
+        return scale * (grad - mean_g - self.xhat * mean_gx)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) not in (1, 3) or input_shape[0] != self.features:
+            raise ConfigError(f"batchnorm expects {self.features} features or channels, got shape "
+                              f"{tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def spec(self):
+        return {"type": self.kind, "features": self.features, "momentum": self.momentum, "eps": self.eps}
+'''
+
+
 # -------------------- kagglekit/nn/optim.py -------------------------------------------------
 SOURCES['kagglekit/nn/optim.py'] = r'''"""Optimizers update (param, grad) pairs in place. They never see the network, only the pairs, keyed
 by their position in the sequence, which the network keeps in a fixed order."""
@@ -314,18 +505,131 @@ class Adam:
 '''
 
 
+# -------------------- kagglekit/nn/pool.py --------------------------------------------------
+SOURCES['kagglekit/nn/pool.py'] = r'''"""Max pooling of NCHW batches over non-overlapping size×size windows (stride = size), as PyTorch's
+MaxPool2d(size): rows and columns that do not fill a window are dropped."""
+import numpy as np
+
+from ..errors import ConfigError
+from .layers import Layer
+
+
+class MaxPool2D(Layer):
+    """Each output pixel is its window's maximum; the gradient flows back to that one input pixel (on a
+    tie, the first in row-major order, as PyTorch picks)."""
+    kind = "maxpool2d"
+
+    def __init__(self, size=2):
+        super().__init__()
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ConfigError(f"maxpool2d size must be an integer >= 1, got {size!r}")
+        self.size = size
+
+    def forward(self, x, training=False):
+        n, c, h, w = x.shape
+        s, oh, ow = self.size, h // self.size, w // self.size
+        self.x_shape = x.shape
+        # (n, c, oh, ow, s·s): each window's pixels in row-major order along the last axis
+        windows = x[:, :, :oh * s, :ow * s].reshape(n, c, oh, s, ow, s).transpose(0, 1, 2, 4, 3, 5)
+        windows = windows.reshape(n, c, oh, ow, s * s)
+        self.winner = windows.argmax(axis=4)[..., None]  # argmax: the first of equal maxima
+        return np.take_along_axis(windows, self.winner, axis=4)[..., 0]
+
+    def backward(self, grad):
+        if not self.input_grad:
+            return None
+        n, c, h, w = self.x_shape
+        s, (oh, ow) = self.size, grad.shape[2:]
+        windows = np.zeros((n, c, oh, ow, s * s), grad.dtype)
+        np.put_along_axis(windows, self.winner, grad[..., None], axis=4)
+        dx = np.zeros(self.x_shape, grad.dtype)
+        dx[:, :, :oh * s, :ow * s] = windows.reshape(n, c, oh, ow, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(
+            n, c, oh * s, ow * s)
+        return dx
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ConfigError(f"maxpool2d expects (channels, height, width) inputs, got shape {tuple(input_shape)}")
+        c, h, w = input_shape
+        if min(h, w) < self.size:
+            raise ConfigError(f"maxpool2d window {self.size} is larger than its {h}x{w} input")
+        return c, h // self.size, w // self.size
+
+    def spec(self):
+        return {"type": self.kind, "size": self.size}
+'''
+
+
+# -------------------- kagglekit/nn/shape.py -------------------------------------------------
+SOURCES['kagglekit/nn/shape.py'] = r'''"""Layers that only change how a sample's numbers are arranged: Flatten ((n, c, h, w) -> (n, c·h·w))
+before the dense layers, and Reshape, e.g. the 784 pixels of a CSV row into a (1, 28, 28) image."""
+import math
+
+from ..errors import ConfigError
+from .layers import Layer
+
+
+class Flatten(Layer):
+    """(n, c, h, w) -> (n, c·h·w), features in C order (channel, row, column) as PyTorch's flatten."""
+    kind = "flatten"
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, grad):
+        return grad.reshape(self.x_shape) if self.input_grad else None
+
+    def output_shape(self, input_shape):
+        return (math.prod(input_shape),)
+
+
+class Reshape(Layer):
+    """(n, ...) -> (n, *shape), e.g. shape [1, 28, 28] makes (n, 784) pixel rows into NCHW images."""
+    kind = "reshape"
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+        if not self.shape or min(self.shape) < 1:
+            raise ConfigError(f"reshape shape must be positive sizes, got {list(shape)!r}")
+        self.n_in = math.prod(self.shape)  # the input features a network starting with it takes
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        return x.reshape((len(x),) + self.shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.x_shape) if self.input_grad else None
+
+    def output_shape(self, input_shape):
+        if math.prod(input_shape) != self.n_in:
+            raise ConfigError(f"reshape to {list(self.shape)} needs {self.n_in} values per sample, "
+                              f"got shape {tuple(input_shape)}")
+        return self.shape
+
+    def spec(self):
+        return {"type": self.kind, "shape": list(self.shape)}
+'''
+
+
 # -------------------- kagglekit/nn/registry.py ----------------------------------------------
 SOURCES['kagglekit/nn/registry.py'] = r'''"""The one table of names that configs, model files and the command line use: activations, weight
 inits, optimizers and layer kinds. `lookup` turns a name into its class or function, or raises a
 ConfigError that lists the known names."""
 from ..errors import ConfigError
 from .init import INITS
+from .conv import Conv2D
 from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh
+from .norm import BatchNorm
 from .optim import SGD, Adam
+from .pool import MaxPool2D
+from .shape import Flatten, Reshape
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "adam": Adam}  # gd: SGD without momentum
-LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS}
+LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS, "conv2d": Conv2D, "maxpool2d": MaxPool2D,
+          "batchnorm": BatchNorm, "flatten": Flatten, "reshape": Reshape}
 TABLES = {"activation": ACTIVATIONS, "init": INITS, "optimizer": OPTIMIZERS, "layer": LAYERS}
 
 
@@ -1196,7 +1500,8 @@ class SoftmaxCrossEntropy:
 
 # -------------------- kagglekit/nn/network.py -----------------------------------------------
 SOURCES['kagglekit/nn/network.py'] = r'''"""A Network is a sequence of layers ending in softmax cross-entropy: forward, backward, predict, and
-save/load as one .npz holding the weights and the JSON architecture (read back without pickle)."""
+save/load as one .npz holding the weights, the layers' buffers (e.g. batch norm's running statistics)
+and the JSON architecture (read back without pickle)."""
 import json
 import zipfile
 from pathlib import Path
@@ -1208,6 +1513,7 @@ from ..files import atomic_write
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
 from .registry import build_layer
+from .shape import Reshape
 from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
@@ -1218,13 +1524,17 @@ class Network:
 
     def __init__(self, layers, meta=None, loss=None):
         self.layers = list(layers)
-        self.layers[0].input_grad = False
+        for layer in self.layers:  # nothing needs dLoss/dx below the first layer with parameters
+            layer.input_grad = False
+            if layer.params:
+                break
         self.loss = loss or SoftmaxCrossEntropy()
         self.meta = dict(meta or {})  # JSON-able facts saved with the weights (e.g. the config)
 
     @property
     def n_in(self):
-        return next(layer.n_in for layer in self.layers if isinstance(layer, Dense))
+        """Input features per sample: those of the first Dense or Reshape (a CNN reshapes pixel rows)."""
+        return next(layer.n_in for layer in self.layers if isinstance(layer, (Dense, Reshape)))
 
     def forward(self, x, training=False):
         for layer in self.layers:
@@ -1268,6 +1578,9 @@ class Network:
     def save(self, path):
         """Write the model to `path` atomically (temporary file, then rename)."""
         arrays = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        # Buffers under their own prefix: a model without any reads exactly as before.
+        arrays.update({f"{i}.buffers.{k}": v for i, layer in enumerate(self.layers)
+                       for k, v in layer.buffers.items()})
         header = {"format": FORMAT, "layers": [layer.spec() for layer in self.layers], "meta": self.meta}
         arrays["__header__"] = np.array(json.dumps(header))
         with atomic_write(path, "wb") as f:
@@ -1287,12 +1600,13 @@ class Network:
                     raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
                 layers = [build_layer(spec) for spec in header["layers"]]
                 for i, layer in enumerate(layers):
-                    for k, v in layer.params.items():
-                        stored = saved[f"{i}.{k}"]
-                        if stored.shape != v.shape:
-                            raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its architecture "
-                                             f"says {v.shape}; the file was altered, {fix}")
-                        layer.params[k] = stored.astype(v.dtype)
+                    for arrays, prefix in ((layer.params, f"{i}."), (layer.buffers, f"{i}.buffers.")):
+                        for k, v in arrays.items():
+                            stored = saved[prefix + k]
+                            if stored.shape != v.shape:
+                                raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its "
+                                                 f"architecture says {v.shape}; the file was altered, {fix}")
+                            arrays[k] = stored.astype(v.dtype)
         except ModelError:
             raise
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, KagglekitError) as e:
@@ -1360,6 +1674,122 @@ def t_matmul(x, g, out, rows=256):
     np.sum(slices, axis=0, out=out)
     out += x[n:].T @ g[n:]
     return out
+'''
+
+
+# -------------------- kagglekit/fast/conv.py ------------------------------------------------
+SOURCES['kagglekit/fast/conv.py'] = r'''"""Fast Conv2D and MaxPool2D: the plain layers' maths with channel-major memory and buffers kept from
+batch to batch.
+
+FastConv2D lays its columns out as (in, k, k, n, out_h, out_w), so that the forward pass is one large
+GEMM, W (out, in·k·k) @ col (in·k·k, n·out_h·out_w), whose result is already the output in (out, n, h, w)
+memory order. It returns that as an NCHW-shaped view (no transposing copy); elementwise layers and
+pooling keep the memory order (NumPy's order 'K'), so the gradient comes back in it and the two backward
+GEMMs read it without a copy either. Padded input, columns and column gradients live in buffers that
+only grow, so a training step allocates none of them after the first batch.
+"""
+import numpy as np
+
+from ..nn.conv import Conv2D, out_size
+from ..nn.pool import MaxPool2D
+from .products import column_sums
+
+EVAL_ROWS = 256  # prediction runs in chunks of this many rows, so its columns stay small
+
+
+def scratch(layer, name, shape, dtype, zero=False):
+    """A buffer of `shape` kept on the layer under `name`, a view of one flat array that only grows
+    (a smaller last batch reuses it too). Zero-filled when first made or when asked for in another
+    shape than last time; `zero=True` clears it every time."""
+    store = layer.__dict__.setdefault("scratch", {})
+    size = int(np.prod(shape))
+    flat, last = store.get(name, (None, None))
+    if flat is None or flat.size < size or flat.dtype != dtype:
+        flat, last = np.zeros(size, dtype), shape
+    view = flat[:size].reshape(shape)
+    if zero or last != shape:
+        view.fill(0)
+    store[name] = flat, shape
+    return view
+
+
+class FastConv2D(Conv2D):
+    """Conv2D (same results) with channel-major columns and buffers; see the module docstring."""
+
+    def forward(self, x, training=False):
+        if not training and len(x) > EVAL_ROWS:  # bounded memory: the columns of 4096 rows can be GBs
+            parts = [self.forward(x[i:i + EVAL_ROWS]) for i in range(0, len(x), EVAL_ROWS)]
+            return np.concatenate(parts)
+        w, (n, c, h, wd) = self.params["W"], x.shape
+        k, p, s = self.kernel, self.padding, self.stride
+        oh, ow = out_size(h, k, p, s), out_size(wd, k, p, s)
+        dtype = np.result_type(x.dtype, w.dtype)
+        xc = x.transpose(1, 0, 2, 3)  # (c, n, h, w): a free view when x came from a FastConv2D
+        if p:  # the border of the padded buffer is zeroed once and never written again
+            padded = scratch(self, "padded", (c, n, h + 2 * p, wd + 2 * p), dtype)
+            padded[:, :, p:p + h, p:p + wd] = xc
+            xc = padded
+        col = scratch(self, "col", (c, k, k, n, oh, ow), dtype)
+        for i in range(k):
+            for j in range(k):
+                col[:, i, j] = xc[:, :, i:i + s * oh:s, j:j + s * ow:s]
+        self.cols, self.x_shape = col, x.shape
+        out = np.matmul(w.reshape(len(w), -1), col.reshape(c * k * k, -1))  # (out, n·oh·ow)
+        out += self.params["b"][:, None]
+        return out.reshape(len(w), n, oh, ow).transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        w, col = self.params["W"], self.cols
+        c, k = col.shape[:2]
+        n, _, h, wd = self.x_shape
+        g = grad.transpose(1, 0, 2, 3).reshape(len(w), -1)  # (out, n·oh·ow), no copy in channel-major order
+        for name in ("W", "b"):  # written in place; a grad some other code replaced gets its own array again
+            if self.grads[name].shape != self.params[name].shape or not self.grads[name].flags.c_contiguous:
+                self.grads[name] = np.empty_like(self.params[name])
+        np.matmul(g, col.reshape(c * k * k, -1).T, out=self.grads["W"].reshape(len(w), -1))
+        column_sums(g.T, out=self.grads["b"])
+        if not self.input_grad:
+            return None
+        p, s = self.padding, self.stride
+        oh, ow = grad.shape[2:]
+        dcol = scratch(self, "dcol", (c * k * k, n * oh * ow), g.dtype)
+        np.matmul(w.reshape(len(w), -1).T, g, out=dcol)
+        dcol = dcol.reshape(c, k, k, n, oh, ow)
+        dx = scratch(self, "dx", (c, n, h + 2 * p, wd + 2 * p), g.dtype, zero=True)
+        for i in range(k):
+            for j in range(k):
+                dx[:, :, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
+        # A view of a buffer that the next backward overwrites: the layer below uses it at once.
+        return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
+
+
+class FastMaxPool2D(MaxPool2D):
+    """MaxPool2D; for 2x2 windows by four strided slices and three elementwise maxima instead of a
+    transposed copy and an argmax, which keep the input's memory order. Ties go to the first pixel in
+    row-major order, as in the plain layer."""
+
+    def forward(self, x, training=False):
+        if self.size != 2:
+            return super().forward(x, training)
+        oh, ow = x.shape[2] // 2, x.shape[3] // 2
+        a, b = x[:, :, 0:2 * oh:2, 0:2 * ow:2], x[:, :, 0:2 * oh:2, 1:2 * ow:2]
+        c, d = x[:, :, 1:2 * oh:2, 0:2 * ow:2], x[:, :, 1:2 * oh:2, 1:2 * ow:2]
+        top, bottom = np.maximum(a, b), np.maximum(c, d)
+        in_top, left_top, left_bottom = top >= bottom, a >= b, c >= d  # >=: the earlier pixel wins ties
+        self.x, self.wins = x, (in_top & left_top, in_top > left_top, left_bottom > in_top,
+                                ~(in_top | left_bottom))
+        return np.maximum(top, bottom)
+
+    def backward(self, grad):
+        if self.size != 2:
+            return super().backward(grad)
+        if not self.input_grad:
+            return None
+        dx = np.zeros_like(self.x)  # in x's memory order; the rows and columns no window covers stay 0
+        oh, ow = grad.shape[2:]
+        for (r, q), win in zip(((0, 0), (0, 1), (1, 0), (1, 1)), self.wins):
+            np.multiply(grad, win, out=dx[:, :, r:2 * oh:2, q:2 * ow:2])
+        return dx
 '''
 
 
@@ -1503,9 +1933,12 @@ import copy
 
 import numpy as np
 
+from ..nn.conv import Conv2D
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
+from ..nn.pool import MaxPool2D
+from .conv import FastConv2D, FastMaxPool2D
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
@@ -1560,7 +1993,7 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D}
 
 
 def accelerate(net, own_grads=False, n_total=None):
@@ -1571,6 +2004,7 @@ def accelerate(net, own_grads=False, n_total=None):
     for layer in net.layers:
         fast = copy.copy(layer)  # shares the params (and grads) dicts
         fast.__class__ = FAST.get(type(layer), type(layer))
+        fast.__dict__.pop("scratch", None)  # buffers of its own (fast/conv.py), never a shared one
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:

@@ -1,0 +1,28 @@
+"""Flatten and Reshape: shapes forward and back, gradients, and the sizes they check."""
+import numpy as np
+import pytest
+
+from kagglekit.errors import ConfigError
+from kagglekit.nn.shape import Flatten, Reshape
+from test_nn_layers import check_layer
+
+
+def test_flatten_is_c_order_and_its_gradient_is_the_reshape_back():
+    x = np.arange(2 * 3 * 2 * 2, dtype=np.float64).reshape(2, 3, 2, 2)
+    layer = Flatten()
+    np.testing.assert_array_equal(layer.forward(x)[1], np.arange(12, 24))
+    check_layer(layer, np.random.default_rng(0).standard_normal((2, 3, 2, 2)), np.random.default_rng(1))
+    assert layer.output_shape((16, 5, 5)) == (400,)
+
+
+def test_reshape_makes_pixel_rows_images():
+    layer = Reshape([1, 28, 28])
+    x = np.random.default_rng(2).random((3, 784))
+    out = layer.forward(x)
+    assert out.shape == (3, 1, 28, 28) and out[1, 0, 2, 5] == x[1, 2 * 28 + 5]
+    check_layer(Reshape([2, 3]), np.random.default_rng(3).standard_normal((4, 6)), np.random.default_rng(4))
+    assert layer.output_shape((784,)) == (1, 28, 28) and layer.spec() == {"type": "reshape", "shape": [1, 28, 28]}
+    with pytest.raises(ConfigError, match=r"reshape to \[1, 28, 28\] needs 784 values per sample, got shape \(700,\)"):
+        layer.output_shape((700,))
+    layer.input_grad = False
+    assert layer.backward(np.ones((3, 1, 28, 28))) is None

@@ -199,3 +199,14 @@ def test_random_shift_moves_images_within_bounds():
     assert np.all(shifted.sum(axis=1) == 1)
     assert set(dy) == set(dx) == {-2, -1, 0, 1, 2}
     np.testing.assert_array_equal(random_shift(image, 0, rng), image)
+
+
+def test_a_full_batch_conv_net_trains_through_the_plain_loop():
+    # Packed pixel rows feed a first dense layer only; a CNN takes all rows per step unpacked.
+    x, y = digits(40)
+    config = TrainConfig(arch="conv4k3,pool", optimizer="gd", lr=0.1, batch_size=0, epochs=2)
+    assert not fast_train.is_full_batch(config) and fast_train.is_full_batch(config.override(arch="dense8"))
+    rng = np.random.default_rng(0)
+    net = build_network(config, rng, n_out=3)
+    history = fast_train.fit(net, x, y, config, rng)
+    assert len(history.rows) == 2 and history.last["train_loss"] < history.rows[0]["train_loss"] + 1

@@ -2072,6 +2072,7 @@ from ..nn import train
 from ..nn.augment import is_augmented
 from ..nn.optim import Adam
 from ..nn.registry import make_optimizer
+from ..nn.spec import IMAGE_KINDS, parse
 from .blas import THREADS, blas_threads
 from .layers import accelerate
 from .optim import BlockedAdam
@@ -2084,9 +2085,11 @@ def fast_optimizer(config):
 
 
 def is_full_batch(config):
-    """Whether every step sees all the rows unchanged (batch_size 0, no augmentation): the packed,
-    parallel FullBatch path. The kernel generator carries the worker code only for such configs."""
-    return config.batch_size <= 0 and not is_augmented(config)
+    """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
+    first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
+    generator carries the worker code only for such configs."""
+    image = any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
+    return config.batch_size <= 0 and not is_augmented(config) and not image
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):

@@ -23,8 +23,9 @@ def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
     first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
     generator carries the worker code only for such configs."""
-    image = any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
-    return config.batch_size <= 0 and not is_augmented(config) and not image
+    if config.batch_size > 0 or is_augmented(config):
+        return False  # decided without parsing: a network built by hand may have no spec (hidden=())
+    return not any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):

@@ -41,7 +41,8 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
     """The plain loss, with its gradient divided by n_total (the rows of the whole batch, when this
     batch is one part of it whose gradients get added up) instead of this batch's rows."""
 
-    def __init__(self, n_total=None):
+    def __init__(self, n_total=None, smoothing=0.0):
+        super().__init__(smoothing)
         self.n_total = n_total
 
     def forward(self, logits, labels):
@@ -51,7 +52,10 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         self.p /= sums
         self.labels = labels
         self.picked = z[np.arange(len(labels)), labels]
-        return float((np.log(sums).sum() - self.picked.sum()) / len(labels))
+        picked = self.picked.sum()
+        if self.smoothing:  # as the plain loss: ε/K of every logit, 1-ε of the label's
+            picked = (1 - self.smoothing) * picked + self.smoothing * row_sums(z).sum() / z.shape[1]
+        return float((np.log(sums).sum() - picked) / len(labels))
 
     def correct(self):
         """How many rows of the last forward() have their label as argmax of the logits. Where no row
@@ -65,7 +69,9 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         n = len(self.labels)
         scale = 1.0 / (self.n_total or n)  # a Python float keeps float32 arrays float32
         grad = self.p * scale
-        grad[np.arange(n), self.labels] -= scale
+        grad[np.arange(n), self.labels] -= (1 - self.smoothing) * scale
+        if self.smoothing:
+            grad -= self.smoothing / grad.shape[1] * scale
         return grad
 
 
@@ -86,4 +92,4 @@ def accelerate(net, own_grads=False, n_total=None):
             if isinstance(layer, Dropout) and layer.rng is not None:
                 fast.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
         layers.append(fast)
-    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total))
+    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total, net.loss.smoothing))

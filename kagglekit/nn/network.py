@@ -114,6 +114,7 @@ class Network:
 
 
 def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
-    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng."""
+    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng,
+    with the loss the config's label smoothing asks for."""
     layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)
-    return Network(layers, {"config": config.to_dict()})
+    return Network(layers, {"config": config.to_dict()}, SoftmaxCrossEntropy(config.label_smoothing))

@@ -8,7 +8,7 @@ the value quoted.
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
-from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS
+from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from .nn.spec import build_layers, mlp_spec
 
 
@@ -41,7 +41,12 @@ class TrainConfig:
     optimizer: str = _setting("adam", "gd (plain gradient descent), sgd (with momentum) or adam.",
                               choices=tuple(OPTIMIZERS))
     lr: float = _setting(1e-3, "Learning rate.")
-    lr_decay: float = _setting(1.0, "Multiply the learning rate by this after each epoch.")
+    lr_decay: float = _setting(1.0, "With --schedule none: multiply the learning rate by this after each epoch.")
+    schedule: str = _setting("none", "Learning rate per batch: none (--lr, decayed each epoch by --lr-decay), "
+                                     "cosine (--warmup epochs rising to --lr, then a cosine to ~0) or onecycle "
+                                     "(PyTorch's OneCycleLR with max --lr).", choices=tuple(SCHEDULES))
+    warmup: float = _setting(0.0, "With --schedule cosine: epochs of linear warm-up (may be a fraction).")
+    label_smoothing: float = _setting(0.0, "Train towards (1-E)·one-hot + E/10 instead of the one-hot label.")
     momentum: float = _setting(0.9, "SGD momentum.")
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
@@ -52,6 +57,8 @@ class TrainConfig:
     augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
     augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
+    patience: int = _setting(0, "Stop after N epochs without a better validation accuracy (0: never). "
+                                "The run keeps its best epoch's weights either way.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
     def __post_init__(self):
@@ -85,6 +92,14 @@ class TrainConfig:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:
             bad("lr_decay", "must be in (0, 1]")
+        if self.lr_decay != 1 and self.schedule != "none":
+            bad("lr_decay", f"goes with --schedule none; {self.schedule} sets the rate of every batch itself")
+        if self.warmup < 0 or (self.warmup and self.warmup >= self.epochs):
+            bad("warmup", f"must be in [0, epochs) (epochs is {self.epochs})")
+        if self.warmup and self.schedule != "cosine":
+            bad("warmup", "goes with --schedule cosine (onecycle warms up over its first 30% itself)")
+        if not 0 <= self.label_smoothing < 1:
+            bad("label_smoothing", "must be in [0, 1)")
         if not 0 <= self.momentum < 1:
             bad("momentum", "must be in [0, 1)")
         if self.weight_decay < 0:
@@ -103,6 +118,8 @@ class TrainConfig:
             bad("augment_shear", "must be between 0 and 45 degrees")
         if self.val_size <= 0:
             bad("val_size", "must be > 0")
+        if self.patience < 0:
+            bad("patience", "must be >= 0 (0: no early stopping)")
         return self
 
     def to_dict(self):

@@ -11,6 +11,7 @@ from kagglekit.errors import TrainingError
 from kagglekit.fast import train as fast_train
 from kagglekit.nn.augment import random_affine, random_shift, warp
 from kagglekit.nn.layers import Dense, Dropout, ReLU
+from kagglekit.nn.losses import SoftmaxCrossEntropy
 from kagglekit.nn.network import Network, build_network
 from kagglekit.nn.optim import SGD, Adam
 from kagglekit.nn.train import HISTORY_COLUMNS, fit, minibatches
@@ -47,7 +48,9 @@ def test_learns_separable_problem(optimizer, lr, batch, how):
     assert len(history.rows) == 30 and set(history.rows[0]) == set(HISTORY_COLUMNS)
     assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
     assert history.last["val_acc"] > 0.95
-    assert np.mean(net.predict(x[240:]) == y[240:]) == history.last["val_acc"]
+    best = history.rows[history.best_epoch - 1]  # the weights kept are the best validation epoch's
+    assert best["val_acc"] == max(history.column("val_acc"))
+    assert np.mean(net.predict(x[240:]) == y[240:]) == best["val_acc"]
 
 
 # --- every option, against a reference that spells training out step by step ---------------------
@@ -61,11 +64,24 @@ def reference_fit(config, x, y, n_out=3):
         if config.dropout:
             layers.append(Dropout(config.dropout, rng))
         width = size
-    net = Network(layers + [Dense(width, n_out, config.init, rng, np.float64)])
+    net = Network(layers + [Dense(width, n_out, config.init, rng, np.float64)],
+                  loss=SoftmaxCrossEntropy(config.label_smoothing))
     momentum = config.momentum if config.optimizer == "sgd" else 0.0
     optimizer = Adam(config.lr) if config.optimizer == "adam" else SGD(config.lr, momentum)
+    per_epoch = len(x) // config.batch_size if config.batch_size else 1  # the tests' rows divide evenly
+    total, step = config.epochs * per_epoch, 0
     for _ in range(config.epochs):
         for idx in minibatches(len(x), config.batch_size, rng):
+            warm = round(config.warmup * per_epoch)
+            if config.schedule == "cosine":  # linear warm-up, then half a cosine wave down
+                optimizer.lr = (config.lr * (step + 1) / warm if step < warm else
+                                config.lr * (1 + np.cos(np.pi * (step - warm) / (total - warm))) / 2)
+            elif config.schedule == "onecycle":  # lr/25 up to lr over 30% of the steps, down to lr/25e4
+                peak = 0.3 * total - 1
+                start, end, t = ((config.lr / 25, config.lr, step / peak) if step <= peak else
+                                 (config.lr, config.lr / 25e4, (step - peak) / (total - 1 - peak)))
+                optimizer.lr = end + (start - end) * (1 + np.cos(np.pi * t)) / 2
+            step += 1
             xb = x[idx]
             if config.augment_rotate or config.augment_zoom or config.augment_shear:  # one warp, shift in it
                 xb = warp(xb, random_affine(len(xb), config.augment_rotate, config.augment_zoom,
@@ -77,7 +93,8 @@ def reference_fit(config, x, y, n_out=3):
                 if isinstance(layer, Dense):
                     layer.grads["W"] += config.weight_decay * layer.params["W"]
             optimizer.step(net.pairs())
-        optimizer.lr *= config.lr_decay
+        if config.schedule == "none":
+            optimizer.lr *= config.lr_decay
     return net
 
 
@@ -103,6 +120,9 @@ OPTIONS = {  # each option, switched on, for minibatch (30 rows) and full-batch 
     "lr_decay": dict(lr_decay=0.3),
     "momentum": dict(optimizer="sgd", momentum=0.8),
     "adam": dict(optimizer="adam", lr=0.01),
+    "cosine": dict(schedule="cosine", warmup=1),
+    "onecycle": dict(schedule="onecycle"),
+    "label_smoothing": dict(label_smoothing=0.3),
 }
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import TrainingError
-from ..nn.train import History, end_epoch, update
+from ..nn.train import BestWeights, History, close_epoch, end_epoch, learning_rate, should_stop, update
 from .layers import accelerate
 from .rowblocks import RowBlocks, packed, packing_order
 
@@ -179,12 +179,15 @@ class Workers:
                 layer.params[k] = np.array(layer.params[k])
 
 
-def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None):
+def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
+                   history=None):
     """nn.train.fit for a full-batch config without augmentation: the same rows every step, run as
     FullBatch parts. Each epoch's validation rows (packed once too) are evaluated while the other parts
     run the next step, with the weights the epoch ended with, so this process's part is lighter by
-    about the cost of that evaluation."""
-    history, start = History(), time.perf_counter()
+    about the cost of that evaluation; the epoch's checkpoint is written then too."""
+    history = History() if history is None else history
+    rate, best = learning_rate(config, 1), BestWeights(net, history)
+    start = time.perf_counter() - history.last.get("seconds", 0)
     validate = x_val is not None and len(x_val) > 0
     if validate:
         x_val, y_val = packed(x_val, y_val)
@@ -194,18 +197,21 @@ def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, opt
         if validate:
             loss = evaluator.loss.forward(evaluator.forward(x_val), y_val)
             row["val_loss"], row["val_acc"] = loss, evaluator.loss.correct() / len(y_val)
-        history.rows.append(row)
-        if callback is not None:
-            callback(row)
+        close_epoch(history, row, best, callback, checkpoint)
 
     full, pending = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0), None
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))
+            if pending and should_stop(history, config.patience):  # this step's gradients go unused
+                pending = None
+                break
+            optimizer.lr = rate(epoch - 1)
             update(net, optimizer, config)
             pending = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
-            optimizer.lr *= config.lr_decay
-        finish(pending)
+        if pending:
+            finish(pending)
     finally:
         full.close()
+    best.restore()
     return history

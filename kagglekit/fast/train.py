@@ -28,11 +28,14 @@ def is_full_batch(config):
     return not any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
 
 
-def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):
-    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster."""
-    optimizer = fast_optimizer(config)
+def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
+        history=None):
+    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
+    optimizer, if not given, is fast_optimizer(config)."""
+    optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
-            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer)
-        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer)
+            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history)
+        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                         history)

@@ -1,5 +1,8 @@
 """The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
-network and an optimizer and returns the per-epoch History. `evaluate` scores a network on held-out rows."""
+network and an optimizer, each step at the rate the config's schedule gives it, and returns the
+per-epoch History. It keeps the weights of the best validation epoch, can stop early, and can continue
+the History of a checkpoint. `evaluate` scores a network on held-out rows."""
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -7,7 +10,7 @@ import numpy as np
 
 from ..errors import TrainingError
 from .augment import augment
-from .registry import make_optimizer
+from .registry import lookup, make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
@@ -23,6 +26,64 @@ class History:
     @property
     def last(self):
         return self.rows[-1] if self.rows else {}
+
+    @property
+    def best_epoch(self):
+        """The epoch of the highest validation accuracy (the first of equals); without validation the
+        last epoch, as nothing says an earlier one was better; 0 before the first epoch."""
+        scored = [row for row in self.rows if not np.isnan(row["val_acc"])]
+        if not scored:
+            return self.last.get("epoch", 0)
+        return max(scored, key=lambda row: row["val_acc"])["epoch"]
+
+
+class BestWeights:
+    """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best
+    epoch so far, put back into the network when training ends."""
+
+    def __init__(self, net, history):
+        self.net, self.saved = net, None
+        if history.rows:  # a History being continued ends with the epoch whose weights net holds
+            self.keep()
+
+    def _arrays(self):
+        # Looked up each time: the full-batch workers swap the parameter arrays for shared ones and back.
+        return [a for layer in self.net.layers for d in (layer.params, layer.buffers) for a in d.values()]
+
+    def keep(self):
+        self.saved = [a.copy() for a in self._arrays()]
+
+    def restore(self):
+        for array, saved in zip(self._arrays(), self.saved or ()):
+            array[...] = saved  # in place: optimizers and fast twins hold these very arrays
+
+
+def close_epoch(history, row, best, callback=None, checkpoint=None):
+    """Add the epoch's row to history; if it is the best epoch so far, keep its weights and call
+    checkpoint(history) (the network, optimizer and generator are then as that epoch left them); then
+    call callback(row)."""
+    history.rows.append(row)
+    if history.best_epoch == row["epoch"]:
+        best.keep()
+        if checkpoint is not None:
+            checkpoint(history)
+    if callback is not None:
+        callback(row)
+
+
+def should_stop(history, patience):
+    """Whether `patience` epochs (0: never) have gone by without a better validation accuracy."""
+    return patience > 0 and history.last["epoch"] - history.best_epoch >= patience
+
+
+def steps_per_epoch(n, batch_size):
+    """How many batches minibatches() cuts n rows into."""
+    return 1 if batch_size <= 0 or batch_size >= n else -(-n // batch_size)
+
+
+def learning_rate(config, per_epoch):
+    """The function step -> learning rate of config.schedule (see nn.schedule), steps counted from 0."""
+    return functools.partial(lookup("schedule", config.schedule), config, steps_per_epoch=per_epoch)
 
 
 def minibatches(n, batch_size, rng):
@@ -61,28 +122,38 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
             "val_loss": float("nan"), "val_acc": float("nan"), "seconds": time.perf_counter() - start}
 
 
-def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None):
+def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
+        history=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
-    optimizer the config names unless one is given. `callback(row)` is called after every epoch with
-    its History row. Raises TrainingError if the weights stop being finite."""
+    optimizer the config names unless one is given, and return the History. `callback(row)` is called
+    after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
+    so far (see close_epoch). Training stops after config.epochs, or config.patience epochs without a
+    better validation accuracy; net then holds the best epoch's weights (without validation rows: the
+    last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
+    are not run again, and net, optimizer and rng must be as its last epoch left them. Raises
+    TrainingError if the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
-    history, start = History(), time.perf_counter()
+    history = History() if history is None else history
+    per_epoch = steps_per_epoch(len(x), config.batch_size)
+    rate, best = learning_rate(config, per_epoch), BestWeights(net, history)
+    start = time.perf_counter() - history.last.get("seconds", 0)
     # Overflow on the way to divergence ends in one clear TrainingError; NumPy's warnings before it
     # would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct = 0.0, 0
-            for idx in minibatches(len(x), config.batch_size, rng):
+            for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
                 xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                optimizer.lr = rate((epoch - 1) * per_epoch + i)
                 update(net, optimizer, config)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
-            optimizer.lr *= config.lr_decay
             if x_val is not None and len(x_val):
                 row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
-            history.rows.append(row)
-            if callback is not None:
-                callback(row)
+            close_epoch(history, row, best, callback, checkpoint)
+            if should_stop(history, config.patience):
+                break
+    best.restore()
     return history

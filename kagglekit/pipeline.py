@@ -1,8 +1,10 @@
 """The steps the CLI and the Makefile name: find the data, train a run folder, evaluate a model,
 cross-validate a config, predict test.csv into a checked submission.
 
-A run folder `runs/<name>/` holds model.npz, config.json, metrics.json and history.csv; every step
-that needs a model takes a run folder or a model file (default: the newest run). A run records the
+A run folder `runs/<name>/` holds model.npz, config.json, metrics.json and history.csv; while it
+trains, and after Ctrl-C, it holds the best model so far and a checkpoint instead (see checkpoint.py),
+from which `resume_run` continues it. Every step that needs a model takes a run folder or a model
+file (default: the newest run). A run records the
 data it was trained on (absolute folder, size and hash of train.csv), and the steps that act on a run
 use that data unless told otherwise; the bundled sample is only ever a fallback for training.
 """
@@ -15,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint as saved_state
 from .archive import install_competition
 from .config import TrainConfig
 from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
-from .errors import DataError, Interrupted, ModelError
+from .errors import ConfigError, DataError, Interrupted, ModelError
 from .files import atomic_write, write_text
 from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
@@ -147,15 +150,56 @@ def _write_json(path, value):
 
 def train_run(data_folder, config, name=None, callback=None, runs=RUNS):
     """Train `config` on data_folder/train.csv into a new run folder runs/<name>/ (see new_run_dir);
-    returns (run folder, metrics dict). Any failure, Ctrl-C included, removes the unfinished folder."""
+    returns (run folder, metrics dict). Ctrl-C after the first epoch keeps the folder with the best
+    model so far and its checkpoint, to resume; any other failure, or Ctrl-C before, removes it."""
     run_dir = new_run_dir(name, runs)
     try:
         return run_dir, _train_into(run_dir, data_folder, config, callback)
     except BaseException as e:
+        ctrl_c = isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted)
+        if ctrl_c and saved_state.summary(run_dir):
+            raise _kept(run_dir) from None
         shutil.rmtree(run_dir, ignore_errors=True)
-        if isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted):
+        if ctrl_c:
             raise Interrupted(f"nothing was kept (the run folder {run_dir} was removed)") from None
         raise
+
+
+def _kept(run_dir):
+    epoch, acc = saved_state.summary(run_dir)
+    return Interrupted(f"kept the best model so far (epoch {epoch}, validation accuracy {acc:.4f}) in {run_dir}; "
+                       f"continue with `kagglekit train --resume {run_dir}`")
+
+
+def unfinished_run(run, runs=RUNS):
+    """(folder, checkpoint) of an interrupted run (a folder or a name under runs/); ModelError, one line,
+    for a run that is missing, finished, or has no checkpoint that fits it. Reads only."""
+    path = Path(run)
+    if not path.is_dir() and (Path(runs) / path).is_dir():
+        path = Path(runs) / path
+    if not path.is_dir():
+        raise ModelError(f"run {path} not found; pass the run folder that Ctrl-C said it kept")
+    if (path / "metrics.json").is_file():
+        raise ModelError(f"{path} finished training (metrics.json is there); train a new run, or use this one with "
+                         f"`kagglekit evaluate` or `kagglekit predict`")
+    return path, saved_state.load(path)
+
+
+def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None):
+    """Continue an interrupted run (see unfinished_run) from its checkpoint to the end, with its config
+    (epochs changed if given); returns (run folder, metrics dict) as train_run does. The rows trained on
+    must be the same: data_folder's train.csv must be the run's. A failure leaves the folder as the last
+    checkpoint left it."""
+    config = checkpoint.config if epochs is None else checkpoint.config.override(epochs=epochs)
+    if config.epochs <= checkpoint.epoch:
+        raise ConfigError(f"--epochs {config.epochs} leaves nothing to do: {run_dir}'s checkpoint is from epoch "
+                          f"{checkpoint.epoch}; give more epochs, or leave --epochs out")
+    try:
+        return run_dir, _train_into(run_dir, data_folder, config, callback, checkpoint)
+    except KeyboardInterrupt as e:
+        if isinstance(e, Interrupted):
+            raise
+        raise _kept(run_dir) from None
 
 
 def learning_warning(report, losses, lr):
@@ -172,21 +216,31 @@ def learning_warning(report, losses, lr):
     return ""
 
 
-def _train_into(run_dir, data_folder, config, callback):
+def _train_into(run_dir, data_folder, config, callback, resume=None):
     x, y = load_train(Path(data_folder) / "train.csv")
-    start = time.perf_counter()
-    net, history, (_, val_idx) = train_model(x, y, config, callback)
+    data = data_record(data_folder)
+
+    def checkpoint(net, optimizer, rng, history):
+        net.meta["data"] = data
+        saved_state.save(run_dir, net, optimizer, rng, history, config)
+
+    start = time.perf_counter() - (resume.record["history"][-1]["seconds"] if resume else 0)
+    net, history, (_, val_idx) = train_model(x, y, config, callback, checkpoint, resume and resume.restore)
     seconds = time.perf_counter() - start
-    net.meta["data"] = data_record(data_folder)
-    net.save(run_dir / MODEL_FILE)
-    _write_json(run_dir / "config.json", config.to_dict())
-    _write_history(run_dir / "history.csv", history)
+    net.meta["data"] = data
+    best = history.rows[history.best_epoch - 1]
     report = classification_report(y[val_idx], net.predict(x[val_idx]))
     metrics = {"validation": report,
-               "train_accuracy": history.last["train_acc"], "train_seconds": round(seconds, 3),
-               "epochs": config.epochs, "n_train": int(len(y) - len(val_idx)), "data": net.meta["data"],
+               "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
+               "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,
+               "n_train": int(len(y) - len(val_idx)), "data": data,
                "warning": learning_warning(report, history.column("train_loss"), config.lr)}
-    _write_json(run_dir / "metrics.json", metrics)
+    with saved_state.interrupts_deferred():  # the finished run's files, then no checkpoint: all or none
+        net.save(run_dir / MODEL_FILE)
+        _write_json(run_dir / "config.json", config.to_dict())
+        _write_history(run_dir / "history.csv", history)
+        _write_json(run_dir / "metrics.json", metrics)
+        saved_state.remove(run_dir)
     return metrics
 
 

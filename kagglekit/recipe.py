@@ -6,7 +6,7 @@ import numpy as np
 
 from .data import load_test, stratified_split
 from .errors import DataError
-from .fast.train import fit
+from .fast.train import fast_optimizer, fit
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
 
@@ -17,11 +17,18 @@ def holdout(y, config):
     return stratified_split(y, config.val_size, rng), rng
 
 
-def train_model(x, y, config, callback=None):
-    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx))."""
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
+    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
+    nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
+    History, which training continues."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback)
+    optimizer = fast_optimizer(config)
+    history = resume(net, optimizer, rng) if resume is not None else None
+    hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
+    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
+                  hook, history)
     return net, history, (train_idx, val_idx)
 
 

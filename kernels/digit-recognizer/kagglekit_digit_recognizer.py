@@ -560,6 +560,53 @@ class MaxPool2D(Layer):
 '''
 
 
+# -------------------- kagglekit/nn/schedule.py ----------------------------------------------
+SOURCES['kagglekit/nn/schedule.py'] = r'''"""Learning-rate schedules: the rate of each optimizer step as a function of the step's number (0 for
+the first batch of the first epoch), the steps per epoch and the config. "none" is the per-epoch decay
+kagglekit always had; "cosine" and "onecycle" change the rate every batch, as PyTorch's schedulers
+stepped per batch do."""
+import math
+
+
+def per_epoch(config, step, steps_per_epoch):
+    """config.lr, multiplied by lr_decay after each finished epoch (one multiplication an epoch, as the
+    loop always did, so that runs repeat bit for bit)."""
+    lr = config.lr
+    for _ in range(step // steps_per_epoch):
+        lr *= config.lr_decay
+    return lr
+
+
+def cosine(config, step, steps_per_epoch):
+    """A linear warm-up over config.warmup epochs (lr·1/W, lr·2/W, …, lr), then lr·(1 + cos(π·t))/2 with
+    t going from 0 towards 1 over the remaining steps: the rate ends close to 0."""
+    total, warm = config.epochs * steps_per_epoch, round(config.warmup * steps_per_epoch)
+    if step < warm:
+        return config.lr * (step + 1) / warm
+    return config.lr * (1 + math.cos(math.pi * (step - warm) / (total - warm))) / 2
+
+
+def _anneal(start, end, t):
+    """Cosine from start (t = 0) to end (t = 1)."""
+    return end + (start - end) / 2 * (math.cos(math.pi * t) + 1)
+
+
+def onecycle(config, step, steps_per_epoch, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+    """PyTorch's OneCycleLR (two phases, cosine annealing) with max_lr = config.lr: from lr/25 up to lr
+    over the first 30% of the steps, then down to lr/25/1e4 at the last step. Unlike PyTorch's default,
+    the momentum is not cycled."""
+    total = config.epochs * steps_per_epoch
+    initial = config.lr / div_factor
+    peak_step = float(pct_start * total) - 1
+    if step <= peak_step:
+        return _anneal(initial, config.lr, step / peak_step)
+    return _anneal(config.lr, initial / final_div_factor, (step - peak_step) / (total - 1 - peak_step))
+
+
+SCHEDULES = {"none": per_epoch, "cosine": cosine, "onecycle": onecycle}
+'''
+
+
 # -------------------- kagglekit/nn/shape.py -------------------------------------------------
 SOURCES['kagglekit/nn/shape.py'] = r'''"""Layers that only change how a sample's numbers are arranged: Flatten ((n, c, h, w) -> (n, c·h·w))
 before the dense layers, and Reshape, e.g. the 784 pixels of a CSV row into a (1, 28, 28) image."""
@@ -615,7 +662,7 @@ class Reshape(Layer):
 
 # -------------------- kagglekit/nn/registry.py ----------------------------------------------
 SOURCES['kagglekit/nn/registry.py'] = r'''"""The one table of names that configs, model files and the command line use: activations, weight
-inits, optimizers and layer kinds. `lookup` turns a name into its class or function, or raises a
+inits, optimizers, learning-rate schedules and layer kinds. `lookup` turns a name into its class or function, or raises a
 ConfigError that lists the known names."""
 from ..errors import ConfigError
 from .init import INITS
@@ -624,17 +671,20 @@ from .layers import Dense, Dropout, ReLU, Sigmoid, Tanh
 from .norm import BatchNorm
 from .optim import SGD, Adam
 from .pool import MaxPool2D
+from .schedule import SCHEDULES
 from .shape import Flatten, Reshape
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {"gd": SGD, "sgd": SGD, "adam": Adam}  # gd: SGD without momentum
 LAYERS = {"dense": Dense, "dropout": Dropout, **ACTIVATIONS, "conv2d": Conv2D, "maxpool2d": MaxPool2D,
           "batchnorm": BatchNorm, "flatten": Flatten, "reshape": Reshape}
-TABLES = {"activation": ACTIVATIONS, "init": INITS, "optimizer": OPTIMIZERS, "layer": LAYERS}
+TABLES = {"activation": ACTIVATIONS, "init": INITS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+          "layer": LAYERS}
 
 
 def lookup(kind, name):
-    """The entry called `name` in the table of `kind`: 'activation', 'init', 'optimizer' or 'layer'."""
+    """The entry called `name` in the table of `kind`: 'activation', 'init', 'optimizer', 'schedule' or
+    'layer'."""
     table = TABLES[kind]
     if name not in table:
         raise ConfigError(f"unknown {kind} {name!r}; known: {', '.join(table)}")
@@ -807,7 +857,7 @@ the value quoted.
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
-from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS
+from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from .nn.spec import build_layers, mlp_spec
 
 
@@ -840,7 +890,12 @@ class TrainConfig:
     optimizer: str = _setting("adam", "gd (plain gradient descent), sgd (with momentum) or adam.",
                               choices=tuple(OPTIMIZERS))
     lr: float = _setting(1e-3, "Learning rate.")
-    lr_decay: float = _setting(1.0, "Multiply the learning rate by this after each epoch.")
+    lr_decay: float = _setting(1.0, "With --schedule none: multiply the learning rate by this after each epoch.")
+    schedule: str = _setting("none", "Learning rate per batch: none (--lr, decayed each epoch by --lr-decay), "
+                                     "cosine (--warmup epochs rising to --lr, then a cosine to ~0) or onecycle "
+                                     "(PyTorch's OneCycleLR with max --lr).", choices=tuple(SCHEDULES))
+    warmup: float = _setting(0.0, "With --schedule cosine: epochs of linear warm-up (may be a fraction).")
+    label_smoothing: float = _setting(0.0, "Train towards (1-E)·one-hot + E/10 instead of the one-hot label.")
     momentum: float = _setting(0.9, "SGD momentum.")
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
@@ -851,6 +906,8 @@ class TrainConfig:
     augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
     augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
+    patience: int = _setting(0, "Stop after N epochs without a better validation accuracy (0: never). "
+                                "The run keeps its best epoch's weights either way.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
 
     def __post_init__(self):
@@ -884,6 +941,14 @@ class TrainConfig:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:
             bad("lr_decay", "must be in (0, 1]")
+        if self.lr_decay != 1 and self.schedule != "none":
+            bad("lr_decay", f"goes with --schedule none; {self.schedule} sets the rate of every batch itself")
+        if self.warmup < 0 or (self.warmup and self.warmup >= self.epochs):
+            bad("warmup", f"must be in [0, epochs) (epochs is {self.epochs})")
+        if self.warmup and self.schedule != "cosine":
+            bad("warmup", "goes with --schedule cosine (onecycle warms up over its first 30% itself)")
+        if not 0 <= self.label_smoothing < 1:
+            bad("label_smoothing", "must be in [0, 1)")
         if not 0 <= self.momentum < 1:
             bad("momentum", "must be in [0, 1)")
         if self.weight_decay < 0:
@@ -902,6 +967,8 @@ class TrainConfig:
             bad("augment_shear", "must be between 0 and 45 degrees")
         if self.val_size <= 0:
             bad("val_size", "must be > 0")
+        if self.patience < 0:
+            bad("patience", "must be >= 0 (0: no early stopping)")
         return self
 
     def to_dict(self):
@@ -1327,7 +1394,10 @@ def warp(x, inverse):
 
 # -------------------- kagglekit/nn/train.py -------------------------------------------------
 SOURCES['kagglekit/nn/train.py'] = r'''"""The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
-network and an optimizer and returns the per-epoch History. `evaluate` scores a network on held-out rows."""
+network and an optimizer, each step at the rate the config's schedule gives it, and returns the
+per-epoch History. It keeps the weights of the best validation epoch, can stop early, and can continue
+the History of a checkpoint. `evaluate` scores a network on held-out rows."""
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -1335,7 +1405,7 @@ import numpy as np
 
 from ..errors import TrainingError
 from .augment import augment
-from .registry import make_optimizer
+from .registry import lookup, make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
@@ -1351,6 +1421,64 @@ class History:
     @property
     def last(self):
         return self.rows[-1] if self.rows else {}
+
+    @property
+    def best_epoch(self):
+        """The epoch of the highest validation accuracy (the first of equals); without validation the
+        last epoch, as nothing says an earlier one was better; 0 before the first epoch."""
+        scored = [row for row in self.rows if not np.isnan(row["val_acc"])]
+        if not scored:
+            return self.last.get("epoch", 0)
+        return max(scored, key=lambda row: row["val_acc"])["epoch"]
+
+
+class BestWeights:
+    """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best
+    epoch so far, put back into the network when training ends."""
+
+    def __init__(self, net, history):
+        self.net, self.saved = net, None
+        if history.rows:  # a History being continued ends with the epoch whose weights net holds
+            self.keep()
+
+    def _arrays(self):
+        # Looked up each time: the full-batch workers swap the parameter arrays for shared ones and back.
+        return [a for layer in self.net.layers for d in (layer.params, layer.buffers) for a in d.values()]
+
+    def keep(self):
+        self.saved = [a.copy() for a in self._arrays()]
+
+    def restore(self):
+        for array, saved in zip(self._arrays(), self.saved or ()):
+            array[...] = saved  # in place: optimizers and fast twins hold these very arrays
+
+
+def close_epoch(history, row, best, callback=None, checkpoint=None):
+    """Add the epoch's row to history; if it is the best epoch so far, keep its weights and call
+    checkpoint(history) (the network, optimizer and generator are then as that epoch left them); then
+    call callback(row)."""
+    history.rows.append(row)
+    if history.best_epoch == row["epoch"]:
+        best.keep()
+        if checkpoint is not None:
+            checkpoint(history)
+    if callback is not None:
+        callback(row)
+
+
+def should_stop(history, patience):
+    """Whether `patience` epochs (0: never) have gone by without a better validation accuracy."""
+    return patience > 0 and history.last["epoch"] - history.best_epoch >= patience
+
+
+def steps_per_epoch(n, batch_size):
+    """How many batches minibatches() cuts n rows into."""
+    return 1 if batch_size <= 0 or batch_size >= n else -(-n // batch_size)
+
+
+def learning_rate(config, per_epoch):
+    """The function step -> learning rate of config.schedule (see nn.schedule), steps counted from 0."""
+    return functools.partial(lookup("schedule", config.schedule), config, steps_per_epoch=per_epoch)
 
 
 def minibatches(n, batch_size, rng):
@@ -1389,30 +1517,40 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
             "val_loss": float("nan"), "val_acc": float("nan"), "seconds": time.perf_counter() - start}
 
 
-def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None):
+def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
+        history=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
-    optimizer the config names unless one is given. `callback(row)` is called after every epoch with
-    its History row. Raises TrainingError if the weights stop being finite."""
+    optimizer the config names unless one is given, and return the History. `callback(row)` is called
+    after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
+    so far (see close_epoch). Training stops after config.epochs, or config.patience epochs without a
+    better validation accuracy; net then holds the best epoch's weights (without validation rows: the
+    last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
+    are not run again, and net, optimizer and rng must be as its last epoch left them. Raises
+    TrainingError if the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
-    history, start = History(), time.perf_counter()
+    history = History() if history is None else history
+    per_epoch = steps_per_epoch(len(x), config.batch_size)
+    rate, best = learning_rate(config, per_epoch), BestWeights(net, history)
+    start = time.perf_counter() - history.last.get("seconds", 0)
     # Overflow on the way to divergence ends in one clear TrainingError; NumPy's warnings before it
     # would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct = 0.0, 0
-            for idx in minibatches(len(x), config.batch_size, rng):
+            for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
                 xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                optimizer.lr = rate((epoch - 1) * per_epoch + i)
                 update(net, optimizer, config)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
-            optimizer.lr *= config.lr_decay
             if x_val is not None and len(x_val):
                 row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
-            history.rows.append(row)
-            if callback is not None:
-                callback(row)
+            close_epoch(history, row, best, callback, checkpoint)
+            if should_stop(history, config.patience):
+                break
+    best.restore()
     return history
 '''
 
@@ -1470,7 +1608,8 @@ def blas_threads(n):
 
 # -------------------- kagglekit/nn/losses.py ------------------------------------------------
 SOURCES['kagglekit/nn/losses.py'] = r'''"""Softmax and the cross-entropy loss fused with it, whose gradient with respect to the logits is
-simply (probabilities - one-hot labels) / batch size."""
+simply (probabilities - targets) / batch size, the targets one-hot labels, or with label smoothing
+ε: (1-ε)·one-hot + ε/K for K classes."""
 import numpy as np
 
 
@@ -1481,7 +1620,11 @@ def softmax(logits):
 
 
 class SoftmaxCrossEntropy:
-    """Mean cross-entropy of softmax(logits) against integer labels; backward() gives dLoss/dlogits."""
+    """Mean cross-entropy of softmax(logits) against integer labels, smoothed by `smoothing` (ε in
+    [0, 1)); backward() gives dLoss/dlogits."""
+
+    def __init__(self, smoothing=0.0):
+        self.smoothing = smoothing
 
     def forward(self, logits, labels):
         z = logits - logits.max(axis=1, keepdims=True)
@@ -1489,11 +1632,16 @@ class SoftmaxCrossEntropy:
         sums = e.sum(axis=1)
         self.p, self.labels = e / sums[:, None], labels
         # -log p[label] = log(sum exp z) - z[label]: finite even where p[label] underflows to 0.
-        return float(np.mean(np.log(sums) - z[np.arange(len(labels)), labels]))
+        picked = z[np.arange(len(labels)), labels]
+        if self.smoothing:  # -Σ_k t_k·log p_k with t = (1-ε)·one-hot + ε/K: z[label] becomes a blend
+            picked = (1 - self.smoothing) * picked + self.smoothing * z.mean(axis=1)
+        return float(np.mean(np.log(sums) - picked))
 
     def backward(self):
         grad = self.p.copy()
-        grad[np.arange(len(self.labels)), self.labels] -= 1
+        grad[np.arange(len(self.labels)), self.labels] -= 1 - self.smoothing
+        if self.smoothing:
+            grad -= self.smoothing / grad.shape[1]
         return grad / len(self.labels)
 '''
 
@@ -1615,9 +1763,10 @@ class Network:
 
 
 def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
-    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng."""
+    """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng,
+    with the loss the config's label smoothing asks for."""
     layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)
-    return Network(layers, {"config": config.to_dict()})
+    return Network(layers, {"config": config.to_dict()}, SoftmaxCrossEntropy(config.label_smoothing))
 '''
 
 
@@ -1965,7 +2114,8 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
     """The plain loss, with its gradient divided by n_total (the rows of the whole batch, when this
     batch is one part of it whose gradients get added up) instead of this batch's rows."""
 
-    def __init__(self, n_total=None):
+    def __init__(self, n_total=None, smoothing=0.0):
+        super().__init__(smoothing)
         self.n_total = n_total
 
     def forward(self, logits, labels):
@@ -1975,7 +2125,10 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         self.p /= sums
         self.labels = labels
         self.picked = z[np.arange(len(labels)), labels]
-        return float((np.log(sums).sum() - self.picked.sum()) / len(labels))
+        picked = self.picked.sum()
+        if self.smoothing:  # as the plain loss: ε/K of every logit, 1-ε of the label's
+            picked = (1 - self.smoothing) * picked + self.smoothing * row_sums(z).sum() / z.shape[1]
+        return float((np.log(sums).sum() - picked) / len(labels))
 
     def correct(self):
         """How many rows of the last forward() have their label as argmax of the logits. Where no row
@@ -1989,7 +2142,9 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         n = len(self.labels)
         scale = 1.0 / (self.n_total or n)  # a Python float keeps float32 arrays float32
         grad = self.p * scale
-        grad[np.arange(n), self.labels] -= scale
+        grad[np.arange(n), self.labels] -= (1 - self.smoothing) * scale
+        if self.smoothing:
+            grad -= self.smoothing / grad.shape[1] * scale
         return grad
 
 
@@ -2010,7 +2165,7 @@ def accelerate(net, own_grads=False, n_total=None):
             if isinstance(layer, Dropout) and layer.rng is not None:
                 fast.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
         layers.append(fast)
-    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total))
+    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total, net.loss.smoothing))
 '''
 
 
@@ -2088,18 +2243,22 @@ def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
     first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
     generator carries the worker code only for such configs."""
-    image = any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
-    return config.batch_size <= 0 and not is_augmented(config) and not image
+    if config.batch_size > 0 or is_augmented(config):
+        return False  # decided without parsing: a network built by hand may have no spec (hidden=())
+    return not any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
 
 
-def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None):
-    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster."""
-    optimizer = fast_optimizer(config)
+def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
+        history=None):
+    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
+    optimizer, if not given, is fast_optimizer(config)."""
+    optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
-            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer)
-        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer)
+            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history)
+        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                         history)
 '''
 
 
@@ -2273,7 +2432,7 @@ import numpy as np
 
 from .data import load_test, stratified_split
 from .errors import DataError
-from .fast.train import fit
+from .fast.train import fast_optimizer, fit
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
 
@@ -2284,11 +2443,18 @@ def holdout(y, config):
     return stratified_split(y, config.val_size, rng), rng
 
 
-def train_model(x, y, config, callback=None):
-    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx))."""
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
+    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
+    nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
+    History, which training continues."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback)
+    optimizer = fast_optimizer(config)
+    history = resume(net, optimizer, rng) if resume is not None else None
+    hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
+    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
+                  hook, history)
     return net, history, (train_idx, val_idx)
 
 
@@ -2332,6 +2498,9 @@ CONFIG: TrainConfig = TrainConfig(
     optimizer='adam',
     lr=0.003,
     lr_decay=0.875,
+    schedule='none',
+    warmup=0.0,
+    label_smoothing=0.0,
     momentum=0.9,
     weight_decay=0.0,
     epochs=28,
@@ -2341,6 +2510,7 @@ CONFIG: TrainConfig = TrainConfig(
     augment_zoom=0.0,
     augment_shear=0.0,
     val_size=2000,
+    patience=0,
     seed=0,
 ).check()
 INPUT_ROOT = "/kaggle/input"  # where Kaggle mounts a kernel's data; --input or KAGGLEKIT_INPUT override it

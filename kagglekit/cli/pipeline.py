@@ -4,9 +4,11 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from .. import pipeline
 from ..data import COMPETITION, is_cached
+from ..errors import ConfigError
 from ..submission import check_submission, score_submission
 from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
                       send_submission)
@@ -50,11 +52,11 @@ def run_data(model, path, quiet, same_train=False):
     return folder
 
 
-def epoch_progress(config, quiet):
+def epoch_progress(epochs, quiet):
     """A progress bar over epochs showing the latest accuracies (stderr); returns (context, callback)."""
     if quiet:
         return contextlib.nullcontext(), lambda row: None
-    bar = click.progressbar(length=config.epochs, label="Training", file=sys.stderr,
+    bar = click.progressbar(length=epochs, label="Training", file=sys.stderr,
                             item_show_func=lambda row: row and (
                                 f"loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
                                 f"val {row['val_acc']:.4f}"))
@@ -72,28 +74,64 @@ def print_report(report, title):
 
 
 def train_and_report(folder, config, name, quiet):
-    bar, callback = epoch_progress(config, quiet)
+    bar, callback = epoch_progress(config.epochs, quiet)
     with bar:
         run_dir, metrics = pipeline.train_run(folder, config, name, callback)
+    report_run(run_dir, metrics)
+    return run_dir, metrics
+
+
+def report_run(run_dir, metrics):
+    stopped = f", stopped early after {metrics['epochs_run']}" if metrics["epochs_run"] < metrics["epochs"] else ""
     click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
-               f"{metrics['validation']['accuracy']:.4f}, run saved in {run_dir}")
+               f"{metrics['validation']['accuracy']:.4f} (best epoch {metrics['best_epoch']} of {metrics['epochs']}"
+               f"{stopped}), run saved in {run_dir}")
     if metrics["warning"]:
         note(f"Warning: {metrics['warning']}")  # even with -q: this run must not pass for a good one
-    return run_dir, metrics
 
 
 @click.command()
 @config_options
 @data_option
 @name_option
+@click.option("--resume", type=click.Path(path_type=Path), metavar="RUN",
+              help="Continue the run that Ctrl-C interrupted, with its own config (--epochs may change).")
 @quiet_option()
-def train(config, path, name, quiet):
+def train(config, path, name, resume, quiet):
     """Train a network and save it as a run folder runs/<name>/.
+
+    The run keeps its best validation epoch's weights. Ctrl-C after the first epoch keeps the best
+    model so far in the run folder; --resume RUN continues it.
 
     \b
     Example: kagglekit train --preset mlp --epochs 10 -p data/digit-recognizer
     """
-    train_and_report(data_folder(path, quiet)[0], config, name, quiet)
+    if resume is not None:
+        resume_and_report(resume, config, path, name, quiet)
+    else:
+        train_and_report(data_folder(path, quiet)[0], config, name, quiet)
+
+
+def given(name):
+    """Whether the command line itself gave the option whose parameter is `name`."""
+    return click.get_current_context().get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+
+def resume_and_report(resume, config, path, name, quiet):
+    others = [f"--{n.replace('_', '-')}" for n in ("preset_name", *config.to_dict(), "name")
+              if n != "epochs" and given(n)]
+    if others:
+        option = others[0].replace("--preset-name", "--preset")
+        raise ConfigError(f"--resume continues a run with the config it started with; only --epochs may be given "
+                          f"with it, not {option}")
+    run_dir, checkpoint = pipeline.unfinished_run(resume)
+    folder = run_data(run_dir, path, quiet, same_train=True)
+    epochs = config.epochs if given("epochs") else None
+    bar, callback = epoch_progress((epochs or checkpoint.config.epochs) - checkpoint.epoch, quiet)
+    note(f"Resuming {run_dir} after epoch {checkpoint.epoch}", quiet)
+    with bar:
+        run_dir, metrics = pipeline.resume_run(run_dir, checkpoint, folder, epochs, callback)
+    report_run(run_dir, metrics)
 
 
 @click.command()

@@ -60,7 +60,9 @@ def main(argv=None):
 
     net, history, _ = train_model(x, y, CONFIG, progress)
     path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
-    print(f"wrote {path}: {rows} rows, validation accuracy {history.last['val_acc']:.4f}", flush=True)
+    best = history.best
+    print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
+          f"{best['epoch']}, the best)", flush=True)
 
 
 def run(argv=None):

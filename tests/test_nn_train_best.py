@@ -102,3 +102,9 @@ def test_a_checkpoints_history_continues_to_the_uninterrupted_weights(how, batch
     assert strip(history.rows) == strip(whole.rows)
     for a, b in zip(weights(resumed), weights(net)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_history_best_is_the_row_of_the_best_epoch():
+    history = History([{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.9}, {"epoch": 3, "val_acc": 0.9}])
+    assert history.best_epoch == 2 and history.best == {"epoch": 2, "val_acc": 0.9}
+    assert History().best == {}

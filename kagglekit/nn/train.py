@@ -36,6 +36,11 @@ class History:
             return self.last.get("epoch", 0)
         return max(scored, key=lambda row: row["val_acc"])["epoch"]
 
+    @property
+    def best(self):
+        """The row of best_epoch, whose weights a trained network keeps."""
+        return self.rows[self.best_epoch - 1] if self.rows else {}
+
 
 class BestWeights:
     """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best

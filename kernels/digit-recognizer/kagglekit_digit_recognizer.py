@@ -1431,6 +1431,11 @@ class History:
             return self.last.get("epoch", 0)
         return max(scored, key=lambda row: row["val_acc"])["epoch"]
 
+    @property
+    def best(self):
+        """The row of best_epoch, whose weights a trained network keeps."""
+        return self.rows[self.best_epoch - 1] if self.rows else {}
+
 
 class BestWeights:
     """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best
@@ -2558,7 +2563,9 @@ def main(argv=None):
 
     net, history, _ = train_model(x, y, CONFIG, progress)
     path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
-    print(f"wrote {path}: {rows} rows, validation accuracy {history.last['val_acc']:.4f}", flush=True)
+    best = history.best
+    print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
+          f"{best['epoch']}, the best)", flush=True)
 
 
 def run(argv=None):

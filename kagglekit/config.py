@@ -161,7 +161,19 @@ PRESETS = {
                        lr_decay=0.875, epochs=28, batch_size=512, augment_shift=2, val_size=2000),
     # A few seconds, for trying things out.
     "quick": TrainConfig(hidden=(64,), optimizer="adam", lr=2e-3, epochs=5, batch_size=128, val_size=500),
+    # The default: the most accurate network we train in under 90 s on 2 cores. LeNet-5's shape (6 and
+    # 16 filters of 5x5, 120 and 84 units), one-cycle Adam, shifts, small rotations and zooms, label
+    # smoothing: ~8 s an epoch, and the holdout accuracy of a 784-800-10 MLP after the second epoch.
+    "lenet": TrainConfig(arch="conv6k5p2,pool,conv16k5,pool,dense120,dense84", optimizer="adam", lr=3e-3,
+                         schedule="onecycle", epochs=8, batch_size=128, augment_shift=2, augment_rotate=8,
+                         augment_zoom=0.08, label_smoothing=0.1, val_size=2000),
+    # The most accurate single network here in under 15 minutes: two 3x3 conv layers of 32 and 64
+    # filters, dropout before the classifier, stronger affine augmentation; ~30 s an epoch.
+    "cnn": TrainConfig(arch="conv32k3,pool,conv64k3,pool,dense128,dropout0.3", optimizer="adam", lr=2e-3,
+                       lr_decay=0.87, epochs=20, batch_size=128, augment_shift=2, augment_rotate=10,
+                       augment_zoom=0.1, val_size=2000),
 }
+DEFAULT_PRESET = "lenet"  # what `kagglekit train`/`run` and `kagglekit kernel build` use without --preset
 
 
 def preset(name):

@@ -13,7 +13,7 @@ from .recipe import predict_test, train_model
 
 # The build rewrites these two assignments: the preset's name, and its config as a TrainConfig literal
 # so that the script shows every setting it trains with.
-PRESET = "mlp"
+PRESET = "lenet"
 CONFIG: TrainConfig = preset(PRESET)
 INPUT_ROOT = "/kaggle/input"  # where Kaggle mounts a kernel's data; --input or KAGGLEKIT_INPUT override it
 OUTPUT_DIR = "/kaggle/working"  # what Kaggle keeps as the kernel's output; --output or KAGGLEKIT_OUTPUT

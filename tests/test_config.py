@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from kagglekit.config import PRESETS, TrainConfig, parse_sizes, preset
+from kagglekit.config import DEFAULT_PRESET, PRESETS, TrainConfig, parse_sizes, preset
 from kagglekit.errors import ConfigError
 
 
@@ -65,10 +65,13 @@ def test_parse_sizes():
         parse_sizes("128,x")
 
 
-def test_presets_are_specs_spelled_by_hidden():
+def test_presets_are_specs_the_mlps_spelled_by_hidden():
     assert {name: c.architecture for name, c in PRESETS.items()} == {
-        "seed": "dense10", "mlp": "dense800", "quick": "dense64"}
-    assert all(c.arch is None for c in PRESETS.values())
+        "seed": "dense10", "mlp": "dense800", "quick": "dense64",
+        "lenet": "conv6k5p2,pool,conv16k5,pool,dense120,dense84",
+        "cnn": "conv32k3,pool,conv64k3,pool,dense128,dropout0.3"}
+    assert [name for name, c in PRESETS.items() if c.arch is None] == ["seed", "mlp", "quick"]
+    assert all(c.check() is c for c in PRESETS.values()) and DEFAULT_PRESET in PRESETS
     assert preset("mlp").override(dropout=0.5).architecture == "dense800,dropout0.5"
 
 

@@ -93,6 +93,8 @@ def test_sandbox_has_numpy_and_pandas_but_not_kagglekit(sandbox, tmp_path):
 @pytest.mark.parametrize("preset_name, epochs", [
     ("mlp", 3),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
     ("seed", 20),  # full batch: the worker processes the script carries only for this preset
+    ("lenet", 1),  # the default: conv layers, one-cycle schedule, affine warps, label smoothing
+    ("cnn", 1),  # the largest conv net, dropout
 ])
 def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch, preset_name, epochs):
     script = tmp_path / "kernel" / kernel.CODE_FILE

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import PRESETS, TrainConfig, preset
+from ..config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
@@ -37,7 +37,7 @@ def message_option(help="Description shown on Kaggle's submissions page.", requi
 
 
 def preset_option(help):
-    return click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="mlp",
+    return click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default=DEFAULT_PRESET,
                         show_default=True, help=help)
 
 

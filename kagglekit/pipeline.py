@@ -148,13 +148,14 @@ def _write_json(path, value):
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
-def train_run(data_folder, config, name=None, callback=None, runs=RUNS):
+def train_run(data_folder, config, name=None, callback=None, runs=RUNS, on_batch=None):
     """Train `config` on data_folder/train.csv into a new run folder runs/<name>/ (see new_run_dir);
     returns (run folder, metrics dict). Ctrl-C after the first epoch keeps the folder with the best
-    model so far and its checkpoint, to resume; any other failure, or Ctrl-C before, removes it."""
+    model so far and its checkpoint, to resume; any other failure, or Ctrl-C before, removes it.
+    callback(row) and on_batch(i, n_batches, loss, acc, lr) report progress (see nn.train.fit)."""
     run_dir = new_run_dir(name, runs)
     try:
-        return run_dir, _train_into(run_dir, data_folder, config, callback)
+        return run_dir, _train_into(run_dir, data_folder, config, callback, on_batch=on_batch)
     except BaseException as e:
         ctrl_c = isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted)
         if ctrl_c and saved_state.summary(run_dir):
@@ -185,7 +186,7 @@ def unfinished_run(run, runs=RUNS):
     return path, saved_state.load(path)
 
 
-def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None):
+def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_batch=None):
     """Continue an interrupted run (see unfinished_run) from its checkpoint to the end, with its config
     (epochs changed if given); returns (run folder, metrics dict) as train_run does. The rows trained on
     must be the same: data_folder's train.csv must be the run's. A failure leaves the folder as the last
@@ -195,7 +196,7 @@ def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None):
         raise ConfigError(f"--epochs {config.epochs} leaves nothing to do: {run_dir}'s checkpoint is from epoch "
                           f"{checkpoint.epoch}; give more epochs, or leave --epochs out")
     try:
-        return run_dir, _train_into(run_dir, data_folder, config, callback, checkpoint)
+        return run_dir, _train_into(run_dir, data_folder, config, callback, checkpoint, on_batch)
     except KeyboardInterrupt as e:
         if isinstance(e, Interrupted):
             raise
@@ -216,7 +217,7 @@ def learning_warning(report, losses, lr):
     return ""
 
 
-def _train_into(run_dir, data_folder, config, callback, resume=None):
+def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=None):
     x, y = load_train(Path(data_folder) / "train.csv")
     data = data_record(data_folder)
 
@@ -225,7 +226,8 @@ def _train_into(run_dir, data_folder, config, callback, resume=None):
         saved_state.save(run_dir, net, optimizer, rng, history, config)
 
     start = time.perf_counter() - (resume.record["history"][-1]["seconds"] if resume else 0)
-    net, history, (_, val_idx) = train_model(x, y, config, callback, checkpoint, resume and resume.restore)
+    net, history, (_, val_idx) = train_model(x, y, config, callback, checkpoint, resume and resume.restore,
+                                             on_batch)
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]

@@ -17,18 +17,18 @@ def holdout(y, config):
     return stratified_split(y, config.val_size, rng), rng
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
     history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
-                  hook, history)
+                  hook, history, on_batch)
     return net, history, (train_idx, val_idx)
 
 

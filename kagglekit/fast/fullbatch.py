@@ -180,7 +180,7 @@ class Workers:
 
 
 def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-                   history=None):
+                   history=None, on_batch=None):
     """nn.train.fit for a full-batch config without augmentation: the same rows every step, run as
     FullBatch parts. Each epoch's validation rows (packed once too) are evaluated while the other parts
     run the next step, with the weights the epoch ended with, so this process's part is lighter by
@@ -208,6 +208,8 @@ def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, opt
                 break
             optimizer.lr = rate(epoch - 1)
             update(net, optimizer, config)
+            if on_batch is not None:  # an epoch is one step here
+                on_batch(0, 1, loss_sum / len(x), correct / len(x), optimizer.lr)
             pending = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
         if pending:
             finish(pending)

@@ -29,13 +29,14 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None):
+        history=None, on_batch=None):
     """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
     optimizer, if not given, is fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
-            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history)
+            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
+                                  on_batch)
         return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history)
+                         history, on_batch)

@@ -128,15 +128,17 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None):
+        history=None, on_batch=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
     so far (see close_epoch). Training stops after config.epochs, or config.patience epochs without a
     better validation accuracy; net then holds the best epoch's weights (without validation rows: the
     last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
-    are not run again, and net, optimizer and rng must be as its last epoch left them. Raises
-    TrainingError if the weights stop being finite."""
+    are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
+    n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
+    accuracy and the step's learning rate (for a progress bar). Raises TrainingError if the weights
+    stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
     per_epoch = steps_per_epoch(len(x), config.batch_size)
@@ -146,7 +148,7 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     # would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
-            loss_sum, correct = 0.0, 0
+            loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
                 xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
@@ -154,6 +156,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
                 optimizer.lr = rate((epoch - 1) * per_epoch + i)
                 update(net, optimizer, config)
+                if on_batch is not None:
+                    seen += len(yb)
+                    on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
             if x_val is not None and len(x_val):
                 row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)

@@ -1535,15 +1535,17 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None):
+        history=None, on_batch=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
     so far (see close_epoch). Training stops after config.epochs, or config.patience epochs without a
     better validation accuracy; net then holds the best epoch's weights (without validation rows: the
     last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
-    are not run again, and net, optimizer and rng must be as its last epoch left them. Raises
-    TrainingError if the weights stop being finite."""
+    are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
+    n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
+    accuracy and the step's learning rate (for a progress bar). Raises TrainingError if the weights
+    stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
     per_epoch = steps_per_epoch(len(x), config.batch_size)
@@ -1553,7 +1555,7 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     # would only be noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
-            loss_sum, correct = 0.0, 0
+            loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
                 xb, yb = augment(x[idx], config, rng), y[idx]
                 loss, logits = net.train_step(xb, yb)
@@ -1561,6 +1563,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
                 optimizer.lr = rate((epoch - 1) * per_epoch + i)
                 update(net, optimizer, config)
+                if on_batch is not None:
+                    seen += len(yb)
+                    on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
             if x_val is not None and len(x_val):
                 row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
@@ -2266,16 +2271,17 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None):
+        history=None, on_batch=None):
     """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
     optimizer, if not given, is fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
-            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history)
+            return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
+                                  on_batch)
         return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history)
+                         history, on_batch)
 '''
 
 
@@ -2460,18 +2466,18 @@ def holdout(y, config):
     return stratified_split(y, config.val_size, rng), rng
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
     history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
-                  hook, history)
+                  hook, history, on_batch)
     return net, history, (train_idx, val_idx)
 
 

@@ -1,17 +1,18 @@
 """The pipeline commands: train, evaluate, predict, validate, score, and run (all of them in a row)."""
-import contextlib
-import sys
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from .. import pipeline
+from .. import pipeline, runs
 from ..data import COMPETITION, is_cached
 from ..errors import ConfigError
+from ..report import write_report
 from ..submission import check_submission, score_submission
 from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
                       send_submission)
+from .progress import TrainingProgress
+from .runs import report_files
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")
@@ -52,17 +53,6 @@ def run_data(model, path, quiet, same_train=False):
     return folder
 
 
-def epoch_progress(epochs, quiet):
-    """A progress bar over epochs showing the latest accuracies (stderr); returns (context, callback)."""
-    if quiet:
-        return contextlib.nullcontext(), lambda row: None
-    bar = click.progressbar(length=epochs, label="Training", file=sys.stderr,
-                            item_show_func=lambda row: row and (
-                                f"loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
-                                f"val {row['val_acc']:.4f}"))
-    return bar, lambda row: bar.update(1, row)
-
-
 def print_report(report, title):
     click.echo(f"{title} accuracy: {report['accuracy']:.4f} on {report['n']} rows")
     click.echo("per class: " + "  ".join(f"{i}:{a:.3f}" if a is not None else f"{i}:-"
@@ -74,10 +64,10 @@ def print_report(report, title):
 
 
 def train_and_report(folder, config, name, quiet):
-    bar, callback = epoch_progress(config.epochs, quiet)
-    with bar:
-        run_dir, metrics = pipeline.train_run(folder, config, name, callback)
+    with TrainingProgress(config.epochs, quiet) as progress:
+        run_dir, metrics = pipeline.train_run(folder, config, name, progress.on_epoch, on_batch=progress.on_batch)
     report_run(run_dir, metrics)
+    report_files(run_dir, folder, quiet)
     return run_dir, metrics
 
 
@@ -127,11 +117,13 @@ def resume_and_report(resume, config, path, name, quiet):
     run_dir, checkpoint = pipeline.unfinished_run(resume)
     folder = run_data(run_dir, path, quiet, same_train=True)
     epochs = config.epochs if given("epochs") else None
-    bar, callback = epoch_progress((epochs or checkpoint.config.epochs) - checkpoint.epoch, quiet)
     note(f"Resuming {run_dir} after epoch {checkpoint.epoch}", quiet)
-    with bar:
-        run_dir, metrics = pipeline.resume_run(run_dir, checkpoint, folder, epochs, callback)
+    with TrainingProgress(epochs or checkpoint.config.epochs, quiet, checkpoint.epoch + 1,
+                          checkpoint.record["history"][-1]["seconds"]) as progress:
+        run_dir, metrics = pipeline.resume_run(run_dir, checkpoint, folder, epochs, progress.on_epoch,
+                                               progress.on_batch)
     report_run(run_dir, metrics)
+    report_files(run_dir, folder, quiet)
 
 
 @click.command()
@@ -156,6 +148,9 @@ def evaluate(model, path, folds, quiet):
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
         click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
+        if runs.is_run(model.parent):  # kept for `kagglekit runs` and the run's report
+            runs.record_kfold(model.parent, result)
+            write_report(model.parent)
     else:
         print_report(pipeline.evaluate(model, folder), "Validation")
 

@@ -40,7 +40,8 @@ def test_train_then_evaluate_then_predict(cli, tiny_competition, tmp_path):
     result = cli(["train", *FAST, "-p", tiny_competition, "--name", "first", "--hidden", "16,8"])
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "first"
-    assert {p.name for p in run.iterdir()} == {"model.npz", "config.json", "metrics.json", "history.csv"}
+    assert {p.name for p in run.iterdir()} - {"plots"} == {"model.npz", "config.json", "metrics.json", "history.csv",
+                                                           "report.md"}
     assert json.loads((run / "config.json").read_text())["hidden"] == [16, 8]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["validation"]["n"] == 20 and len(metrics["validation"]["confusion"]) == 10

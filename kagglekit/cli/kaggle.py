@@ -3,9 +3,12 @@ from pathlib import Path
 
 import click
 
+from .. import runs
 from ..competition import DATA, install, list_submissions
 from ..pipeline import NEWEST, resolve_model, run_submission
-from .options import competition_option, message_option, note, path_option, quiet_option, send_submission, wait_option
+from ..report import write_report
+from .options import (competition_option, message_option, note, path_option, print_table, quiet_option, send_submission,
+                      wait_option)
 
 
 @click.command()
@@ -53,12 +56,6 @@ def submit(file, run_name, message, competition, wait):
     send_submission(file, message, competition, wait)
 
 
-def _table(headers, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    for row in [headers, ["-" * w for w in widths], *rows]:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
-
-
 @click.command()
 @competition_option
 def submissions(competition):
@@ -68,10 +65,12 @@ def submissions(competition):
     Example: kagglekit submissions -c digit-recognizer
     """
     found = list_submissions(competition, on_note=note)
+    for run_dir in runs.record_scores(found):  # the scores Kaggle has given since, into the runs' reports
+        write_report(run_dir)
     if not found:
         click.echo(f"No submissions to {competition} yet.")
         return
-    _table(["ref", "date (UTC)", "file", "description", "status", "public", "private", "error"],
+    print_table(["ref", "date (UTC)", "file", "description", "status", "public", "private", "error"],
            [[s.ref, s.date.strftime("%Y-%m-%d %H:%M") if s.date else "", s.file_name, s.description[:40],
              s.status, s.public, s.private, s.error or ("(Kaggle gave no reason)" if s.status == "error" else "")]
             for s in found])

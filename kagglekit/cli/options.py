@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from .. import runs
 from ..config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
+from ..report import write_report
 
 
 def note(message, quiet=False):
@@ -81,11 +83,22 @@ def config_options(f):
     return wrapper
 
 
+def print_table(headers, rows):
+    """Rows under headers, each column as wide as its widest cell."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
 def send_submission(file, message, competition, wait, sample=None, source=None):
-    """Send a submission through competition.send_submission, printing what Kaggle says as it comes."""
-    waiting = []
+    """Send a submission through competition.send_submission, printing what Kaggle says as it comes. A
+    file in a run folder is recorded there with its score (runs.py), and the run's report.md follows."""
+    waiting, run_dir = [], runs.run_of(file)
 
     def sent(s):
+        if run_dir is not None:
+            runs.record_submission(run_dir, s.ref, message, s.competition, s.file)
+            write_report(run_dir)
         click.echo(f"Submitted {s.file} ({s.rows} rows) to {s.competition}: ref {s.ref}")
         if s.remaining is not None:
             click.echo(f"{s.remaining} submissions remaining today.")
@@ -106,3 +119,6 @@ def send_submission(file, message, competition, wait, sample=None, source=None):
             click.echo("", err=True)
     if wait:
         click.echo(f"Public score: {result.public or '(not published)'}")
+        if run_dir is not None:
+            runs.record_public(run_dir, result.ref, result.public)
+            write_report(run_dir)

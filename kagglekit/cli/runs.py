@@ -1,0 +1,78 @@
+"""The commands about finished runs: `runs` (the table of all of them, best first) and `report` (a run's
+report.md and plots)."""
+import json
+from pathlib import Path
+
+import click
+
+from .. import plots, runs
+from ..pipeline import resolve_model
+from ..report import REPORT, make_plots, write_report
+from .options import note, path_option, print_table, quiet_option
+
+NO_PLOTS = f"No plots: {plots.INSTALL_HINT} for the loss, accuracy, learning-rate, confusion and wrong-digit PNGs"
+
+
+def report_files(run_dir, data_folder=None, quiet=False):
+    """Write the run's plots (when matplotlib is there) and report.md, and say where they are (stderr)."""
+    if plots.available():
+        made = make_plots(run_dir, data_folder)
+        note(f"Report: {Path(run_dir) / REPORT} ({len(made)} plots in {Path(run_dir) / 'plots'})", quiet)
+    else:
+        note(f"Report: {Path(run_dir) / REPORT}. {NO_PLOTS} (then `kagglekit report {run_dir}`).", quiet)
+    return write_report(run_dir)
+
+
+@click.command()
+@click.argument("run", required=False, type=click.Path(path_type=Path))
+@path_option("Competition data folder for the gallery of wrong digits. Default: the data the run was trained on.")
+@quiet_option("Print only the report's path.")
+def report(run, path, quiet):
+    """Write a run's report.md and its plots (loss, accuracy, learning rate, confusion, wrong digits).
+
+    RUN is a run folder or name (default: the newest run).
+
+    \b
+    Example: kagglekit report runs/mlp-1
+    """
+    run_dir = resolve_model(run).parent
+    click.echo(report_files(run_dir, path, quiet))
+
+
+def _score(value):
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _settings(changed):
+    text = ", ".join(f"{k} {','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in changed.items())
+    return text if len(text) <= 48 else text[:47] + "…"
+
+
+@click.command("runs")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, for scripts.")
+def runs_command(as_json):
+    """List the finished runs in runs/, the best validation accuracy first, with their public scores.
+
+    A run's public score is the best Kaggle gave a submission from it (recorded by `kagglekit submit`
+    and `run --submit`; `kagglekit submissions` fetches the scores that came later).
+
+    \b
+    Example: kagglekit runs
+             kagglekit runs --json | jq '.[0].name'
+    """
+    rows, unreadable = runs.table()
+    for folder in unreadable:
+        note(f"Skipped {folder}: its config.json or metrics.json cannot be read")
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"No finished runs in {runs.RUNS}/ yet: train one with `kagglekit run`.")
+        return
+    table = [[i, r["name"], r["preset"], _settings(r["changed"]) or "-", _score(r["val_accuracy"]),
+              _score(r["kfold"]), f"{r['train_seconds']:.1f}", r["public"] or ("pending" if r["submissions"] else "-")]
+             for i, r in enumerate(rows, 1)]
+    print_table(["#", "run", "preset", "changed settings", "val acc", "k-fold", "seconds", "public"], table)
+
+
+COMMANDS = [runs_command, report]

@@ -1,0 +1,160 @@
+"""A run folder's report: report.md (the command that reproduces the run, its config, data, time,
+accuracies, plots and Kaggle scores) and the PNGs under plots/ (see plots.py), written from the files
+the run folder holds; only the gallery of wrong digits needs the data again.
+
+Hook for ensembles: a run whose record.json lists "members" (run folder paths, see runs.record_members)
+gets a Members section linking each member's report."""
+import csv
+import os
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from . import plots, runs
+from .config import TrainConfig
+from .data import load_train
+from .files import write_text
+from .nn.train import learning_rate, steps_per_epoch
+from .pipeline import data_for_run, load_model
+from .recipe import holdout
+
+REPORT = "report.md"
+PLOTS = "plots"
+PICTURES = {"loss": "loss.png", "accuracy": "accuracy.png", "learning rate": "lr.png",
+            "confusion matrix": "confusion.png", "most confidently wrong": "wrong.png"}
+GALLERY = 16  # digits in the wrong-digits gallery
+
+
+def read_history(run_dir):
+    """history.csv as a list of {column: float} rows ([] when there is none)."""
+    try:
+        with open(Path(run_dir) / "history.csv", newline="") as f:
+            return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    except OSError:
+        return []
+
+
+def rate_per_step(config, n_train, epochs_run):
+    """(epoch position of each optimizer step, its learning rate): the rates the run trained with,
+    recomputed from its config (the schedule is a function of the step)."""
+    per_epoch = steps_per_epoch(n_train, config.batch_size)
+    rate = learning_rate(config, per_epoch)
+    steps = np.arange(epochs_run * per_epoch)
+    return steps / per_epoch, np.array([rate(int(s)) for s in steps])
+
+
+def confidently_wrong(run, path=None, limit=GALLERY):
+    """The run's misclassified validation digits, most confident first, at most `limit`: a dict of
+    images (n, 784) in [0, 1], rows (their rows in train.csv), true, predicted and probability (n,).
+    The data is the run's own (see pipeline.data_for_run; path overrides it)."""
+    folder, _ = data_for_run(run, path, same_train=True)
+    net, config = load_model(run)
+    x, y = load_train(Path(folder) / "train.csv")
+    (_, val_idx), _ = holdout(y, config)
+    proba = net.predict_proba(x[val_idx])
+    predicted = proba.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y[val_idx])
+    wrong = wrong[np.argsort(-proba[wrong, predicted[wrong]], kind="stable")][:limit]
+    return {"images": x[val_idx[wrong]], "rows": val_idx[wrong], "true": y[val_idx[wrong]],
+            "predicted": predicted[wrong], "probability": proba[wrong, predicted[wrong]]}
+
+
+def make_plots(run_dir, path=None):
+    """Write the run's PNGs into run_dir/plots/ (plots.available() must be true); returns their paths.
+    The gallery of wrong digits is left out when the run's data cannot be found (DataError)."""
+    from .errors import DataError
+    run_dir, out = Path(run_dir), Path(run_dir) / PLOTS
+    out.mkdir(exist_ok=True)
+    history, metrics = read_history(run_dir), runs.read_json(run_dir / runs.METRICS, {})
+    config = TrainConfig.from_dict(runs.read_json(run_dir / "config.json"))
+    column = {k: np.array([row[k] for row in history]) for k in (history[0] if history else ())}
+    written = []
+    if history:
+        written.append(plots.curves(out / PICTURES["loss"], column["epoch"], column["train_loss"],
+                                    column["val_loss"], "cross-entropy", "Loss per epoch"))
+        written.append(plots.curves(out / PICTURES["accuracy"], column["epoch"], column["train_acc"],
+                                    column["val_acc"], "accuracy", "Accuracy per epoch"))
+        written.append(plots.learning_rate(out / PICTURES["learning rate"],
+                                           *rate_per_step(config, metrics["n_train"], len(history))))
+    written.append(plots.confusion(out / PICTURES["confusion matrix"], metrics["validation"]["confusion"]))
+    try:
+        wrong = confidently_wrong(run_dir, path)
+    except DataError:
+        return written
+    written.append(plots.gallery(out / PICTURES["most confidently wrong"], wrong["images"], wrong["true"],
+                                 wrong["predicted"], wrong["probability"]))
+    return written
+
+
+def reproduce_command(run_dir):
+    """The `kagglekit train` command line that trains this run again: the nearest preset, the settings
+    that differ from it, the data folder the run recorded, and its name."""
+    run_dir = Path(run_dir)
+    config = TrainConfig.from_dict(runs.read_json(run_dir / "config.json"))
+    name, changes = runs.nearest_preset(config)
+    if "arch" in changes and changes["arch"] is None:  # from a conv preset to an MLP: --hidden says it
+        del changes["arch"]
+        changes["hidden"] = config.hidden
+    words = ["kagglekit", "train", "--preset", name]
+    for field, value in changes.items():
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        words += ["--" + field.replace("_", "-"), text]
+    data = runs.read_json(run_dir / runs.METRICS, {}).get("data", {})
+    if data.get("folder"):
+        words += ["-p", data["folder"]]
+    return shlex.join(words + ["--name", run_dir.name])
+
+
+def _table(headers, rows):
+    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+
+
+def _accuracy(value):
+    return "-" if value is None else f"{value:.4f}"
+
+
+def write_report(run_dir):
+    """Write run_dir/report.md from the run's files (and the PNGs already in plots/); returns its path."""
+    run_dir = Path(run_dir)
+    metrics, record = runs.read_json(run_dir / runs.METRICS, {}), runs.read_record(run_dir)
+    config = runs.read_json(run_dir / "config.json")
+    lines = [f"# Run {run_dir.name}", ""]
+    if config is not None:
+        lines += ["Reproduce it:", "", "```", reproduce_command(run_dir), "```", "",
+                  "## Config", "", *_table(["setting", "value"], config.items()), ""]
+    validation, data = metrics.get("validation", {}), metrics.get("data", {})
+    if metrics:
+        csv_info = data.get("train_csv", {})
+        lines += ["## Data", "", f"- folder: `{data.get('folder', '?')}`",
+                  f"- train.csv: {csv_info.get('size', '?')} bytes, sha256 {csv_info.get('sha256', '?')[:12]}",
+                  f"- rows: {metrics['n_train']} trained on, {validation['n']} held out for validation", "",
+                  "## Training", "", f"- time: {metrics['train_seconds']:.1f} s",
+                  f"- epochs: {metrics['epochs_run']} run of {metrics['epochs']}, best epoch "
+                  f"{metrics['best_epoch']} (its weights are kept)"]
+        if metrics.get("warning"):
+            lines.append(f"- **warning**: {metrics['warning']}")
+        kfold = record.get("kfold")
+        lines += ["", "## Accuracy", "", *_table(["measure", "accuracy"], [
+            [f"holdout ({validation['n']} rows)", _accuracy(validation["accuracy"])],
+            ["train (best epoch)", _accuracy(metrics.get("train_accuracy"))],
+            [f"{len(kfold['folds'])}-fold cross-validation", f"{kfold['mean']:.4f} ± {kfold['std']:.4f}"]
+            if kfold else ["k-fold cross-validation", f"not run (`kagglekit evaluate {run_dir} --folds 5`)"]]),
+            "", "Per class (holdout):", "",
+            *_table(["digit", *range(len(validation["per_class"]))],
+                    [["accuracy", *map(_accuracy, validation["per_class"])]]), ""]
+    pictures = [(title, f"{PLOTS}/{name}") for title, name in PICTURES.items() if (run_dir / PLOTS / name).is_file()]
+    lines += ["## Plots", ""]
+    lines += [f"![{title}]({name})\n" for title, name in pictures] or [
+        f"None yet: {plots.INSTALL_HINT}, then `kagglekit report {run_dir}`."]
+    lines += ["", "## Kaggle submissions", ""]
+    lines += _table(["ref", "date", "message", "status", "public", "private"],
+                    [[s["ref"], s["date"], s["message"], s["status"], s["public"] or "-", s["private"] or "-"]
+                     for s in record["submissions"]]) if record["submissions"] else [
+        f"None yet: `kagglekit submit --run {run_dir} -m MESSAGE --wait`."]
+    if record.get("members"):
+        lines += ["", "## Members", ""]
+        lines += [f"- [{Path(m).name}]({Path(os.path.relpath(m, run_dir)) / REPORT})" for m in record["members"]]
+    write_text(run_dir / REPORT, "\n".join(lines) + "\n")
+    return run_dir / REPORT

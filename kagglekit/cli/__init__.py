@@ -5,7 +5,7 @@ import click
 
 from .. import kaggle_api
 from ..errors import Interrupted, KagglekitError
-from . import kaggle, kernel, pipeline, runs
+from . import kaggle, kernel, pipeline, runs, show
 from .options import note
 
 
@@ -35,6 +35,6 @@ def main():
     kaggle_api.on_retry = note  # each 429/5xx/unreachable retry says so, instead of seconds of silence
 
 
-for module in (pipeline, kaggle, kernel, runs):
+for module in (pipeline, kaggle, kernel, runs, show):
     for command in module.COMMANDS:
         main.add_command(command)

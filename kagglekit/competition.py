@@ -69,12 +69,13 @@ class Sent:
 
 
 def send_submission(file, message, competition=COMPETITION, wait=False, sample=None, source=None,
-                    on_note=_ignore, on_sent=_ignore, on_poll=_ignore):
+                    on_note=_ignore, on_sent=_ignore, on_poll=_ignore, quiet=True):
     """Check a submission CSV against `sample` (default: data/<competition>/sample_submission.csv if there,
     else ids 1..28000), upload it and pass the Sent to on_sent; with wait, call on_poll() until Kaggle
     has scored it. Returns the Sent, with the public score when waited for. `source` names whose
     output the file is in a validation error. A check's note (e.g. columns in another order) goes to
-    on_note; a score that cannot be fetched after the upload raises ScoreUnavailable."""
+    on_note; a score that cannot be fetched after the upload raises ScoreUnavailable. Unless quiet, the
+    upload shows the client's progress bar on stderr."""
     if not message.strip():
         raise SubmissionError("a submission needs a message saying what it is; pass -m MESSAGE")
     if sample is None:
@@ -89,7 +90,7 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
     if checked.note:
         on_note(f"Note: {checked.note}")
     warn_about_credentials(on_note)
-    ref, remaining = kaggle_api.submit(file, message, competition)
+    ref, remaining = kaggle_api.submit(file, message, competition, quiet)
     sent = Sent(Path(file), checked.rows, competition, ref, remaining)
     on_sent(sent)
     if not wait:

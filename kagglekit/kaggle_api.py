@@ -249,9 +249,10 @@ def _limits(api, competition):
         return None
 
 
-def submit(path, message: str, competition: str) -> tuple[int | None, int | None]:
+def submit(path, message: str, competition: str, quiet: bool = True) -> tuple[int | None, int | None]:
     """Upload a submission file; return (Kaggle's ref, submissions left today, None if unknown).
-    Refuses before uploading when Kaggle says today's allowance is used up."""
+    Refuses before uploading when Kaggle says today's allowance is used up. Unless quiet, the client's
+    upload bar (bytes, speed) goes to stderr."""
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path} does not exist: write it first (e.g. with `kagglekit predict`).")
@@ -261,7 +262,8 @@ def submit(path, message: str, competition: str) -> tuple[int | None, int | None
     if before and before.num_allowed_now == 0 and (before.num_today or before.limited_by_total):
         raise KaggleError(f"Daily submission limit reached for '{competition}' ({before.num_today} today, none "
                           f"left): nothing was uploaded; try again after midnight UTC.")
-    result = _call(api.competition_submit, str(path), message, competition, quiet=True, competition=competition)
+    result = _call(api.competition_submit, str(path), message, competition, quiet=quiet, competition=competition,
+                   progress=not quiet)
     if result.message == UPLOAD_FAILED:
         raise KaggleError(f"Kaggle refused the upload of {path.name} (\"{UPLOAD_FAILED}\"): nothing was "
                           f"submitted; try again in a few minutes.")

@@ -40,7 +40,8 @@ def download(competition, path, force, quiet, zip_file):
 @message_option()
 @competition_option
 @wait_option
-def submit(file, run_name, message, competition, wait):
+@quiet_option("No upload progress bar.")
+def submit(file, run_name, message, competition, wait, quiet):
     """Check a submission CSV, upload it to Kaggle and, with --wait, print its score.
 
     \b
@@ -53,7 +54,7 @@ def submit(file, run_name, message, competition, wait):
         if run_name == NEWEST:
             click.echo(f"Using the newest run: {resolve_model(NEWEST).parent}")
         file = run_submission(run_name)
-    send_submission(file, message, competition, wait)
+    send_submission(file, message, competition, wait, quiet=quiet)
 
 
 @click.command()

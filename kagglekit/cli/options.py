@@ -90,7 +90,7 @@ def print_table(headers, rows):
         click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
-def send_submission(file, message, competition, wait, sample=None, source=None):
+def send_submission(file, message, competition, wait, sample=None, source=None, quiet=True):
     """Send a submission through competition.send_submission, printing what Kaggle says as it comes. A
     file in a run folder is recorded there with its score (runs.py), and the run's report.md follows."""
     waiting, run_dir = [], runs.run_of(file)
@@ -108,7 +108,7 @@ def send_submission(file, message, competition, wait, sample=None, source=None):
 
     try:
         result = _send(file, message, competition, wait, sample, source, on_note=note, on_sent=sent,
-                       on_poll=lambda: click.echo(".", nl=False, err=True))
+                       on_poll=lambda: click.echo(".", nl=False, err=True), quiet=quiet)
     except ScoreUnavailable as e:  # the submission exists: not a failure, and no invitation to resubmit
         click.echo("", err=True)
         waiting.clear()

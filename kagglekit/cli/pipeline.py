@@ -255,7 +255,7 @@ def run(config, path, name, output, submit, message, force, quiet):
     else:
         click.echo(f"Submission ready: {written} (validated against {sample})")
     if submit:
-        send_submission(written, message, COMPETITION, wait=True, sample=sample)
+        send_submission(written, message, COMPETITION, wait=True, sample=sample, quiet=quiet)
 
 
 COMMANDS = [train, evaluate, predict, validate, score, run]

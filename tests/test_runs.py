@@ -3,23 +3,10 @@
 server)."""
 import json
 
-import pytest
-
 from cli_helpers import run
+from test_cli_kaggle import cwd, downloaded  # noqa: F401 (fixtures: a fresh folder; the fake's data in it)
 from kagglekit import runs
 from kagglekit.kaggle_api import Submission
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def downloaded(fake_kaggle, cwd):
-    assert run("download", "-q").exit_code == 0
-    return cwd
 
 
 def train(*args):
@@ -28,17 +15,17 @@ def train(*args):
     return result
 
 
-def test_two_presets_then_submit_wait_then_runs(downloaded, fake_kaggle):
+def test_two_presets_then_submit_wait_then_runs(downloaded, cwd, fake_kaggle):
     train("--preset", "quick", "--name", "small")
     train("--preset", "mlp", "--name", "wide")
     result = run("submit", "--run", "small", "-m", "quick preset", "--wait")
     assert result.exit_code == 0, result.output
     public = result.stdout.splitlines()[-1].removeprefix("Public score: ")
-    record = runs.read_record(downloaded / "runs" / "small")
+    record = runs.read_record(cwd / "runs" / "small")
     assert [(s["ref"], s["message"], s["file"], s["status"], s["public"]) for s in record["submissions"]] == [
         (1000, "quick preset", "submission.csv", "complete", public)]
     assert f"| 1000 | {record['submissions'][0]['date']} | quick preset | complete | {public} | - |" in (
-        downloaded / "runs" / "small" / "report.md").read_text()
+        cwd / "runs" / "small" / "report.md").read_text()
 
     table = json.loads(run("runs", "--json").stdout)
     assert [r["val_accuracy"] for r in table] == sorted((r["val_accuracy"] for r in table), reverse=True)
@@ -53,24 +40,24 @@ def test_two_presets_then_submit_wait_then_runs(downloaded, fake_kaggle):
     assert rows["small"][2:5] == ["quick", "epochs", "1,"]
 
 
-def test_submit_without_wait_is_pending_until_submissions_fetches_the_score(downloaded, fake_kaggle):
+def test_submit_without_wait_is_pending_until_submissions_fetches_the_score(downloaded, cwd, fake_kaggle):
     train("--preset", "quick", "--name", "r")
     assert run("submit", "-f", "runs/r/submission.csv", "-m", "later").exit_code == 0
     assert run("runs").stdout.splitlines()[2].split()[-1] == "pending"
     fake_kaggle.submissions[0].update(status="COMPLETE", publicScore="0.60000")  # Kaggle scores it meanwhile
     result = run("submissions")
     assert result.exit_code == 0, result.output
-    scored = runs.read_record(downloaded / "runs" / "r")["submissions"][0]
+    scored = runs.read_record(cwd / "runs" / "r")["submissions"][0]
     assert (scored["status"], scored["public"]) == ("complete", "0.60000")
     assert run("runs").stdout.splitlines()[2].split()[-1] == "0.60000"
-    assert "| complete | 0.60000 | - |" in (downloaded / "runs" / "r" / "report.md").read_text()
+    assert "| complete | 0.60000 | - |" in (cwd / "runs" / "r" / "report.md").read_text()
 
 
-def test_a_file_outside_a_run_is_not_recorded(downloaded, fake_kaggle):
+def test_a_file_outside_a_run_is_not_recorded(downloaded, cwd, fake_kaggle):
     train("--preset", "quick", "--name", "r")
-    (downloaded / "elsewhere.csv").write_bytes((downloaded / "runs" / "r" / "submission.csv").read_bytes())
+    (cwd / "elsewhere.csv").write_bytes((cwd / "runs" / "r" / "submission.csv").read_bytes())
     assert run("submit", "-f", "elsewhere.csv", "-m", "m").exit_code == 0
-    assert runs.read_record(downloaded / "runs" / "r")["submissions"] == []
+    assert runs.read_record(cwd / "runs" / "r")["submissions"] == []
 
 
 def test_ranked_by_validation_accuracy(cwd, sample_competition):

@@ -60,7 +60,8 @@ def submit(file, run_name, message, competition, wait, quiet):
 @click.command()
 @competition_option
 def submissions(competition):
-    """List your submissions to the competition, newest first.
+    """List your submissions to the competition, newest first, and record their scores in the run folders
+    they were submitted from (see `kagglekit runs`).
 
     \b
     Example: kagglekit submissions -c digit-recognizer

@@ -111,7 +111,7 @@ def test_ctrl_c_keeps_the_run_and_train_resume_finishes_it(cli, tiny_competition
     assert result.stdout.splitlines() == [
         f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy {metrics['validation']['accuracy']:.4f} "
         f"(best epoch {metrics['best_epoch']} of 8), run saved in runs/r"]
-    assert {p.name for p in (tmp_path / "runs" / "r").iterdir()} == FINISHED
+    assert {p.name for p in (tmp_path / "runs" / "r").iterdir()} == FINISHED | {"report.md"}  # the CLI adds the report
 
 
 def test_bad_resumes_are_one_line_and_change_nothing(cli, tiny_competition, tmp_path, monkeypatch):

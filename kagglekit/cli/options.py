@@ -2,6 +2,7 @@
 printing notes to stderr, and the lines that report a submission sent to Kaggle."""
 import dataclasses
 import functools
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from ..competition import check_credentials, send_submission as _send  # noqa: F
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
 from ..report import write_report
+from . import progress
 
 
 def note(message, quiet=False):
@@ -108,7 +110,8 @@ def send_submission(file, message, competition, wait, sample=None, source=None, 
 
     try:
         result = _send(file, message, competition, wait, sample, source, on_note=note, on_sent=sent,
-                       on_poll=lambda: click.echo(".", nl=False, err=True), quiet=quiet)
+                       on_poll=lambda: click.echo(".", nl=False, err=True),
+                       quiet=quiet or not progress.is_terminal(sys.stderr))  # no bar drawn into a log
     except ScoreUnavailable as e:  # the submission exists: not a failure, and no invitation to resubmit
         click.echo("", err=True)
         waiting.clear()

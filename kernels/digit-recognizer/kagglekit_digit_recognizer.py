@@ -1047,7 +1047,8 @@ PRESETS = {
                        lr_decay=0.87, epochs=20, batch_size=128, augment_shift=2, augment_rotate=10,
                        augment_zoom=0.1, val_size=2000),
     # The top of the leaderboard: five cnn networks (seeds 0-4, one holdout) whose probabilities are
-    # averaged. ~50 minutes of one core per member here; `-j 2` trains two at a time.
+    # averaged. Each is ~10 minutes of one quiet core (30 s an epoch): ~50 in turn, under 2 hours with -j 2
+    # on a busy 2-core machine. Not yet measured whole here (see the README's Ensembles section).
     "best": TrainConfig(arch="conv32k3,pool,conv64k3,pool,dense128,dropout0.3", optimizer="adam", lr=2e-3,
                         lr_decay=0.87, epochs=20, batch_size=128, augment_shift=2, augment_rotate=10,
                         augment_zoom=0.1, val_size=2000, members=5),

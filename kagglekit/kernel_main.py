@@ -1,4 +1,5 @@
-"""The Kaggle kernel's entry point: find the competition files, train the preset, write submission.csv.
+"""The Kaggle kernel's entry point: find the competition files, train the preset (an ensemble's members one
+after another), write submission.csv.
 `kagglekit kernel build` carries this module and the modules it imports into one script, writing the
 preset it was given into PRESET and CONFIG; run here, `python -m kagglekit.kernel_main` does the same."""
 import argparse
@@ -9,7 +10,7 @@ from pathlib import Path
 from .config import TrainConfig, preset
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
-from .recipe import predict_test, train_model
+from .recipe import average_proba, predict_test, train_model
 
 # The build rewrites these two assignments: the preset's name, and its config as a TrainConfig literal
 # so that the script shows every setting it trains with.
@@ -52,17 +53,30 @@ def main(argv=None):
     print(f"kagglekit {PRESET} preset on {folder}", flush=True)
     x, y = load_train(folder / "train.csv")
     every = max(1, CONFIG.epochs // 20)
+    member = ""  # the progress lines' prefix: set for each member of an ensemble below
 
     def progress(row):
         if row["epoch"] % every == 0 or row["epoch"] == CONFIG.epochs:
-            print(f"epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
+            print(f"{member}epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    net, history, _ = train_model(x, y, CONFIG, progress)
-    path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
-    best = history.best
-    print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
-          f"{best['epoch']}, the best)", flush=True)
+    if CONFIG.members == 1:
+        net, history, _ = train_model(x, y, CONFIG, progress)
+        path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
+        best = history.best
+        print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
+              f"{best['epoch']}, the best)", flush=True)
+        return
+    nets = []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
+    for i in range(CONFIG.members):
+        member = f"member {i + 1}/{CONFIG.members} "
+        net, history, (_, val_idx) = train_model(x, y, CONFIG.member(i), progress)
+        nets.append(net)
+    path, rows = predict_test(lambda x: average_proba(nets, x).argmax(axis=1), folder,
+                              Path(args.output) / "submission.csv")
+    accuracy = float((average_proba(nets, x[val_idx]).argmax(axis=1) == y[val_idx]).mean())
+    print(f"wrote {path}: {rows} rows, validation accuracy {accuracy:.4f} (the average of {len(nets)} members)",
+          flush=True)
 
 
 def run(argv=None):

@@ -27,6 +27,7 @@ from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
 from .fast.train import fit
 from .nn.train import HISTORY_COLUMNS
+from .parallel import Failed, run_tasks
 from .recipe import holdout, predict_test, train_model
 
 DEFAULT_DATA = Path("data") / "digit-recognizer"
@@ -300,18 +301,29 @@ def evaluate(model=None, data_folder=None):
     return classification_report(y[val_idx], net.predict(x[val_idx]))
 
 
-def cross_validate(data_folder, config, folds, callback=None):
-    """Stratified k-fold: train a fresh network per fold; returns per-fold accuracies, mean and std."""
+def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="loky", scheduler=None):
+    """Stratified k-fold: a fresh network per fold, the folds run as parallel tasks (see parallel.py);
+    returns per-fold accuracies, mean and std. callback(fold number, accuracy) as each fold ends."""
+    _, y = load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
+    stratified_kfold(y, folds, np.random.default_rng(config.seed))  # a bad K: one error, not one per fold
+    tasks = [(str(Path(data_folder).resolve()), config, folds, i) for i in range(folds)]
+    results = run_tasks(fold_accuracy, tasks, jobs, backend, scheduler,
+                        on_done=callback and (lambda i, r: isinstance(r, Failed) or callback(i + 1, r)))
+    failed = [(i, r.why) for i, r in enumerate(results) if isinstance(r, Failed)]
+    if failed:
+        raise ModelError("; ".join(f"fold {i + 1}/{folds} failed: {why}" for i, why in failed))
+    return {"folds": results, "mean": float(np.mean(results)), "std": float(np.std(results))}
+
+
+def fold_accuracy(data_folder, config, folds, i):
+    """The task of fold i (from 0): the folds are the first draw of config.seed's generator; the fold's
+    network is drawn and trained from a generator of its own, seed + i, so folds need not run in order."""
     x, y = load_train(Path(data_folder) / "train.csv")
-    rng = np.random.default_rng(config.seed)
-    scores = []
-    for i, (train_idx, val_idx) in enumerate(stratified_kfold(y, folds, rng)):
-        net = build_network(config, rng, n_in=x.shape[1])
-        fit(net, x[train_idx], y[train_idx], config, rng)
-        scores.append(accuracy(y[val_idx], net.predict(x[val_idx])))
-        if callback is not None:
-            callback(i + 1, scores[-1])
-    return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+    train_idx, val_idx = stratified_kfold(y, folds, np.random.default_rng(config.seed))[i]
+    rng = np.random.default_rng(config.seed + i)
+    net = build_network(config, rng, n_in=x.shape[1])
+    fit(net, x[train_idx], y[train_idx], config, rng)
+    return accuracy(y[val_idx], net.predict(x[val_idx]))
 
 
 def predict(model=None, data_folder=None, output=None):

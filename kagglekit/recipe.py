@@ -12,9 +12,16 @@ from .submission import check_submission, read_ids, write_submission
 
 
 def holdout(y, config):
-    """The (train, val) index split a config implies; the first draw of the run's generator."""
+    """(The (train, val) index split a config implies, the run's generator). The split is the generator's
+    first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
     rng = np.random.default_rng(config.seed)
-    return stratified_split(y, config.val_size, rng), rng
+    split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
+    return stratified_split(y, config.val_size, split_rng), rng
+
+
+def average_proba(nets, x):
+    """The ensemble's class probabilities (n, classes): the mean of each network's predict_proba."""
+    return np.mean([net.predict_proba(x) for net in nets], axis=0)
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):

@@ -282,7 +282,7 @@ def test_unknown_preset_and_bad_values(cli, tiny_competition):
     result = cli(["train", "--preset", "huge"])
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == ("Error: Invalid value for '--preset': 'huge' is not one of "
-                                              "'cnn', 'lenet', 'mlp', 'quick', 'seed'.")
+                                              "'best', 'cnn', 'lenet', 'mlp', 'quick', 'seed'.")
     fails(cli(["train", *FAST, "--hidden", "0"]),
           "hidden must be one or more positive sizes, e.g. --hidden 128,64, got (0,)")
     result = cli(["train", "--hidden", "a,b"])

@@ -90,16 +90,19 @@ def test_sandbox_has_numpy_and_pandas_but_not_kagglekit(sandbox, tmp_path):
         assert f"No module named '{name}'" in result.stderr
 
 
-@pytest.mark.parametrize("preset_name, epochs", [
-    ("mlp", 3),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
-    ("seed", 20),  # full batch: the worker processes the script carries only for this preset
-    ("lenet", 1),  # the default: conv layers, one-cycle schedule, affine warps, label smoothing
-    ("cnn", 1),  # the largest conv net, dropout
+@pytest.mark.parametrize("preset_name, epochs, members", [
+    ("mlp", 3, 1),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
+    ("seed", 20, 1),  # full batch: the worker processes the script carries only for this preset
+    ("lenet", 1, 1),  # the default: conv layers, one-cycle schedule, affine warps, label smoothing
+    ("cnn", 1, 1),  # the largest conv net, dropout
+    ("quick", 1, 2),  # an ensemble, as the best preset trains one: members in turn, averaged probabilities
 ])
-def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch, preset_name, epochs):
+def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch, preset_name, epochs,
+                                                           members):
     script = tmp_path / "kernel" / kernel.CODE_FILE
     script.parent.mkdir()
-    script.write_text(kernel.render_script(preset_name, preset(preset_name).override(epochs=epochs)))
+    script.write_text(kernel.render_script(preset_name, preset(preset_name).override(epochs=epochs,
+                                                                                     members=members)))
     unpack_sample(tmp_path / "input" / "competitions" / "digit-recognizer")
     result = sandbox(script, cwd=script.parent, KAGGLEKIT_INPUT=tmp_path / "input",
                      KAGGLEKIT_OUTPUT=tmp_path / "working")
@@ -109,7 +112,8 @@ def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, mo
     # A separate copy, so the CLI cannot read a cache the script wrote.
     data = unpack_sample(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    assert run("train", "--preset", preset_name, "--epochs", epochs, "-p", data, "--name", "cli", "-q").exit_code == 0
+    assert run("train", "--preset", preset_name, "--epochs", epochs, "--members", members, "-p", data, "--name", "cli",
+               "-q").exit_code == 0
     assert run("predict", "runs/cli", "-p", data, "-o", "cli.csv", "-q").exit_code == 0
     kernel_csv = (tmp_path / "working" / "submission.csv").read_bytes()
     assert kernel_csv.count(b"\n") == 1001

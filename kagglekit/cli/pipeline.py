@@ -4,11 +4,12 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from .. import pipeline, runs
+from .. import ensemble, pipeline, runs
 from ..data import COMPETITION, is_cached
 from ..errors import ConfigError
 from ..report import write_report
 from ..submission import check_submission, score_submission
+from . import ensemble as ensemble_cli
 from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
                       send_submission)
 from .progress import TrainingProgress
@@ -19,6 +20,7 @@ data_option = path_option("Competition data folder (train.csv, test.csv, sample_
 run_data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                               "Default: the data the run was trained on, else data/digit-recognizer.")
 model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
+models_argument = click.argument("models", nargs=-1, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Where to write the submission CSV (default: submission.csv in the run folder).")
@@ -63,7 +65,9 @@ def print_report(report, title):
         click.echo(f"{i:>6}" + "".join(f"{v:>6}" for v in row))
 
 
-def train_and_report(folder, config, name, quiet):
+def train_and_report(folder, config, name, quiet, parallel):
+    if config.members > 1:
+        return ensemble_cli.train_and_report(folder, config, name, quiet, parallel)
     with TrainingProgress(config.epochs, quiet) as progress:
         run_dir, metrics = pipeline.train_run(folder, config, name, progress.on_epoch, on_batch=progress.on_batch)
     report_run(run_dir, metrics)
@@ -85,21 +89,28 @@ def report_run(run_dir, metrics):
 @data_option
 @name_option
 @click.option("--resume", type=click.Path(path_type=Path), metavar="RUN",
-              help="Continue the run that Ctrl-C interrupted, with its own config (--epochs may change).")
+              help="Continue the run that Ctrl-C interrupted, with its own config (--epochs may change); "
+                   "for an ensemble, train the members it misses.")
+@ensemble_cli.parallel_options
 @quiet_option()
-def train(config, path, name, resume, quiet):
+def train(config, path, name, resume, quiet, parallel):
     """Train a network and save it as a run folder runs/<name>/.
 
     The run keeps its best validation epoch's weights. Ctrl-C after the first epoch keeps the best
     model so far in the run folder; --resume RUN continues it.
 
     \b
+    With --members K, K networks (seeds --seed, --seed+1, ...) sharing one holdout, in one ensemble
+    folder; -j trains several at once.
+
+    \b
     Example: kagglekit train --preset mlp --epochs 10 -p data/digit-recognizer
+    Example: kagglekit train --preset best -j 2
     """
     if resume is not None:
-        resume_and_report(resume, config, path, name, quiet)
+        resume_and_report(resume, config, path, name, quiet, parallel)
     else:
-        train_and_report(data_folder(path, quiet)[0], config, name, quiet)
+        train_and_report(data_folder(path, quiet)[0], config, name, quiet, parallel)
 
 
 def given(name):
@@ -107,13 +118,15 @@ def given(name):
     return click.get_current_context().get_parameter_source(name) == ParameterSource.COMMANDLINE
 
 
-def resume_and_report(resume, config, path, name, quiet):
+def resume_and_report(resume, config, path, name, quiet, parallel):
     others = [f"--{n.replace('_', '-')}" for n in ("preset_name", *config.to_dict(), "name")
               if n != "epochs" and given(n)]
     if others:
         option = others[0].replace("--preset-name", "--preset")
         raise ConfigError(f"--resume continues a run with the config it started with; only --epochs may be given "
                           f"with it, not {option}")
+    if ensemble.is_ensemble(resume):
+        return ensemble_cli.resume_and_report(resume, ensemble.trained_on(resume, path), quiet, parallel)
     run_dir, checkpoint = pipeline.unfinished_run(resume)
     folder = run_data(run_dir, path, quiet, same_train=True)
     epochs = config.epochs if given("epochs") else None
@@ -127,26 +140,30 @@ def resume_and_report(resume, config, path, name, quiet):
 
 
 @click.command()
-@model_argument
+@models_argument
 @run_data_option
 @click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
               help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
+@ensemble_cli.parallel_options
 @quiet_option()
-def evaluate(model, path, folds, quiet):
+def evaluate(models, path, folds, quiet, parallel):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
 
-    MODEL is a run folder or model file (default: the newest run). It is scored on its own holdout
-    rows, so the data's train.csv must be the one it was trained on.
+    MODELS are run folders or model files (default: the newest run). It is scored on its own holdout
+    rows, so the data's train.csv must be the one it was trained on. Several runs, or an ensemble
+    folder, are scored by their averaged probabilities on their shared holdout.
 
     \b
-    Example: kagglekit evaluate runs/mlp-1 --folds 5
+    Example: kagglekit evaluate runs/mlp-1 --folds 5 -j 2
     """
-    model = named_run(model)
+    if ensemble_cli.wants(models):
+        return ensemble_cli.evaluate(models, path, folds, quiet, parallel, run_data, print_report)
+    model = named_run(models[0] if models else None)
     folder = run_data(model, path, quiet, same_train=folds is None)
     _, config = pipeline.load_model(model)
     if folds is not None:
         result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
-            f"fold {i}/{folds}: accuracy {acc:.4f}", quiet))
+            f"fold {i}/{folds}: accuracy {acc:.4f}", quiet), **parallel)
         click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
         if runs.is_run(model.parent):  # kept for `kagglekit runs` and the run's report
             runs.record_kfold(model.parent, result)
@@ -162,19 +179,22 @@ def _at_least_two(folds):
 
 
 @click.command()
-@model_argument
+@models_argument
 @run_data_option
 @output_option
 @quiet_option()
-def predict(model, path, output, quiet):
+def predict(models, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
-    MODEL is a run folder or model file (default: the newest run).
+    MODELS are run folders or model files (default: the newest run); several runs, or an ensemble
+    folder, predict with their averaged probabilities.
 
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
-    model = named_run(model)
+    if ensemble_cli.wants(models):
+        return ensemble_cli.predict(models, path, output, quiet, run_data)
+    model = named_run(models[0] if models else None)
     written = pipeline.predict(model, run_data(model, path, quiet), output)
     click.echo(f"Submission written to {written} (validated)")
 
@@ -227,8 +247,9 @@ def score(submission, solution):
 @message_option("With --submit: the description shown on Kaggle.", required=False)
 @click.option("--force", is_flag=True,
               help="With --submit: upload even a model no better than chance (or whose loss rose).")
+@ensemble_cli.parallel_options
 @quiet_option()
-def run(config, path, name, output, submit, message, force, quiet):
+def run(config, path, name, output, submit, message, force, quiet, parallel):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
 
     \b
@@ -242,10 +263,11 @@ def run(config, path, name, output, submit, message, force, quiet):
                                "bundled sample; run `kagglekit download` first")
     if submit:
         check_credentials(on_note=note)  # now, not after minutes of training
-    run_dir, metrics = train_and_report(folder, config, name, quiet)
+    run_dir, metrics = train_and_report(folder, config, name, quiet, parallel)
     if not quiet:
         print_report(metrics["validation"], "Validation")
-    written = pipeline.predict(run_dir, folder, output)
+    written = (ensemble.predict([run_dir], folder, output) if ensemble.is_ensemble(run_dir)
+               else pipeline.predict(run_dir, folder, output))
     sample = folder / "sample_submission.csv"
     if metrics["warning"]:
         click.echo(f"Submission written: {written} (validated against {sample}, but {metrics['warning']})")

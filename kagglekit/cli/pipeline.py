@@ -20,7 +20,8 @@ run_data_option = path_option("Competition data folder (train.csv, test.csv, sam
 model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                             help="Where to write the submission CSV (default: submission.csv in the run folder).")
+                             help="Where to write the submission CSV (default: submission.csv in the run folder; "
+                                  "predict: - for standard output).")
 
 
 def data_folder(path, quiet):
@@ -34,19 +35,21 @@ def data_folder(path, quiet):
     return folder, is_sample
 
 
-def named_run(model):
-    """The model file; when it is a guess (the newest run), the first line of output names it."""
+def named_run(model, err=False):
+    """The model file; when it is a guess (the newest run), the first line of output names it (on stderr
+    with err, when stdout carries a file)."""
     path = pipeline.resolve_model(model)
     if model is None or str(model) == pipeline.NEWEST:
-        click.echo(f"Using the newest run: {path.parent}")
+        click.echo(f"Using the newest run: {path.parent}", err=err)
     return path
 
 
-def run_data(model, path, quiet, same_train=False):
-    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout."""
+def run_data(model, path, quiet, same_train=False, err=False):
+    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout
+    (stderr with err)."""
     folder, said = pipeline.data_for_run(model, path, same_train)
     if said:
-        click.echo(said)
+        click.echo(said, err=err)
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
     return folder
@@ -77,6 +80,10 @@ def train_and_report(folder, config, name, quiet):
     bar, callback = epoch_progress(config.epochs, quiet)
     with bar:
         run_dir, metrics = pipeline.train_run(folder, config, name, callback)
+    n_val = metrics["validation"]["n"]
+    if n_val != config.val_size:
+        note(f"Note: held out {n_val} of train.csv's {n_val + metrics['n_train']} rows for validation, as "
+             f"--val-size {config.val_size} would leave too few to train on; set --val-size to choose", quiet)
     report_run(run_dir, metrics)
     return run_dir, metrics
 
@@ -174,14 +181,16 @@ def _at_least_two(folds):
 def predict(model, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
-    MODEL is a run folder or model file (default: the newest run).
+    MODEL is a run folder or model file (default: the newest run). With -o - the CSV goes to standard
+    output and every other line to stderr.
 
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
-    model = named_run(model)
-    written = pipeline.predict(model, run_data(model, path, quiet), output)
-    click.echo(f"Submission written to {written} (validated)")
+    to_stdout = str(output) == "-"
+    model = named_run(model, err=to_stdout)
+    written = pipeline.predict(model, run_data(model, path, quiet, err=to_stdout), output)
+    click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated)", err=to_stdout)
 
 
 @click.command()
@@ -239,6 +248,9 @@ def run(config, path, name, output, submit, message, force, quiet):
     \b
     Example: kagglekit run -p data/digit-recognizer --submit -m "mlp preset"
     """
+    if str(output) == "-":
+        raise click.UsageError("run prints its report on standard output, so -o - would mix the two; write the "
+                               "submission to a file, or use `kagglekit predict -o -`")
     if submit and not message:
         raise click.UsageError("--submit needs -m MESSAGE, the description Kaggle shows for the submission")
     folder, is_sample = data_folder(path, quiet)

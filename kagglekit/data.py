@@ -23,6 +23,7 @@ HEADERS = {
 }
 CACHE_VERSION = 1
 HEADER_LIMIT = 64 * 1024  # bytes; the longest real header (train.csv) is under 9 KB
+EXTRA = "\0extra"  # the name of the column that catches a field too many
 CHUNK_ROWS = 4096  # rows parsed at a time: a chunk's int64 cells, not the whole file's, are held
 
 
@@ -108,7 +109,10 @@ def _read_checked(path, expected):
     high[0] = N_CLASSES - 1 if expected[0] == "label" else 255
     parts, start = [], 0
     try:
-        with pd.read_csv(path, chunksize=CHUNK_ROWS, encoding="utf-8", na_filter=False) as chunks:
+        # One more name than columns: a row with an extra field shows in it, where pandas would otherwise
+        # take the first column as an index, or drop the extra field, and read shifted or silent data.
+        with pd.read_csv(path, chunksize=CHUNK_ROWS, encoding="utf-8", na_filter=False, header=None, skiprows=1,
+                         names=[*expected, EXTRA]) as chunks:
             for frame in chunks:
                 parts.append(_checked(frame, path, high, start))
                 start += len(frame)
@@ -124,6 +128,12 @@ def _read_checked(path, expected):
 
 def _checked(frame, path, high, start):
     """One chunk's cells as uint8, or DataError naming the first bad one (row numbers continue at `start`)."""
+    extra = frame.pop(EXTRA)
+    longer = extra.notna() & (extra.astype(str).str.strip() != "")
+    if longer.any():
+        row = int(np.argmax(longer.to_numpy()))
+        raise DataError(f"{path} line {_line_of(path, start + row)} has more than {len(high)} fields, the header's "
+                        f"count; fix the file or download it again")
     if all(kind in "iu" for kind in frame.dtypes.map(lambda d: d.kind)):
         values = frame.to_numpy()
         bad = (values < 0) | (values > high)

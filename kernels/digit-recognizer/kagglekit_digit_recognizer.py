@@ -2569,15 +2569,18 @@ def holdout(y, config):
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
+    split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
     History, which training continues."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
+    rows = (lambda idx: to_float(x[idx])) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
+    history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history)
     return net, history, (train_idx, val_idx)
 

@@ -380,3 +380,54 @@ def test_fault(case, workspace):
 
 def test_the_suite_has_at_least_fifty_named_cases():
     assert len(CASES) >= 50 and len({c.name for c in CASES}) == len(CASES)
+
+
+# --- what must keep working ------------------------------------------------------------------------
+
+def test_predict_dash_o_dash_writes_the_csv_alone_to_standard_output(workspace):
+    result = run("predict", "runs/model", "-p", "d", "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "ImageId,Label" and len(result.stdout.splitlines()) == 21
+    assert "Submission written to standard output (validated)" in result.stderr
+    assert not (workspace.root / "-").exists()
+
+
+def test_a_named_pipe_is_written_in_place_not_replaced(workspace):
+    import threading
+    pipe = workspace.root / "pipe"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    result = run("predict", "runs/model", "-p", "d", "-o", pipe)
+    reader.join(30)
+    assert result.exit_code == 0, result.output
+    assert got and got[0].startswith(b"ImageId,Label\n") and got[0].count(b"\n") == 21
+    assert pipe.is_fifo()
+
+
+def test_atomic_write_leaves_a_device_or_pipe_in_place(tmp_path):
+    # /dev/null stands for any device: opened and written, never renamed over (tests write no real device)
+    with files.atomic_write("/dev/null") as f:
+        f.write("x")
+    assert Path("/dev/null").is_char_device()
+
+
+def test_a_missing_output_folder_is_created(workspace):
+    result = run("predict", "runs/model", "-p", "d", "-o", "new/folder/sub.csv")
+    assert result.exit_code == 0, result.output
+    assert (workspace.root / "new" / "folder" / "sub.csv").is_file()
+
+
+def test_a_submission_in_any_row_order_with_crlf_and_a_bom_is_valid(workspace):
+    rows = "".join(f"{i},{i % 10}\r\n" for i in range(20, 0, -1))
+    (workspace.root / "sub.csv").write_bytes(b"\xef\xbb\xbf" + f"ImageId,Label\r\n{rows}\r\n".encode())
+    result = run("validate", "sub.csv", "-p", "d")
+    assert result.exit_code == 0 and result.stdout == "sub.csv: valid submission, 20 rows\n", result.output
+
+
+def test_a_small_data_folder_holds_out_a_fifth_with_a_note(workspace):
+    result = run("train", "-p", "d", "--preset", "quick", "--epochs", "1", "--name", "small")
+    assert result.exit_code == 0, result.output
+    assert ("Note: held out 12 of train.csv's 60 rows for validation, as --val-size 500 would leave too few to "
+            "train on; set --val-size to choose") in result.stderr

@@ -195,10 +195,16 @@ def _load_raw(path, expected):
     return values
 
 
-def to_float(pixels):
+def to_float(pixels, rows=None):
     """uint8 pixels (n, 784) -> float32 in [0, 1], row-major (pandas hands over a column-major array,
-    whose rows, gathered for every batch and block, would each be 784 scattered values)."""
-    x = pixels.astype(np.float32, order="C")
+    whose rows, gathered for every batch and block, would each be 784 scattered values). With `rows`
+    (indices), just those rows, gathered a block at a time: no uint8 copy of them all on the way."""
+    if rows is None:
+        x = pixels.astype(np.float32, order="C")
+    else:
+        x = np.empty((len(rows), pixels.shape[1]), dtype=np.float32)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            x[i:i + CHUNK_ROWS] = pixels[rows[i:i + CHUNK_ROWS]]
     x /= np.float32(255)
     return x
 

@@ -230,7 +230,7 @@ def _train_into(run_dir, data_folder, config, callback, resume=None):
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]
-    report = classification_report(y[val_idx], net.predict(to_float(x[val_idx])))
+    report = classification_report(y[val_idx], net.predict(to_float(x, val_idx)))
     metrics = {"validation": report,
                "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,

@@ -36,7 +36,7 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
     History, which training continues."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
-    rows = (lambda idx: to_float(x[idx])) if x.dtype == np.uint8 else (lambda idx: x[idx])
+    rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)

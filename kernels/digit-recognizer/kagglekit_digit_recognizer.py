@@ -1330,10 +1330,16 @@ def _load_raw(path, expected):
     return values
 
 
-def to_float(pixels):
+def to_float(pixels, rows=None):
     """uint8 pixels (n, 784) -> float32 in [0, 1], row-major (pandas hands over a column-major array,
-    whose rows, gathered for every batch and block, would each be 784 scattered values)."""
-    x = pixels.astype(np.float32, order="C")
+    whose rows, gathered for every batch and block, would each be 784 scattered values). With `rows`
+    (indices), just those rows, gathered a block at a time: no uint8 copy of them all on the way."""
+    if rows is None:
+        x = pixels.astype(np.float32, order="C")
+    else:
+        x = np.empty((len(rows), pixels.shape[1]), dtype=np.float32)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            x[i:i + CHUNK_ROWS] = pixels[rows[i:i + CHUNK_ROWS]]
     x /= np.float32(255)
     return x
 
@@ -2576,7 +2582,7 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None):
     History, which training continues."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
-    rows = (lambda idx: to_float(x[idx])) if x.dtype == np.uint8 else (lambda idx: x[idx])
+    rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)

@@ -234,7 +234,8 @@ def stratified_split(y, n_val, rng):
     """Indices (train, val) with `n_val` rows held out, each class in proportion to its share of y."""
     n = len(y)
     if n < 2:
-        raise DataError(f"train.csv has {n} row; it needs at least 2 to hold some out for validation")
+        raise DataError(f"train.csv has {n} row; training needs at least 2, some held out for validation: use the "
+                        "competition's train.csv (kagglekit download)")
     if not 0 < n_val < n:
         raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}; "
                         f"set --val-size to a number in that range")

@@ -24,7 +24,11 @@ def atomic_write(path, mode="w", **open_kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, mode, **open_kwargs) as f:
+        try:
+            f = open(tmp, mode, **open_kwargs)
+        except OSError as e:  # name the file asked for, not the temporary one beside it
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        with f:
             yield f
         os.replace(tmp, path)
     finally:

@@ -56,7 +56,10 @@ def _read(path, what):
     except pd.errors.EmptyDataError:
         raise SubmissionError(f"{what} {path} is empty; it needs the header {','.join(HEADER)} and one row "
                               "per test image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{what} {path} is not UTF-8 text (it holds the byte 0x{e.object[e.start]:02x}); write "
+                              "it with `kagglekit predict`") from None
+    except pd.errors.ParserError as e:
         raise SubmissionError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0]}); "
                               "write it with `kagglekit predict`") from None
     frame.index = np.arange(2, len(frame) + 2)

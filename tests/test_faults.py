@@ -112,14 +112,14 @@ def _pickled_npz(ws):
     return buffer.getvalue()
 
 
-def _fail_writes(err):
-    """A setup making every file kagglekit writes fail with OSError `err` (as a full disk or a read-only
-    folder would; tests never write to a real device)."""
+def _fail_writes(err, under=""):
+    """A setup making every file kagglekit writes (under folder `under`, if given) fail with OSError `err`,
+    as a full disk or a read-only folder would; tests never write to a real device."""
     def setup(ws):
         real_open = open
 
         def failing_open(path, mode="r", *args, **kwargs):
-            if any(m in mode for m in "wax"):
+            if any(m in mode for m in "wax") and str(path).startswith(under):
                 raise OSError(err, os.strerror(err), str(path) if err != errno.ENOSPC else None)
             return real_open(path, mode, *args, **kwargs)
         ws.patch.setattr(files, "open", failing_open, raising=False)
@@ -205,7 +205,7 @@ CASES = [
          lambda ws: ws.edit("train.csv", lambda t: "".join(l if i == 0 else "7," + l for i, l in enumerate(_lines(t))))),
     Case("train-two-fields-more", ("train", "-p", "{d}"), ("line 2 has more than 785 fields",),
          lambda ws: ws.edit("train.csv", lambda t: t.replace("\n", ",7,7\n", 2).replace(",7,7\n", "\n", 1))),
-    Case("train-one-row", ("train", "-p", "{d}"), ("train.csv has 1 row", "at least 2"),
+    Case("train-one-row", ("train", "-p", "{d}"), ("train.csv has 1 row", "at least 2", "kagglekit download"),
          lambda ws: ws.edit("train.csv", lambda t: "".join(_lines(t)[:2]))),
     Case("train-folder-missing", ("train", "-p", "nowhere"), ("data folder nowhere not found", "kagglekit download")),
     Case("train-file-missing", ("train", "-p", "{d}"), ("is missing train.csv", "kagglekit download --force"),
@@ -247,7 +247,8 @@ CASES = [
          ("has a row with more fields than its header", "exactly one value per column"),
          _sub(lambda ws: "ImageId,Label\n" + "".join(f"{i},{i},0\n" for i in range(1, 21)))),
     Case("validate-empty-file", ("validate", "sub.csv", "-p", "{d}"), ("is empty", "ImageId,Label"), _sub("")),
-    Case("validate-binary", ("validate", "sub.csv", "-p", "{d}"), ("is not a readable CSV",),
+    Case("validate-binary", ("validate", "sub.csv", "-p", "{d}"), ("is not UTF-8 text (it holds the byte 0x80)",
+                                                                  "kagglekit predict"),
          lambda ws: (ws.root / "sub.csv").write_bytes(b"ImageId,Label\n" + bytes(range(128, 256)))),
     Case("validate-missing-file", ("validate", "nothing.csv", "-p", "{d}"), ("nothing.csv not found", "check the path")),
     Case("score-solution-without-label", ("score", "sub.csv", "--solution", "sol.csv"),
@@ -295,7 +296,7 @@ CASES = [
     Case("predict-disk-fills-mid-write", ("predict", "{model}", "-p", "{d}", "-o", "earlier.csv"),
          ("No space left on device", "free some space"), _full_disk_mid_write),
     Case("predict-read-only-folder", ("predict", "{model}", "-p", "{d}", "-o", "ro/out.csv"),
-         ("Permission denied", "check its permissions"), _fail_writes(errno.EACCES)),
+         ("Permission denied (ro/out.csv)", "check its permissions"), _fail_writes(errno.EACCES, "ro/")),
     Case("predict-output-is-a-folder", ("predict", "{model}", "-p", "{d}", "-o", "runs"), ("is a directory",), code=2),
     Case("train-full-disk", ("train", "-p", "{d}", "--name", "full"), ("No space left on device", "free some space"),
          _fail_writes(errno.ENOSPC)),

@@ -1060,7 +1060,11 @@ def atomic_write(path, mode="w", **open_kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, mode, **open_kwargs) as f:
+        try:
+            f = open(tmp, mode, **open_kwargs)
+        except OSError as e:  # name the file asked for, not the temporary one beside it
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        with f:
             yield f
         os.replace(tmp, path)
     finally:
@@ -1369,7 +1373,8 @@ def stratified_split(y, n_val, rng):
     """Indices (train, val) with `n_val` rows held out, each class in proportion to its share of y."""
     n = len(y)
     if n < 2:
-        raise DataError(f"train.csv has {n} row; it needs at least 2 to hold some out for validation")
+        raise DataError(f"train.csv has {n} row; training needs at least 2, some held out for validation: use the "
+                        "competition's train.csv (kagglekit download)")
     if not 0 < n_val < n:
         raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}; "
                         f"set --val-size to a number in that range")
@@ -2433,7 +2438,10 @@ def _read(path, what):
     except pd.errors.EmptyDataError:
         raise SubmissionError(f"{what} {path} is empty; it needs the header {','.join(HEADER)} and one row "
                               "per test image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{what} {path} is not UTF-8 text (it holds the byte 0x{e.object[e.start]:02x}); write "
+                              "it with `kagglekit predict`") from None
+    except pd.errors.ParserError as e:
         raise SubmissionError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0]}); "
                               "write it with `kagglekit predict`") from None
     frame.index = np.arange(2, len(frame) + 2)

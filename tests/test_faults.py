@@ -29,7 +29,6 @@ class Case:
     says: tuple  # fragments the Error: line must hold: the problem, then the fix
     setup: object = None  # setup(ws) breaks something before the command runs
     code: int = 1
-    changes: tuple = ()  # files the command may rightly rewrite (none by default)
 
 
 @dataclass

@@ -18,6 +18,14 @@ from .files import swapped_dir, write_text
 from .submission import read_ids
 
 MANIFEST = ".kagglekit-unpacked.json"  # {file name: size in bytes} as unpacked
+# What a zip may unpack to, so that a zip bomb is refused before a byte is written: each competition
+# file at most MARGIN times its size on Kaggle, any other member at most OTHER_LIMIT, and no member
+# of over OTHER_LIMIT that packs tighter than MAX_RATIO (the real CSVs pack about 8.6 to 1). zipfile
+# never unpacks more than a member's declared size (and checks its CRC), so the declared sizes bind.
+KAGGLE_SIZES = {"train.csv": 76_720_194, "test.csv": 51_103_141, "sample_submission.csv": 212_908}
+MARGIN = 4
+OTHER_LIMIT = 1 << 20
+MAX_RATIO = 100
 
 
 def _unsafe(name):
@@ -39,6 +47,7 @@ def _extract(zip_path, dest):
                 if reason:
                     raise DataError(f"{zip_path} holds {info.filename!r}, {reason}: refusing to unpack it; "
                                     "get the archive again from Kaggle")
+                _check_size(zip_path, info)
             names = {PurePosixPath(i.filename).name for i in zf.infolist() if not i.is_dir()}
             if not set(data.DATA_FILES) <= names:
                 raise DataError(data.not_our_files(Path(zip_path).name, sorted(names)))
@@ -46,6 +55,17 @@ def _extract(zip_path, dest):
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise DataError(f"{zip_path} is corrupt or truncated ({e}): download it again "
                         "(kagglekit download --force)") from None
+
+
+def _check_size(zip_path, info):
+    """Refuse a member that would unpack to more than a competition file could be (see KAGGLE_SIZES)."""
+    name = PurePosixPath(info.filename.replace("\\", "/")).name
+    limit = KAGGLE_SIZES[name] * MARGIN if name in KAGGLE_SIZES else OTHER_LIMIT
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > limit or (info.file_size > OTHER_LIMIT and ratio > MAX_RATIO):
+        raise DataError(f"{zip_path} holds {info.filename!r}, which would unpack to {info.file_size:,} bytes from "
+                        f"{info.compress_size:,} (at most {limit:,}, packed at most {MAX_RATIO} to 1, for this "
+                        f"competition): refusing to unpack it; get the archive again from Kaggle")
 
 
 def _unwrap(folder):
@@ -76,13 +96,22 @@ def installed_problem(target_dir):
                 if size != unpacked.get(name):
                     return f"{target / name} is {size:,} bytes but {unpacked.get(name, 0):,} were unpacked (cut short or changed)"
             return ""
-        data.load_train(target / "train.csv")  # checks every row, and caches the parse for training
-        n_test, n_ids = len(data.load_test(target / "test.csv")), len(read_ids(target / "sample_submission.csv"))
-        if n_test != n_ids:
-            return f"{target}: test.csv has {n_test} rows but sample_submission.csv has {n_ids}"
-        return ""
+        return rows_problem(target)
     except (DataError, SubmissionError) as e:
         return str(e)
+
+
+def rows_problem(target):
+    """A full read of every row (caching the parse for training), and test.csv's row count against
+    sample_submission.csv's: why they are not intact competition files, or ""."""
+    try:
+        data.train_pixels(target / "train.csv")
+        n_test, n_ids = len(data.test_pixels(target / "test.csv")), len(read_ids(target / "sample_submission.csv"))
+    except (DataError, SubmissionError) as e:
+        return str(e)
+    if n_test != n_ids:
+        return f"{target}: test.csv has {n_test} rows but sample_submission.csv has {n_ids}"
+    return ""
 
 
 def is_installed(target_dir):
@@ -106,5 +135,9 @@ def install_competition(zip_path, target_dir, force=False):
             data.check_competition_folder(tmp)
         except DataError as e:
             raise DataError(f"{zip_path} does not hold valid competition files: {e}") from None
+        problem = rows_problem(tmp)  # every row, before the folder is declared ready
+        if problem:
+            problem = problem.replace(f"{tmp}/", "").replace(f"{tmp}: ", "")
+            raise DataError(f"{zip_path} does not hold valid competition files: {problem}")
         write_text(tmp / MANIFEST, json.dumps({name: (tmp / name).stat().st_size for name in data.DATA_FILES}) + "\n")
     return target

@@ -90,7 +90,11 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
     if checked.note:
         on_note(f"Note: {checked.note}")
     warn_about_credentials(on_note)
-    ref, remaining = kaggle_api.submit(file, message, competition, quiet)
+    try:
+        ref, remaining = kaggle_api.submit(file, message, competition, quiet)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the upload of {file} was cut short: Kaggle may or may not have it; check "
+                          "`kagglekit submissions` before submitting it again") from None
     sent = Sent(Path(file), checked.rows, competition, ref, remaining)
     on_sent(sent)
     if not wait:

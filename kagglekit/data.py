@@ -22,6 +22,9 @@ HEADERS = {
     "sample_submission.csv": ["ImageId", "Label"],
 }
 CACHE_VERSION = 1
+HEADER_LIMIT = 64 * 1024  # bytes; the longest real header (train.csv) is under 9 KB
+EXTRA = "\0extra"  # the name of the column that catches a field too many
+CHUNK_ROWS = 4096  # rows parsed at a time: a chunk's int64 cells, not the whole file's, are held
 
 
 def not_our_files(source, names):
@@ -31,15 +34,32 @@ def not_our_files(source, names):
 
 
 def read_header(path):
-    """The first line of a CSV as a list of column names; DataError if missing or empty."""
+    """The first line of a CSV as a list of column names; DataError if missing, empty, binary or not UTF-8.
+    A UTF-8 byte-order mark and CRLF line endings are fine."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found; download the data with `kagglekit download` or pass -p FOLDER")
-    with open(path, newline="") as f:
-        line = f.readline().strip()
-    if not line:
+    with open(path, "rb") as f:
+        raw = f.readline(HEADER_LIMIT)
+    if not raw.strip():
         raise DataError(f"{path} is empty; download the competition files again (kagglekit download --force)")
+    if b"\0" in raw:
+        raise DataError(f"{path} is not a CSV (it holds binary data); download the competition files again "
+                        "(kagglekit download --force)")
+    if len(raw) == HEADER_LIMIT and not raw.endswith(b"\n"):
+        raise DataError(f"{path} starts with a line over {HEADER_LIMIT:,} bytes, too long for a header: it is not "
+                        "a competition CSV; download the competition files again (kagglekit download --force)")
+    try:
+        line = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
     return [name.strip() for name in line.split(",")]
+
+
+def not_utf8(path, error):
+    """The DataError for a file that is not UTF-8 text (error: the UnicodeDecodeError)."""
+    return DataError(f"{path} is not UTF-8 text (it holds the byte 0x{error.object[error.start]:02x}): it is not "
+                     "a competition CSV; download the file again (kagglekit download --force)")
 
 
 def check_header(path, expected):
@@ -83,30 +103,56 @@ def _fingerprint(path):
 
 
 def _read_checked(path, expected):
-    """Parse a pixel CSV into an int array, raising DataError at the first bad cell."""
+    """Parse a pixel CSV into a uint8 array, chunk by chunk, raising DataError at the first bad cell."""
     check_header(path, expected)
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise DataError(f"{path} is not a readable CSV ({str(e).splitlines()[0]}); "
-                        "download the file again") from None
-    if len(frame) == 0:
-        raise DataError(f"{path} has a header but no rows; download the file again")
-    high = np.full(len(frame.columns), 255)
+    high = np.full(len(expected), 255)
     high[0] = N_CLASSES - 1 if expected[0] == "label" else 255
+    parts, start = [], 0
+    try:
+        # One more name than columns: a row with an extra field shows in it, where pandas would otherwise
+        # take the first column as an index, or drop the extra field, and read shifted or silent data.
+        with pd.read_csv(path, chunksize=CHUNK_ROWS, encoding="utf-8", na_filter=False, header=None, skiprows=1,
+                         names=[*expected, EXTRA]) as chunks:
+            for frame in chunks:
+                parts.append(_checked(frame, path, high, start))
+                start += len(frame)
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as e:
+        raise DataError(f"{path} is not a readable CSV ({_short(str(e).splitlines()[0], 120)}); "
+                        "download the file again") from None
+    if start == 0:
+        raise DataError(f"{path} has a header but no rows; download the file again")
+    return np.concatenate(parts)
+
+
+def _checked(frame, path, high, start):
+    """One chunk's cells as uint8, or DataError naming the first bad one (row numbers continue at `start`)."""
+    extra = frame.pop(EXTRA)
+    longer = extra.notna() & (extra.astype(str).str.strip() != "")
+    if longer.any():
+        row = int(np.argmax(longer.to_numpy()))
+        raise DataError(f"{path} line {_line_of(path, start + row)} has more than {len(high)} fields, the header's "
+                        f"count; fix the file or download it again")
     if all(kind in "iu" for kind in frame.dtypes.map(lambda d: d.kind)):
         values = frame.to_numpy()
         bad = (values < 0) | (values > high)
     else:  # some cell is not an integer: coerce to find the first one
         values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > high)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0) | (values > high)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         value = frame.iat[row, col]
-        shown = repr(value) if isinstance(value, str) else "empty" if pd.isna(value) else str(value)
-        raise DataError(f"{path} line {_line_of(path, row)} column {frame.columns[col]!r}: {shown} is "
+        shown = ("empty" if (isinstance(value, str) and not value.strip()) or pd.isna(value)
+                 else repr(_short(value, 20)) if isinstance(value, str) else str(value))
+        raise DataError(f"{path} line {_line_of(path, start + row)} column {frame.columns[col]!r}: {shown} is "
                         f"not an integer in 0..{high[col]}; fix the file or download it again")
     return frame.to_numpy(dtype=np.uint8)
+
+
+def _short(text, n):
+    return text if len(text) <= n else text[:n] + "..."
 
 
 def _line_of(path, row):
@@ -149,30 +195,50 @@ def _load_raw(path, expected):
     return values
 
 
-def to_float(pixels):
+def to_float(pixels, rows=None):
     """uint8 pixels (n, 784) -> float32 in [0, 1], row-major (pandas hands over a column-major array,
-    whose rows, gathered for every batch and block, would each be 784 scattered values)."""
-    x = pixels.astype(np.float32, order="C")
+    whose rows, gathered for every batch and block, would each be 784 scattered values). With `rows`
+    (indices), just those rows, gathered a block at a time: no uint8 copy of them all on the way."""
+    if rows is None:
+        x = pixels.astype(np.float32, order="C")
+    else:
+        x = np.empty((len(rows), pixels.shape[1]), dtype=np.float32)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            x[i:i + CHUNK_ROWS] = pixels[rows[i:i + CHUNK_ROWS]]
     x /= np.float32(255)
     return x
 
 
 def load_train(path):
     """train.csv -> (X float32 (n, 784) in [0, 1], y int64 (n,))."""
-    raw = _load_raw(path, HEADERS["train.csv"])
+    raw = train_pixels(path)
     return to_float(raw[:, 1:]), raw[:, 0].astype(np.int64)
+
+
+def train_pixels(path):
+    """train.csv -> its uint8 matrix (n, 785): the label, then the pixels."""
+    return _load_raw(path, HEADERS["train.csv"])
 
 
 def load_test(path):
     """test.csv -> X float32 (n, 784) in [0, 1]."""
-    return to_float(_load_raw(path, HEADERS["test.csv"]))
+    return to_float(test_pixels(path))
+
+
+def test_pixels(path):
+    """test.csv -> its uint8 pixels (n, 784), a quarter of the float copy: to convert a chunk at a time."""
+    return _load_raw(path, HEADERS["test.csv"])
 
 
 def stratified_split(y, n_val, rng):
     """Indices (train, val) with `n_val` rows held out, each class in proportion to its share of y."""
     n = len(y)
+    if n < 2:
+        raise DataError(f"train.csv has {n} row; training needs at least 2, some held out for validation: use the "
+                        "competition's train.csv (kagglekit download)")
     if not 0 < n_val < n:
-        raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}")
+        raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}; "
+                        f"set --val-size to a number in that range")
     order = _class_sorted(y, rng)
     # Systematic sampling along the class-sorted order takes each class in proportion.
     ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n

@@ -2,7 +2,10 @@
 is written beside its target under a temporary name, then renamed into place in one step."""
 import os
 import shutil
+import stat
+import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -10,15 +13,46 @@ from pathlib import Path
 @contextmanager
 def atomic_write(path, mode="w", **open_kwargs):
     """Open a temporary file beside `path` for writing; when the block ends without error it replaces
-    `path` (a rename), else it is removed and `path` is left as it was."""
+    `path` (a rename), else it is removed and `path` is left as it was. A missing parent folder is
+    created. A path that exists but is not a regular file (a device, a named pipe) is written in place:
+    renaming over it would replace the device or pipe with a file."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if is_special(path):
+        with open(path, mode, **open_kwargs) as f:
+            yield f
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, mode, **open_kwargs) as f:
+        try:
+            f = open(tmp, mode, **open_kwargs)
+        except OSError as e:  # name the file asked for, not the temporary one beside it
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        with f:
             yield f
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def is_special(path):
+    """Whether path exists and is neither a regular file nor a folder: a device, a named pipe, a socket."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode) and not Path(path).is_dir()
+    except OSError:
+        return False
+
+
+def copy_out(source, dest):
+    """Copy file `source` to `dest`: "-" is standard output; anything else is written with atomic_write."""
+    with open(source, "rb") as src:
+        if str(dest) == "-":
+            sys.stdout.flush()
+            shutil.copyfileobj(src, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
+        with atomic_write(dest, "wb") as f:
+            shutil.copyfileobj(src, f)
 
 
 def write_text(path, text):

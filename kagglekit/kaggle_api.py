@@ -116,6 +116,9 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
                 continue
             raise KaggleError("Could not reach Kaggle (tried twice): check your internet connection and proxy "
                               "settings, then try again.") from None
+        except requests.exceptions.ChunkedEncodingError:  # the connection reset mid-answer (a download cut off)
+            raise KaggleError("The connection to Kaggle broke off in the middle of its answer: nothing half-received "
+                              "was kept; run the command again.") from None
         except requests.RequestException as e:
             raise KaggleError(f"Kaggle's answer could not be read ({type(e).__name__}): try again later.") from None
         except ValueError as e:

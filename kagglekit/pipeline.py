@@ -20,7 +20,7 @@ import numpy as np
 from . import checkpoint as saved_state
 from .archive import install_competition
 from .config import TrainConfig
-from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold
+from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold, to_float, train_pixels
 from .errors import ConfigError, DataError, Interrupted, ModelError
 from .files import atomic_write, write_text
 from .metrics import accuracy, classification_report
@@ -219,7 +219,8 @@ def learning_warning(report, losses, lr):
 
 
 def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=None):
-    x, y = load_train(Path(data_folder) / "train.csv")
+    raw = train_pixels(Path(data_folder) / "train.csv")  # uint8: train_model converts what it splits off
+    x, y = raw[:, 1:], raw[:, 0].astype(np.int64)
     data = data_record(data_folder)
 
     def checkpoint(net, optimizer, rng, history):
@@ -232,7 +233,7 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]
-    report = classification_report(y[val_idx], net.predict(x[val_idx]))
+    report = classification_report(y[val_idx], net.predict(to_float(x, val_idx)))
     metrics = {"validation": report,
                "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,

@@ -1,14 +1,24 @@
 """The one recipe that `kagglekit train`, cross-validation and the Kaggle kernel all follow: hold out
 stratified validation rows, build and fit the network, and predict test.csv into a checked submission."""
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .data import load_test, stratified_split
+from .data import stratified_split, test_pixels, to_float
 from .errors import DataError
+from .files import copy_out
 from .fast.train import fast_optimizer, fit
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
+
+PREDICT_ROWS = 8192  # test rows predicted at a time
+
+
+def holdout_size(n, val_size):
+    """How many of n rows to hold out: val_size, unless that is more than half of them (a small data
+    folder and the default 2,000), when a fifth of the rows (at least one) is held out instead."""
+    return val_size if val_size <= n // 2 else max(1, n // 5)
 
 
 def holdout(y, config):
@@ -16,7 +26,7 @@ def holdout(y, config):
     first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
-    return stratified_split(y, config.val_size, split_rng), rng
+    return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 
 def average_proba(nets, x):
@@ -26,27 +36,38 @@ def average_proba(nets, x):
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
+    split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
     History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
+    rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
+    history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history, on_batch)
     return net, history, (train_idx, val_idx)
 
 
 def predict_test(predict, folder, output):
-    """Label folder/test.csv with predict (x (n, 784) -> labels), write them in sample_submission's id order
-    to output, and validate the file; returns (path, rows). Used by `kagglekit predict` and the kernel."""
+    """Label folder/test.csv with predict (x (n, 784) -> labels), PREDICT_ROWS rows at a time (a chunk's
+    float copy, not the whole file's), write them in sample_submission's id order and validate the file
+    before it reaches output ("-": standard output; a device or pipe is written in place); returns
+    (output, rows). Used by `kagglekit predict` and the kernel."""
     folder = Path(folder)
-    x = load_test(folder / "test.csv")
-    ids = read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x):
-        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
+    pixels = test_pixels(folder / "test.csv")
+    sample = folder / "sample_submission.csv"
+    ids = read_ids(sample)
+    if len(ids) != len(pixels):
+        raise DataError(f"{folder}: test.csv has {len(pixels)} rows but sample_submission.csv has {len(ids)}; "
                         "download the competition files again")
-    path = write_submission(output, predict(x), ids)
-    return path, check_submission(path, folder / "sample_submission.csv").rows
+    labels = np.concatenate([predict(to_float(pixels[i:i + PREDICT_ROWS]))
+                             for i in range(0, len(pixels), PREDICT_ROWS)])
+    with tempfile.TemporaryDirectory(prefix="kagglekit-") as tmp:  # output is only touched once checked
+        path = write_submission(Path(tmp) / "submission.csv", labels, ids)
+        rows = check_submission(path, sample).rows
+        copy_out(path, output)
+    return Path(output), rows

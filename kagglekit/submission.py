@@ -1,6 +1,7 @@
 """Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 before an upload, and scoring them against a solution file (categorization accuracy)."""
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +44,22 @@ def _read(path, what):
     if not path.is_file():
         raise SubmissionError(f"{what} {path} not found; check the path")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                            skip_blank_lines=False)
+        with warnings.catch_warnings():
+            # index_col=False: a row with a field too many would otherwise turn the first column into an index
+            # and shift the others under the wrong names; pandas warns instead, and the warning is refused.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise SubmissionError(f"{what} {path} has a row with more fields than its header; each row needs exactly "
+                              "one value per column (ImageId,Label)") from None
     except pd.errors.EmptyDataError:
         raise SubmissionError(f"{what} {path} is empty; it needs the header {','.join(HEADER)} and one row "
                               "per test image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{what} {path} is not UTF-8 text (it holds the byte 0x{e.object[e.start]:02x}); write "
+                              "it with `kagglekit predict`") from None
+    except pd.errors.ParserError as e:
         raise SubmissionError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0]}); "
                               "write it with `kagglekit predict`") from None
     frame.index = np.arange(2, len(frame) + 2)

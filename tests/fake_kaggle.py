@@ -14,6 +14,7 @@ import os
 import random
 import re
 import socket
+import struct
 import sys
 import threading
 import zipfile
@@ -78,6 +79,7 @@ class FakeKaggle:
         self.pushes = []  # SaveKernel request bodies
         # The latest version's run: popped per GetKernelSessionStatus, the last one sticks, so
         # ["RUNNING"] or ["ERROR"] holds it there. Earlier versions are COMPLETE.
+        self.reset_zip_at = None  # a byte count: the zip download's connection resets after it
         self.kernel_statuses = ["COMPLETE"]
         self.kernel_failure = ""
         self.kernel_files = {}  # file name -> bytes the kernel "produced"
@@ -317,6 +319,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _reset_after(self, data, n):
+        """Promise all of data, send its first n bytes, then reset the connection."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:n])
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
     def _body(self):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -352,6 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake, path = self.server.fake, urlsplit(self.path).path
         if path.startswith("/files/"):
             fake.calls.append(("zip", {}))
+            if fake.reset_zip_at is not None:  # the connection drops mid-download
+                return self._reset_after(fake.zip_bytes, fake.reset_zip_at)
             if not self._fault(fake, "zip", as_json=False):
                 self._send(200, raw=fake.zip_bytes, ctype="application/zip",
                            headers={"Last-Modified": ZIP_DATE})

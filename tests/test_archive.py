@@ -28,7 +28,8 @@ def test_unpacks_a_wrapped_zip_with_normal_permissions(tmp_path):
     files = _members(tmp_path / "flat.zip")
     wrapped = _zip(tmp_path / "wrapped.zip", {f"digit-recognizer/{n}": b for n, b in files.items()})
     target = install_competition(wrapped, tmp_path / "data" / "digit-recognizer")
-    assert sorted(os.listdir(target)) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(os.listdir(target)) == [".kagglekit-unpacked.json", ".test.csv.kkcache.npz", ".train.csv.kkcache.npz",
+                                          "sample_submission.csv", "test.csv", "train.csv"]  # rows checked, parse cached
     assert os.listdir(tmp_path / "data") == ["digit-recognizer"]  # no temporary folder left
     assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~_umask()
 

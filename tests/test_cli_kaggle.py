@@ -37,7 +37,8 @@ def test_download_unpacks_and_checks(fake_kaggle, cwd):
     assert result.exit_code == 0, result.output
     assert f"Competition files ready in {DATA}" in result.stdout
     assert "100%" in result.stderr  # the client's progress bar
-    assert sorted(os.listdir(DATA)) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(os.listdir(DATA)) == [".kagglekit-unpacked.json", ".test.csv.kkcache.npz", ".train.csv.kkcache.npz",
+                                        "sample_submission.csv", "test.csv", "train.csv"]  # rows read, parse cached
     assert os.listdir("data") == ["digit-recognizer"]  # zip removed, no temporary folders
     for folder in ("data", DATA):  # the user's normal permissions, not a temporary folder's 0700
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~_umask()

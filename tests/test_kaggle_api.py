@@ -98,7 +98,8 @@ def test_install_unpacks_and_checks(tmp_path):
     zip_path = tmp_path / "c.zip"
     zip_path.write_bytes(make_competition_zip()[0])
     target = archive.install_competition(zip_path, tmp_path / "data" / "digit-recognizer")
-    assert sorted(p.name for p in target.iterdir()) == [".kagglekit-unpacked.json", "sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(p.name for p in target.iterdir()) == [".kagglekit-unpacked.json", ".test.csv.kkcache.npz", ".train.csv.kkcache.npz",
+                                                        "sample_submission.csv", "test.csv", "train.csv"]  # rows read, parse cached
     assert leftovers(tmp_path / "data") == []
 
 

@@ -29,3 +29,15 @@ def test_seed_preset_trains_in_float32_full_batch_and_repeats_bit_for_bit():
     assert len(history.rows) == 3 and not np.isnan(history.last["val_acc"])
     for (p, _), (q, _) in zip(a.pairs(), b.pairs()):
         np.testing.assert_array_equal(p, q)
+
+
+def test_uint8_pixels_train_the_weights_of_their_float_copy():
+    # pipeline passes uint8 pixels so the float rows exist once (split, then converted), not twice
+    from kagglekit.data import to_float
+    raw = np.random.default_rng(0).integers(0, 256, (120, 784), dtype=np.uint8)
+    y = np.arange(120) % 10
+    config = TrainConfig(hidden=(8,), epochs=2, val_size=20)
+    (a, ha, _), (b, hb, _) = train_model(to_float(raw), y, config), train_model(raw, y, config)
+    assert ha.rows == hb.rows or all(r["train_loss"] == s["train_loss"] for r, s in zip(ha.rows, hb.rows))
+    for (p, _), (q, _) in zip(a.pairs(), b.pairs()):
+        np.testing.assert_array_equal(p, q)

@@ -1,6 +1,8 @@
 """The `kagglekit` command line: thin Click commands, each one call into the library.
 Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go to stdout,
 notes and progress to stderr."""
+import errno
+
 import click
 
 from .. import kaggle_api
@@ -17,10 +19,24 @@ class Group(click.Group):
             return super().invoke(ctx)
         except KagglekitError as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:  # a full disk, a read-only folder: one line naming the file, not a traceback
+            raise click.ClickException(os_error(e)) from None
         except KeyboardInterrupt as e:  # Ctrl-C: the shell's 130, and what was kept instead of "Aborted!"
             kept = str(e) if isinstance(e, Interrupted) else "stopped before finishing"
             click.echo(f"\nInterrupted: {kept}", err=True)
             ctx.exit(130)
+
+
+def os_error(e):
+    """One line for an OSError the library let through, naming the file and what to do."""
+    where = f" ({e.filename})" if e.filename else ""
+    fixes = {errno.ENOSPC: "free some space, or write elsewhere (-o FILE, -p FOLDER)",
+             errno.EDQUOT: "free some space, or write elsewhere (-o FILE, -p FOLDER)",
+             errno.EACCES: "check its permissions, or write elsewhere (-o FILE, -p FOLDER)",
+             errno.EPERM: "check its permissions, or write elsewhere (-o FILE, -p FOLDER)",
+             errno.EROFS: "the file system is read-only: write elsewhere (-o FILE, -p FOLDER)"}
+    fix = fixes.get(e.errno, "check the path and try again")
+    return f"{e.strerror or e}{where}: {fix}"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,7 +23,8 @@ model_argument = click.argument("model", required=False, type=click.Path(path_ty
 models_argument = click.argument("models", nargs=-1, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                             help="Where to write the submission CSV (default: submission.csv in the run folder).")
+                             help="Where to write the submission CSV (default: submission.csv in the run folder; "
+                                  "predict: - for standard output).")
 
 
 def data_folder(path, quiet):
@@ -37,19 +38,21 @@ def data_folder(path, quiet):
     return folder, is_sample
 
 
-def named_run(model):
-    """The model file; when it is a guess (the newest run), the first line of output names it."""
+def named_run(model, err=False):
+    """The model file; when it is a guess (the newest run), the first line of output names it (on stderr
+    with err, when stdout carries a file)."""
     path = pipeline.resolve_model(model)
     if model is None or str(model) == pipeline.NEWEST:
-        click.echo(f"Using the newest run: {path.parent}")
+        click.echo(f"Using the newest run: {path.parent}", err=err)
     return path
 
 
-def run_data(model, path, quiet, same_train=False):
-    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout."""
+def run_data(model, path, quiet, same_train=False, err=False):
+    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout
+    (stderr with err)."""
     folder, said = pipeline.data_for_run(model, path, same_train)
     if said:
-        click.echo(said)
+        click.echo(said, err=err)
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
     return folder
@@ -70,6 +73,10 @@ def train_and_report(folder, config, name, quiet, parallel):
         return ensemble_cli.train_and_report(folder, config, name, quiet, parallel)
     with TrainingProgress(config.epochs, quiet) as progress:
         run_dir, metrics = pipeline.train_run(folder, config, name, progress.on_epoch, on_batch=progress.on_batch)
+    n_val = metrics["validation"]["n"]
+    if n_val != config.val_size:
+        note(f"Note: held out {n_val} of train.csv's {n_val + metrics['n_train']} rows for validation, as "
+             f"--val-size {config.val_size} would leave too few to train on; set --val-size to choose", quiet)
     report_run(run_dir, metrics)
     report_files(run_dir, folder, quiet)
     return run_dir, metrics
@@ -187,16 +194,18 @@ def predict(models, path, output, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
     MODELS are run folders or model files (default: the newest run); several runs, or an ensemble
-    folder, predict with their averaged probabilities.
+    folder, predict with their averaged probabilities. With -o - the CSV goes to standard output and
+    every other line to stderr.
 
     \b
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
+    to_stdout = str(output) == "-"
     if ensemble_cli.wants(models):
         return ensemble_cli.predict(models, path, output, quiet, run_data)
-    model = named_run(models[0] if models else None)
-    written = pipeline.predict(model, run_data(model, path, quiet), output)
-    click.echo(f"Submission written to {written} (validated)")
+    model = named_run(models[0] if models else None, err=to_stdout)
+    written = pipeline.predict(model, run_data(model, path, quiet, err=to_stdout), output)
+    click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated)", err=to_stdout)
 
 
 @click.command()
@@ -255,6 +264,9 @@ def run(config, path, name, output, submit, message, force, quiet, parallel):
     \b
     Example: kagglekit run -p data/digit-recognizer --submit -m "mlp preset"
     """
+    if str(output) == "-":
+        raise click.UsageError("run prints its report on standard output, so -o - would mix the two; write the "
+                               "submission to a file, or use `kagglekit predict -o -`")
     if submit and not message:
         raise click.UsageError("--submit needs -m MESSAGE, the description Kaggle shows for the submission")
     folder, is_sample = data_folder(path, quiet)

@@ -1069,7 +1069,10 @@ SOURCES['kagglekit/files.py'] = r'''"""Writing files and folders so that an inte
 is written beside its target under a temporary name, then renamed into place in one step."""
 import os
 import shutil
+import stat
+import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -1077,15 +1080,46 @@ from pathlib import Path
 @contextmanager
 def atomic_write(path, mode="w", **open_kwargs):
     """Open a temporary file beside `path` for writing; when the block ends without error it replaces
-    `path` (a rename), else it is removed and `path` is left as it was."""
+    `path` (a rename), else it is removed and `path` is left as it was. A missing parent folder is
+    created. A path that exists but is not a regular file (a device, a named pipe) is written in place:
+    renaming over it would replace the device or pipe with a file."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if is_special(path):
+        with open(path, mode, **open_kwargs) as f:
+            yield f
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with open(tmp, mode, **open_kwargs) as f:
+        try:
+            f = open(tmp, mode, **open_kwargs)
+        except OSError as e:  # name the file asked for, not the temporary one beside it
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        with f:
             yield f
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def is_special(path):
+    """Whether path exists and is neither a regular file nor a folder: a device, a named pipe, a socket."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode) and not Path(path).is_dir()
+    except OSError:
+        return False
+
+
+def copy_out(source, dest):
+    """Copy file `source` to `dest`: "-" is standard output; anything else is written with atomic_write."""
+    with open(source, "rb") as src:
+        if str(dest) == "-":
+            sys.stdout.flush()
+            shutil.copyfileobj(src, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
+        with atomic_write(dest, "wb") as f:
+            shutil.copyfileobj(src, f)
 
 
 def write_text(path, text):
@@ -1158,6 +1192,9 @@ HEADERS = {
     "sample_submission.csv": ["ImageId", "Label"],
 }
 CACHE_VERSION = 1
+HEADER_LIMIT = 64 * 1024  # bytes; the longest real header (train.csv) is under 9 KB
+EXTRA = "\0extra"  # the name of the column that catches a field too many
+CHUNK_ROWS = 4096  # rows parsed at a time: a chunk's int64 cells, not the whole file's, are held
 
 
 def not_our_files(source, names):
@@ -1167,15 +1204,32 @@ def not_our_files(source, names):
 
 
 def read_header(path):
-    """The first line of a CSV as a list of column names; DataError if missing or empty."""
+    """The first line of a CSV as a list of column names; DataError if missing, empty, binary or not UTF-8.
+    A UTF-8 byte-order mark and CRLF line endings are fine."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found; download the data with `kagglekit download` or pass -p FOLDER")
-    with open(path, newline="") as f:
-        line = f.readline().strip()
-    if not line:
+    with open(path, "rb") as f:
+        raw = f.readline(HEADER_LIMIT)
+    if not raw.strip():
         raise DataError(f"{path} is empty; download the competition files again (kagglekit download --force)")
+    if b"\0" in raw:
+        raise DataError(f"{path} is not a CSV (it holds binary data); download the competition files again "
+                        "(kagglekit download --force)")
+    if len(raw) == HEADER_LIMIT and not raw.endswith(b"\n"):
+        raise DataError(f"{path} starts with a line over {HEADER_LIMIT:,} bytes, too long for a header: it is not "
+                        "a competition CSV; download the competition files again (kagglekit download --force)")
+    try:
+        line = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
     return [name.strip() for name in line.split(",")]
+
+
+def not_utf8(path, error):
+    """The DataError for a file that is not UTF-8 text (error: the UnicodeDecodeError)."""
+    return DataError(f"{path} is not UTF-8 text (it holds the byte 0x{error.object[error.start]:02x}): it is not "
+                     "a competition CSV; download the file again (kagglekit download --force)")
 
 
 def check_header(path, expected):
@@ -1219,30 +1273,56 @@ def _fingerprint(path):
 
 
 def _read_checked(path, expected):
-    """Parse a pixel CSV into an int array, raising DataError at the first bad cell."""
+    """Parse a pixel CSV into a uint8 array, chunk by chunk, raising DataError at the first bad cell."""
     check_header(path, expected)
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise DataError(f"{path} is not a readable CSV ({str(e).splitlines()[0]}); "
-                        "download the file again") from None
-    if len(frame) == 0:
-        raise DataError(f"{path} has a header but no rows; download the file again")
-    high = np.full(len(frame.columns), 255)
+    high = np.full(len(expected), 255)
     high[0] = N_CLASSES - 1 if expected[0] == "label" else 255
+    parts, start = [], 0
+    try:
+        # One more name than columns: a row with an extra field shows in it, where pandas would otherwise
+        # take the first column as an index, or drop the extra field, and read shifted or silent data.
+        with pd.read_csv(path, chunksize=CHUNK_ROWS, encoding="utf-8", na_filter=False, header=None, skiprows=1,
+                         names=[*expected, EXTRA]) as chunks:
+            for frame in chunks:
+                parts.append(_checked(frame, path, high, start))
+                start += len(frame)
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as e:
+        raise DataError(f"{path} is not a readable CSV ({_short(str(e).splitlines()[0], 120)}); "
+                        "download the file again") from None
+    if start == 0:
+        raise DataError(f"{path} has a header but no rows; download the file again")
+    return np.concatenate(parts)
+
+
+def _checked(frame, path, high, start):
+    """One chunk's cells as uint8, or DataError naming the first bad one (row numbers continue at `start`)."""
+    extra = frame.pop(EXTRA)
+    longer = extra.notna() & (extra.astype(str).str.strip() != "")
+    if longer.any():
+        row = int(np.argmax(longer.to_numpy()))
+        raise DataError(f"{path} line {_line_of(path, start + row)} has more than {len(high)} fields, the header's "
+                        f"count; fix the file or download it again")
     if all(kind in "iu" for kind in frame.dtypes.map(lambda d: d.kind)):
         values = frame.to_numpy()
         bad = (values < 0) | (values > high)
     else:  # some cell is not an integer: coerce to find the first one
         values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(values) | (values != np.round(values)) | (values < 0) | (values > high)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0) | (values > high)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         value = frame.iat[row, col]
-        shown = repr(value) if isinstance(value, str) else "empty" if pd.isna(value) else str(value)
-        raise DataError(f"{path} line {_line_of(path, row)} column {frame.columns[col]!r}: {shown} is "
+        shown = ("empty" if (isinstance(value, str) and not value.strip()) or pd.isna(value)
+                 else repr(_short(value, 20)) if isinstance(value, str) else str(value))
+        raise DataError(f"{path} line {_line_of(path, start + row)} column {frame.columns[col]!r}: {shown} is "
                         f"not an integer in 0..{high[col]}; fix the file or download it again")
     return frame.to_numpy(dtype=np.uint8)
+
+
+def _short(text, n):
+    return text if len(text) <= n else text[:n] + "..."
 
 
 def _line_of(path, row):
@@ -1285,30 +1365,50 @@ def _load_raw(path, expected):
     return values
 
 
-def to_float(pixels):
+def to_float(pixels, rows=None):
     """uint8 pixels (n, 784) -> float32 in [0, 1], row-major (pandas hands over a column-major array,
-    whose rows, gathered for every batch and block, would each be 784 scattered values)."""
-    x = pixels.astype(np.float32, order="C")
+    whose rows, gathered for every batch and block, would each be 784 scattered values). With `rows`
+    (indices), just those rows, gathered a block at a time: no uint8 copy of them all on the way."""
+    if rows is None:
+        x = pixels.astype(np.float32, order="C")
+    else:
+        x = np.empty((len(rows), pixels.shape[1]), dtype=np.float32)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            x[i:i + CHUNK_ROWS] = pixels[rows[i:i + CHUNK_ROWS]]
     x /= np.float32(255)
     return x
 
 
 def load_train(path):
     """train.csv -> (X float32 (n, 784) in [0, 1], y int64 (n,))."""
-    raw = _load_raw(path, HEADERS["train.csv"])
+    raw = train_pixels(path)
     return to_float(raw[:, 1:]), raw[:, 0].astype(np.int64)
+
+
+def train_pixels(path):
+    """train.csv -> its uint8 matrix (n, 785): the label, then the pixels."""
+    return _load_raw(path, HEADERS["train.csv"])
 
 
 def load_test(path):
     """test.csv -> X float32 (n, 784) in [0, 1]."""
-    return to_float(_load_raw(path, HEADERS["test.csv"]))
+    return to_float(test_pixels(path))
+
+
+def test_pixels(path):
+    """test.csv -> its uint8 pixels (n, 784), a quarter of the float copy: to convert a chunk at a time."""
+    return _load_raw(path, HEADERS["test.csv"])
 
 
 def stratified_split(y, n_val, rng):
     """Indices (train, val) with `n_val` rows held out, each class in proportion to its share of y."""
     n = len(y)
+    if n < 2:
+        raise DataError(f"train.csv has {n} row; training needs at least 2, some held out for validation: use the "
+                        "competition's train.csv (kagglekit download)")
     if not 0 < n_val < n:
-        raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}")
+        raise DataError(f"validation size must be between 1 and {n - 1} for {n} rows, got {n_val}; "
+                        f"set --val-size to a number in that range")
     order = _class_sorted(y, rng)
     # Systematic sampling along the class-sorted order takes each class in proportion.
     ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n
@@ -2320,6 +2420,7 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
 SOURCES['kagglekit/submission.py'] = r'''"""Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 before an upload, and scoring them against a solution file (categorization accuracy)."""
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -2362,12 +2463,22 @@ def _read(path, what):
     if not path.is_file():
         raise SubmissionError(f"{what} {path} not found; check the path")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                            skip_blank_lines=False)
+        with warnings.catch_warnings():
+            # index_col=False: a row with a field too many would otherwise turn the first column into an index
+            # and shift the others under the wrong names; pandas warns instead, and the warning is refused.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise SubmissionError(f"{what} {path} has a row with more fields than its header; each row needs exactly "
+                              "one value per column (ImageId,Label)") from None
     except pd.errors.EmptyDataError:
         raise SubmissionError(f"{what} {path} is empty; it needs the header {','.join(HEADER)} and one row "
                               "per test image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{what} {path} is not UTF-8 text (it holds the byte 0x{e.object[e.start]:02x}); write "
+                              "it with `kagglekit predict`") from None
+    except pd.errors.ParserError as e:
         raise SubmissionError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0]}); "
                               "write it with `kagglekit predict`") from None
     frame.index = np.arange(2, len(frame) + 2)
@@ -2480,15 +2591,25 @@ def score_submission(path, solution_path):
 # -------------------- kagglekit/recipe.py ---------------------------------------------------
 SOURCES['kagglekit/recipe.py'] = r'''"""The one recipe that `kagglekit train`, cross-validation and the Kaggle kernel all follow: hold out
 stratified validation rows, build and fit the network, and predict test.csv into a checked submission."""
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .data import load_test, stratified_split
+from .data import stratified_split, test_pixels, to_float
 from .errors import DataError
+from .files import copy_out
 from .fast.train import fast_optimizer, fit
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
+
+PREDICT_ROWS = 8192  # test rows predicted at a time
+
+
+def holdout_size(n, val_size):
+    """How many of n rows to hold out: val_size, unless that is more than half of them (a small data
+    folder and the default 2,000), when a fifth of the rows (at least one) is held out instead."""
+    return val_size if val_size <= n // 2 else max(1, n // 5)
 
 
 def holdout(y, config):
@@ -2496,7 +2617,7 @@ def holdout(y, config):
     first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
-    return stratified_split(y, config.val_size, split_rng), rng
+    return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 
 def average_proba(nets, x):
@@ -2506,30 +2627,41 @@ def average_proba(nets, x):
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
+    split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
     History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
+    rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
-    history = fit(net, x[train_idx], y[train_idx], config, rng, x[val_idx], y[val_idx], callback, optimizer,
+    history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history, on_batch)
     return net, history, (train_idx, val_idx)
 
 
 def predict_test(predict, folder, output):
-    """Label folder/test.csv with predict (x (n, 784) -> labels), write them in sample_submission's id order
-    to output, and validate the file; returns (path, rows). Used by `kagglekit predict` and the kernel."""
+    """Label folder/test.csv with predict (x (n, 784) -> labels), PREDICT_ROWS rows at a time (a chunk's
+    float copy, not the whole file's), write them in sample_submission's id order and validate the file
+    before it reaches output ("-": standard output; a device or pipe is written in place); returns
+    (output, rows). Used by `kagglekit predict` and the kernel."""
     folder = Path(folder)
-    x = load_test(folder / "test.csv")
-    ids = read_ids(folder / "sample_submission.csv")
-    if len(ids) != len(x):
-        raise DataError(f"{folder}: test.csv has {len(x)} rows but sample_submission.csv has {len(ids)}; "
+    pixels = test_pixels(folder / "test.csv")
+    sample = folder / "sample_submission.csv"
+    ids = read_ids(sample)
+    if len(ids) != len(pixels):
+        raise DataError(f"{folder}: test.csv has {len(pixels)} rows but sample_submission.csv has {len(ids)}; "
                         "download the competition files again")
-    path = write_submission(output, predict(x), ids)
-    return path, check_submission(path, folder / "sample_submission.csv").rows
+    labels = np.concatenate([predict(to_float(pixels[i:i + PREDICT_ROWS]))
+                             for i in range(0, len(pixels), PREDICT_ROWS)])
+    with tempfile.TemporaryDirectory(prefix="kagglekit-") as tmp:  # output is only touched once checked
+        path = write_submission(Path(tmp) / "submission.csv", labels, ids)
+        rows = check_submission(path, sample).rows
+        copy_out(path, output)
+    return Path(output), rows
 '''
 
 

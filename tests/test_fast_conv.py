@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
-from kagglekit.fast.conv import EVAL_ROWS, FastConv2D, FastMaxPool2D
+from kagglekit.fast import conv
+from kagglekit.fast.conv import FastConv2D, FastMaxPool2D
 from kagglekit.fast.layers import accelerate
 from kagglekit.fast.train import fit
 from kagglekit.nn.conv import Conv2D
@@ -21,8 +22,12 @@ def twins(cls, fast_cls, *args, **kwargs):
     return plain, fast
 
 
+@pytest.mark.parametrize("nhwc_channels", [1, 4, 100])  # NHWC columns; channel-major columns, NHWC out; neither
 @pytest.mark.parametrize("padding, stride", [(0, 1), (2, 1), (1, 2)])
-def test_fast_conv_equals_conv_across_batch_sizes(padding, stride):
+def test_fast_conv_equals_conv_across_batch_sizes(padding, stride, nhwc_channels, monkeypatch):
+    monkeypatch.setattr(conv, "NHWC_CHANNELS", nhwc_channels)
+    for name in ("CHUNK_BYTES", "CM_CHUNK_BYTES"):  # several chunks of images, the last one shorter
+        monkeypatch.setattr(conv, name, 2000)
     rng = np.random.default_rng(0)
     plain, fast = twins(Conv2D, FastConv2D, 3, 4, 3, padding, stride, rng=rng, dtype=np.float64)
     plain.params["b"] = fast.params["b"] = rng.standard_normal(4)
@@ -30,9 +35,13 @@ def test_fast_conv_equals_conv_across_batch_sizes(padding, stride):
         x = rng.standard_normal((n, 3, 7, 6))
         if n == 2:
             x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # channel-major memory
+        if n == 5 and stride == 2:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # NHWC memory
         out = fast.forward(x, training=True)
         np.testing.assert_allclose(out, plain.forward(x), rtol=1e-12, atol=1e-12)
         grad = rng.standard_normal(out.shape)
+        if n == 2:  # a gradient in another memory order than the output's
+            grad = np.ascontiguousarray(grad.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
         np.testing.assert_allclose(fast.backward(grad), plain.backward(grad), rtol=1e-12, atol=1e-12)
         for k in plain.grads:
             np.testing.assert_allclose(fast.grads[k], plain.grads[k], rtol=1e-12, atol=1e-12)
@@ -41,7 +50,7 @@ def test_fast_conv_equals_conv_across_batch_sizes(padding, stride):
 def test_fast_conv_predicts_in_chunks():
     rng = np.random.default_rng(1)
     plain, fast = twins(Conv2D, FastConv2D, 1, 2, 3, 1, rng=rng, dtype=np.float64)
-    x = rng.standard_normal((EVAL_ROWS + 7, 1, 5, 5))
+    x = rng.standard_normal((300, 1, 5, 5))
     np.testing.assert_allclose(fast.forward(x), plain.forward(x), rtol=1e-12, atol=1e-12)
 
 
@@ -53,15 +62,21 @@ def test_first_fast_conv_skips_its_input_gradient():
     assert fast.backward(np.ones_like(out)) is None and fast.grads["W"].dtype == np.float32
 
 
+def in_memory_order(a, order):
+    """a (n, c, h, w) with the same values, laid out in memory as `order` says."""
+    axes = {"nchw": (0, 1, 2, 3), "cm": (1, 0, 2, 3), "nhwc": (0, 2, 3, 1)}[order]
+    return np.ascontiguousarray(a.transpose(axes)).transpose(np.argsort(axes))
+
+
 @pytest.mark.parametrize("size", [2, 3])
-def test_fast_pool_equals_pool_with_ties_and_odd_sizes(size):
+@pytest.mark.parametrize("order, grad_order", [("cm", "cm"), ("nhwc", "nhwc"), ("nhwc", "nchw"), ("nchw", "cm")])
+def test_fast_pool_equals_pool_with_ties_and_odd_sizes(size, order, grad_order):
     rng = np.random.default_rng(3)
-    x = rng.integers(0, 3, (3, 2, 7, 9)).astype(np.float64)  # many ties
-    x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    x = in_memory_order(rng.integers(0, 3, (3, 2, 7, 9)).astype(np.float64), order)  # many ties
     plain, fast = MaxPool2D(size), FastMaxPool2D(size)
     out = fast.forward(x)
     np.testing.assert_array_equal(out, plain.forward(x))
-    grad = rng.standard_normal(out.shape)
+    grad = in_memory_order(rng.standard_normal(out.shape), grad_order)
     np.testing.assert_array_equal(fast.backward(grad), plain.backward(grad))
 
 
@@ -71,7 +86,7 @@ def test_accelerated_cnn_trains_like_the_plain_one_and_predicts_the_same():
     net, twin = small_cnn(np.random.default_rng(5)), small_cnn(np.random.default_rng(5))
     # SGD, not Adam: a conv bias before batch norm has a true gradient of 0, and Adam turns its rounding
     # noise (~1e-8, different in the two paths) into full-size steps of either sign.
-    config = TrainConfig(hidden=(), epochs=2, batch_size=64, optimizer="sgd", lr=0.1)
+    config = TrainConfig(hidden=(1,), epochs=2, batch_size=64, optimizer="sgd", lr=0.1)  # net given: hidden unused
     plain_fit(net, x, y, config, np.random.default_rng(6))
     fit(twin, x, y, config, np.random.default_rng(6))
     for (a, _), (b, _) in zip(net.pairs(), twin.pairs()):

@@ -1,10 +1,10 @@
-"""Fast Conv2D and MaxPool2D: the plain layers' maths in the memory order that suits each layer's
-channel count, with buffers kept from batch to batch.
+"""Fast Conv2D: the plain layer's maths in the memory order that suits its channel counts, with
+buffers kept from batch to batch.
 
 A FastConv2D output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few channels, of
 NHWC memory (n, h, w, out) for NHWC_CHANNELS or more: pooling's every-other-pixel slices then read runs
 of `channels` floats instead of single ones, and the next convolution's columns copy runs of k·channels.
-Elementwise layers and pooling keep the memory order (NumPy's order 'K'), so gradients come back in it,
+Elementwise layers and pooling (fast/pool.py) keep the memory order (NumPy's order 'K'), so gradients come back in it,
 and the products read them as they are (a transposed matrix is a BLAS flag, not a copy).
 
 The columns are made for a chunk of images at a time, small enough to stay in the core's cache through
@@ -18,7 +18,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..nn.conv import Conv2D, out_size
-from ..nn.pool import MaxPool2D
 from .products import column_sums
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
@@ -170,49 +169,3 @@ class FastConv2D(Conv2D):
             col = col.reshape(-1, k * k * c) if nhwc else col.reshape(c * k * k, -1).T
             self.kept = col if step >= n else None
             yield a * oh * ow, b * oh * ow, col
-
-
-class FastMaxPool2D(MaxPool2D):
-    """MaxPool2D; for 2x2 windows in two steps of elementwise maxima, in the input's memory order:
-    across each pair of columns, then across each pair of rows of the result, half the size. With
-    NHWC memory the first reads runs of `channels` floats and the second runs of whole rows. On a tie
-    the left pixel, then the top row wins: the first pixel in row-major order, as in the plain layer."""
-
-    def forward(self, x, training=False):
-        if self.size != 2:
-            return super().forward(x, training)
-        oh, ow = x.shape[2] // 2, x.shape[3] // 2
-        self.x = x
-        x = x[:, :, :2 * oh, :2 * ow]
-        left, right = x[:, :, :, 0::2], x[:, :, :, 1::2]
-        self.left_wins = np.greater_equal(left, right)  # (n, c, 2·oh, ow), in x's memory order
-        pairs = np.maximum(left, right)
-        top, bottom = pairs[:, :, 0::2], pairs[:, :, 1::2]
-        self.top_wins = np.greater_equal(top, bottom)
-        return np.maximum(top, bottom)
-
-    def backward(self, grad):
-        if self.size != 2:
-            return super().backward(grad)
-        if not self.input_grad:
-            return None
-        if not same_order(grad, self.top_wins):  # e.g. from a flatten: one copy instead of slow mixed passes
-            grad, given = np.empty_like(self.top_wins, grad.dtype), grad
-            grad[...] = given
-        # g·mask and g - g·mask are exactly g and 0 (or 0 and g): each window's gradient reaches one pixel.
-        pairs = np.empty_like(self.left_wins, grad.dtype)
-        top = np.multiply(grad, self.top_wins, out=pairs[:, :, 0::2])
-        np.subtract(grad, top, out=pairs[:, :, 1::2])
-        dx = np.empty_like(self.x, grad.dtype)
-        (oh2, ow), w = pairs.shape[2:], dx.shape[3]
-        dx[:, :, oh2:] = 0  # the row and column that no window covers (odd sizes)
-        dx[:, :, :, 2 * ow:] = 0
-        left = np.multiply(pairs, self.left_wins, out=dx[:, :, :oh2, 0:2 * ow:2])
-        np.subtract(pairs, left, out=dx[:, :, :oh2, 1:2 * ow:2])
-        return dx
-
-
-def same_order(a, b):
-    """Whether a and b (same shape) lay out their axes in the same memory order."""
-    return [i for i in np.argsort(a.strides, kind="stable") if a.shape[i] > 1] == \
-        [i for i in np.argsort(b.strides, kind="stable") if b.shape[i] > 1]

@@ -14,7 +14,8 @@ from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
 from ..nn.pool import MaxPool2D
-from .conv import FastConv2D, FastMaxPool2D
+from .conv import FastConv2D
+from .pool import FastMaxPool2D, pool_before_relu
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
@@ -86,4 +87,4 @@ def accelerate(net, own_grads=False, n_total=None):
             if isinstance(layer, Dropout) and layer.rng is not None:
                 fast.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
         layers.append(fast)
-    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total))
+    return Network(pool_before_relu(layers), net.meta, loss=FastSoftmaxCrossEntropy(n_total))

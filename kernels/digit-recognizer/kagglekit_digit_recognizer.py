@@ -1678,13 +1678,13 @@ def t_matmul(x, g, out, rows=256):
 
 
 # -------------------- kagglekit/fast/conv.py ------------------------------------------------
-SOURCES['kagglekit/fast/conv.py'] = r'''"""Fast Conv2D and MaxPool2D: the plain layers' maths in the memory order that suits each layer's
-channel count, with buffers kept from batch to batch.
+SOURCES['kagglekit/fast/conv.py'] = r'''"""Fast Conv2D: the plain layer's maths in the memory order that suits its channel counts, with
+buffers kept from batch to batch.
 
 A FastConv2D output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few channels, of
 NHWC memory (n, h, w, out) for NHWC_CHANNELS or more: pooling's every-other-pixel slices then read runs
 of `channels` floats instead of single ones, and the next convolution's columns copy runs of k·channels.
-Elementwise layers and pooling keep the memory order (NumPy's order 'K'), so gradients come back in it,
+Elementwise layers and pooling (fast/pool.py) keep the memory order (NumPy's order 'K'), so gradients come back in it,
 and the products read them as they are (a transposed matrix is a BLAS flag, not a copy).
 
 The columns are made for a chunk of images at a time, small enough to stay in the core's cache through
@@ -1698,7 +1698,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..nn.conv import Conv2D, out_size
-from ..nn.pool import MaxPool2D
 from .products import column_sums
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
@@ -1850,6 +1849,17 @@ class FastConv2D(Conv2D):
             col = col.reshape(-1, k * k * c) if nhwc else col.reshape(c * k * k, -1).T
             self.kept = col if step >= n else None
             yield a * oh * ow, b * oh * ow, col
+'''
+
+
+# -------------------- kagglekit/fast/pool.py ------------------------------------------------
+SOURCES['kagglekit/fast/pool.py'] = r'''"""Fast 2x2 max pooling in its input's memory order, and the swap that lets a ReLU before a pool run
+after it instead, on a quarter of the values: relu(max(x)) = max(relu(x)), and the gradient reaches
+the same pixel (see pool_before_relu)."""
+import numpy as np
+
+from ..nn.layers import ReLU
+from ..nn.pool import MaxPool2D
 
 
 class FastMaxPool2D(MaxPool2D):
@@ -1896,6 +1906,18 @@ def same_order(a, b):
     """Whether a and b (same shape) lay out their axes in the same memory order."""
     return [i for i in np.argsort(a.strides, kind="stable") if a.shape[i] > 1] == \
         [i for i in np.argsort(b.strides, kind="stable") if b.shape[i] > 1]
+
+
+def pool_before_relu(layers):
+    """layers with each ReLU that comes right before a MaxPool2D moved after it. The forward values are
+    the same (max and ReLU commute). So are the gradients: where a window's maximum is > 0, both route
+    it to the first pixel holding that maximum; where it is <= 0, the plain order's ReLU mask is 0 for
+    every pixel of the window and the swapped order's for the pooled value, so nothing flows."""
+    layers = list(layers)
+    for i in range(len(layers) - 1):
+        if type(layers[i]) is ReLU and isinstance(layers[i + 1], MaxPool2D):
+            layers[i], layers[i + 1] = layers[i + 1], layers[i]
+    return layers
 '''
 
 
@@ -2044,7 +2066,8 @@ from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
 from ..nn.pool import MaxPool2D
-from .conv import FastConv2D, FastMaxPool2D
+from .conv import FastConv2D
+from .pool import FastMaxPool2D, pool_before_relu
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
@@ -2116,7 +2139,7 @@ def accelerate(net, own_grads=False, n_total=None):
             if isinstance(layer, Dropout) and layer.rng is not None:
                 fast.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
         layers.append(fast)
-    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total))
+    return Network(pool_before_relu(layers), net.meta, loss=FastSoftmaxCrossEntropy(n_total))
 '''
 
 

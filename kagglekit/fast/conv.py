@@ -21,8 +21,8 @@ from ..nn.conv import Conv2D, out_size
 from .products import column_sums
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
-CHUNK_BYTES = 2 ** 21  # one chunk's columns: they stay in a core's L2 cache (measured best)
-CM_CHUNK_BYTES = 2 ** 24  # few channels: a whole batch of 128 at once (chunks measured slower), columns kept
+CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
+CM_CHUNK_BYTES = 2 ** 19  # few channels: the forward product's chunk (see _chunks)
 
 
 
@@ -65,12 +65,12 @@ class FastConv2D(Conv2D):
         w_k = self._weights_as_columns()
         if o >= NHWC_CHANNELS:
             out = np.empty((n, oh, ow, o), dtype)
-            for start, stop, col in self._chunks():
+            for start, stop, col in self._chunks(training):
                 np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
             out += self.params["b"]
             return out.transpose(0, 3, 1, 2)
         out = np.empty((o, n, oh, ow), dtype)
-        for start, stop, col in self._chunks():
+        for start, stop, col in self._chunks(training):
             np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
         out += self.params["b"][:, None, None, None]
         return out.transpose(1, 0, 2, 3)
@@ -142,18 +142,23 @@ class FastConv2D(Conv2D):
             padded[:, :, p:p + h, p:p + w] = xt
         return padded
 
-    def _chunks(self):
-        """(first position, end position, columns (positions, k·k·in)) for chunks of whole images
-        whose columns fit CHUNK_BYTES, positions counted over (image, out_h, out_w). The columns are
-        a buffer that the next chunk overwrites: NHWC ones as they are, channel-major ones transposed."""
+    def _chunks(self, keep=True):
+        """(first position, end position, columns (positions, k·k·in)) for chunks of whole images,
+        positions counted over (image, out_h, out_w). NHWC columns (many channels) go in a buffer of
+        CHUNK_BYTES that the next chunk overwrites, made again for the backward products unless one
+        chunk held the batch. Channel-major ones (few channels) are made CM_CHUNK_BYTES at a time, each
+        chunk's product reading them while still in cache, into a buffer for the whole batch when
+        `keep` (training): the backward pass takes them as one chunk (its products in chunks measured
+        slower)."""
         xs, k, s, c = self.xs, self.kernel, self.stride, self.x_shape[1]
-        (oh, ow), nhwc = self.out_hw, self.nhwc
-        n = self.x_shape[0]
-        step = max(1, (CHUNK_BYTES if nhwc else CM_CHUNK_BYTES) // (oh * ow * k * k * c * xs.itemsize))
-        if step >= n and self.kept is not None:  # one chunk, made by the forward pass: use it again
-            col, self.kept = self.kept, None
-            yield 0, n * oh * ow, col
+        (oh, ow), nhwc, n = self.out_hw, self.nhwc, self.x_shape[0]
+        if self.kept is not None:  # the backward pass: the columns the forward pass left
+            yield 0, n * oh * ow, self.kept
             return
+        step = max(1, (CHUNK_BYTES if nhwc else CM_CHUNK_BYTES) // (oh * ow * k * k * c * xs.itemsize))
+        keep = keep and (step >= n or not nhwc)
+        if keep and not nhwc:
+            whole = scratch(self, "col", (c, k, k, n, oh, ow), xs.dtype)
         for a in range(0, n, step):
             b = min(n, a + step)
             if nhwc:
@@ -164,8 +169,15 @@ class FastConv2D(Conv2D):
                 sc, sn, sh, sw = xs.strides
                 view = as_strided(xs[:, a:b], (c, k, k, b - a, oh, ow), (sc, sh, sw, sn, s * sh, s * sw),
                                   writeable=False)
-            col = scratch(self, "col", view.shape, xs.dtype)
+            col = whole[:, :, :, a:b] if keep and not nhwc else scratch(self, "col", view.shape, xs.dtype)
             np.copyto(col, view)
-            col = col.reshape(-1, k * k * c) if nhwc else col.reshape(c * k * k, -1).T
-            self.kept = col if step >= n else None
-            yield a * oh * ow, b * oh * ow, col
+            yield a * oh * ow, b * oh * ow, by_position_columns(col, nhwc)
+        if keep:
+            self.kept = by_position_columns(whole if not nhwc else col, nhwc)
+
+
+def by_position_columns(col, nhwc):
+    """Columns (images, oh, ow, k, k, in) or (in, k, k, images, oh, ow) as the (positions, k·k·in) matrix."""
+    if nhwc:
+        return col.reshape(-1, np.prod(col.shape[3:]))
+    return col.reshape(np.prod(col.shape[:3]), -1).T

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
-from kagglekit.fast import conv
+from kagglekit.fast import conv, rowconv
 from kagglekit.fast.conv import FastConv2D
 from kagglekit.fast.layers import accelerate
 from kagglekit.fast.train import fit
@@ -21,10 +21,12 @@ def twins(cls, fast_cls, *args, **kwargs):
     return plain, fast
 
 
+@pytest.mark.parametrize("by_rows", [True, False])  # rows where stride 1 and few channels allow, or never
 @pytest.mark.parametrize("nhwc_channels", [1, 4, 100])  # NHWC columns; channel-major columns, NHWC out; neither
 @pytest.mark.parametrize("padding, stride", [(0, 1), (2, 1), (1, 2)])
-def test_fast_conv_equals_conv_across_batch_sizes(padding, stride, nhwc_channels, monkeypatch):
+def test_fast_conv_equals_conv_across_batch_sizes(padding, stride, nhwc_channels, by_rows, monkeypatch):
     monkeypatch.setattr(conv, "NHWC_CHANNELS", nhwc_channels)
+    monkeypatch.setattr(rowconv, "MAX_EXTRA_WORK", 100 if by_rows else 0)
     for name in ("CHUNK_BYTES", "CM_CHUNK_BYTES"):  # several chunks of images, the last one shorter
         monkeypatch.setattr(conv, name, 2000)
     rng = np.random.default_rng(0)

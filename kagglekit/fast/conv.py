@@ -18,28 +18,13 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..nn.conv import Conv2D, out_size
+from . import rowconv
+from .buffers import scratch
 from .products import column_sums
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
 CM_CHUNK_BYTES = 2 ** 19  # few channels: the forward product's chunk (see _chunks)
-
-
-
-def scratch(layer, name, shape, dtype, zero=False):
-    """A buffer of `shape` kept on the layer under `name`, a view of one flat array that only grows
-    (a smaller last batch reuses it too). Zero-filled when first made or when asked for in another
-    shape than last time; `zero=True` clears it every time."""
-    store = layer.__dict__.setdefault("scratch", {})
-    size = int(np.prod(shape))
-    flat, last = store.get(name, (None, None))
-    if flat is None or flat.size < size or flat.dtype != dtype:
-        flat, last = np.zeros(size, dtype), shape
-    view = flat[:size].reshape(shape)
-    if zero or last != shape:
-        view.fill(0)
-    store[name] = flat, shape
-    return view
 
 
 def by_position(a):
@@ -61,6 +46,9 @@ class FastConv2D(Conv2D):
         oh, ow = out_size(h, k, p, s), out_size(wd, k, p, s)
         dtype = np.result_type(x.dtype, w.dtype)
         self.x_shape, self.out_hw, self.nhwc, self.kept = x.shape, (oh, ow), c >= NHWC_CHANNELS, None
+        self.by_rows = c < NHWC_CHANNELS and rowconv.suits(self, wd)
+        if self.by_rows:
+            return rowconv.forward(self, x, dtype)
         self.xs = self._padded(x, dtype)
         w_k = self._weights_as_columns()
         if o >= NHWC_CHANNELS:
@@ -81,10 +69,12 @@ class FastConv2D(Conv2D):
         w, (n, c, h, wd) = self.params["W"], self.x_shape
         k, p, s = self.kernel, self.padding, self.stride
         oh, ow = self.out_hw
-        g = by_position(grad)  # (positions, out)
         for name in ("W", "b"):  # written in place; a grad some other code replaced gets its own array again
             if self.grads[name].shape != self.params[name].shape or not self.grads[name].flags.c_contiguous:
                 self.grads[name] = np.empty_like(self.params[name])
+        if self.by_rows:
+            return rowconv.backward(self, grad)
+        g = by_position(grad)  # (positions, out)
         column_sums(g, out=self.grads["b"])
         w_k = self._weights_as_columns()
         dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))

@@ -3,6 +3,7 @@ of its input and gradient; accelerate's swap of relu,pool gives the plain order'
 import numpy as np
 import pytest
 
+from kagglekit.fast import pool
 from kagglekit.fast.layers import accelerate
 from kagglekit.fast.pool import FastMaxPool2D, pool_before_relu
 from kagglekit.nn.layers import Dense, ReLU
@@ -19,7 +20,11 @@ def in_memory_order(a, order):
 
 @pytest.mark.parametrize("size", [2, 3])
 @pytest.mark.parametrize("order, grad_order", [("cm", "cm"), ("nhwc", "nhwc"), ("nhwc", "nchw"), ("nchw", "cm")])
-def test_fast_pool_equals_pool_with_ties_and_odd_sizes(size, order, grad_order):
+@pytest.mark.parametrize("chunk_bytes", [None, 500])  # all images at once; chunks of 1-2 images
+def test_fast_pool_equals_pool_with_ties_and_odd_sizes(size, order, grad_order, chunk_bytes, monkeypatch):
+    if chunk_bytes:
+        monkeypatch.setattr(pool, "WHOLE_BYTES", 0)
+        monkeypatch.setattr(pool, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(3)
     x = in_memory_order(rng.integers(0, 3, (3, 2, 7, 9)).astype(np.float64), order)  # many ties
     plain, fast = MaxPool2D(size), FastMaxPool2D(size)

@@ -13,8 +13,10 @@ from ..nn.conv import Conv2D
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
+from ..nn.norm import BatchNorm
 from ..nn.pool import MaxPool2D
 from .conv import FastConv2D
+from .norm import FastBatchNorm
 from .pool import FastMaxPool2D, pool_before_relu
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
@@ -70,7 +72,7 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm}
 
 
 def accelerate(net, own_grads=False, n_total=None):

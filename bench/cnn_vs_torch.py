@@ -141,7 +141,7 @@ def main():
                 print(f"  {arch} {who} {threads} thread(s): {seconds:.2f} s", flush=True)
         shapes, flop_per_row = gemms(arch)
         biggest = max(shapes, key=lambda s: s[0] * s[1] * s[2])
-        result = {"gflop_per_epoch": flop_per_row * rows / 1e9, "largest_gemm": biggest}
+        result = {"rows": rows, "gflop_per_epoch": flop_per_row * rows / 1e9, "largest_gemm": biggest}
         for (who, threads), ts in times.items():
             result[f"{who}_{threads}t_s"] = statistics.median(ts)
         for who in ("kagglekit", "torch") if torch else ("kagglekit",):

@@ -1782,18 +1782,19 @@ def backward(layer, grad):
 SOURCES['kagglekit/fast/conv.py'] = r'''"""Fast Conv2D: the plain layer's maths in the memory order that suits its channel counts, with
 buffers kept from batch to batch.
 
-A FastConv2D output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few channels, of
-NHWC memory (n, h, w, out) for NHWC_CHANNELS or more: pooling's every-other-pixel slices then read runs
-of `channels` floats instead of single ones, and the next convolution's columns copy runs of k·channels.
-Elementwise layers and pooling (fast/pool.py) keep the memory order (NumPy's order 'K'), so gradients come back in it,
-and the products read them as they are (a transposed matrix is a BLAS flag, not a copy).
+Few input channels on small images, stride 1 (LeNet's convolutions): by whole image rows, see
+fast/rowconv.py. Otherwise by columns (im2col), made for a chunk of images at a time, one copy of a
+strided window view of the padded input each: for few input channels, channel-major input and columns
+(in, k, k, images, out_h, out_w), copied in runs of out_w pixels and kept for the backward products;
+for NHWC_CHANNELS or more, NHWC input and columns (images, out_h, out_w, k, k, in), copied in runs of
+k·in into a buffer that stays in the core's cache through the forward product and, made again, through
+the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache.
 
-The columns are made for a chunk of images at a time, small enough to stay in the core's cache through
-the forward product and, made again rather than kept, through the backward ones, whose column gradients
-are added back to the pixels (col2im) while still in cache. Each chunk's columns are one copy of a
-strided window view of the padded input: for few input channels, channel-major input and columns
-(in, k, k, images, out_h, out_w), copied in runs of out_w pixels; for many, NHWC input and columns
-(images, out_h, out_w, k, k, in), copied in runs of k·in.
+The output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few output channels, of
+NHWC memory (n, h, w, out) for many: pooling's every-other-pixel slices then read runs of `channels`
+floats, and the next convolution's columns runs of k·channels. Elementwise layers, pooling and batch
+norm (fast/pool.py, fast/norm.py) keep the memory order, so gradients come back in it, and the products
+read them as they are (a transposed matrix is a BLAS flag, not a copy).
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

@@ -10,6 +10,10 @@ from kagglekit.fast.conv import FastConv2D
 from kagglekit.fast.layers import accelerate
 from kagglekit.fast.train import fit
 from kagglekit.nn.conv import Conv2D
+from kagglekit.nn.layers import Dense, ReLU
+from kagglekit.nn.network import Network
+from kagglekit.nn.pool import MaxPool2D
+from kagglekit.nn.shape import Flatten, Reshape
 from kagglekit.nn.train import fit as plain_fit
 from test_nn_network import small_cnn
 
@@ -80,3 +84,24 @@ def test_accelerated_cnn_trains_like_the_plain_one_and_predicts_the_same():
     fast = accelerate(net)
     assert type(fast.layers[1]) is FastConv2D and fast.layers[1].input_grad is False
     np.testing.assert_allclose(fast.predict_proba(x), net.predict_proba(x), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    # 28 columns for a 3-wide kernel: channel-major columns, NHWC out; then NHWC columns with padding
+    lambda rng: [Conv2D(1, 16, 3, rng=rng), ReLU(), MaxPool2D(2), Conv2D(16, 16, 3, padding=1, rng=rng), ReLU(),
+                 MaxPool2D(2), Flatten(), Dense(16 * 6 * 6, 10, rng=rng)],
+    # LeNet's shape: both convolutions by rows
+    lambda rng: [Conv2D(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2), Conv2D(6, 16, 5, rng=rng), ReLU(),
+                 MaxPool2D(2), Flatten(), Dense(400, 10, rng=rng)],
+])
+def test_accelerated_step_gives_the_plain_gradients(make):
+    rng = np.random.default_rng(8)
+    x, labels = rng.random((8, 784), dtype=np.float32), rng.integers(0, 10, 8)
+    net = Network([Reshape([1, 28, 28])] + make(np.random.default_rng(9)))
+    twin = Network([Reshape([1, 28, 28])] + make(np.random.default_rng(9)))
+    fast = accelerate(twin)
+    loss, _ = net.train_step(x, labels)
+    fast_loss, _ = fast.train_step(x, labels)
+    assert fast_loss == pytest.approx(loss, rel=1e-5)
+    for (_, plain_grad), (_, fast_grad) in zip(net.pairs(), fast.pairs()):
+        np.testing.assert_allclose(fast_grad, plain_grad, rtol=1e-4, atol=1e-6)

@@ -13,12 +13,17 @@ def batches(shape, order, rng):
     x = rng.standard_normal(shape) * 3 + 1
     if len(shape) == 2:
         return np.asfortranarray(x) if order == "F" else x
+    if order == "padded":  # the unpadded part of a padded NHWC buffer, as a padded conv's dx
+        n, c, h, w = shape
+        padded = np.zeros((n, h + 2, w + 2, c))
+        padded[:, 1:-1, 1:-1] = x.transpose(0, 2, 3, 1)
+        return padded[:, 1:-1, 1:-1].transpose(0, 3, 1, 2)
     return in_memory_order(x, order)
 
 
 @pytest.mark.parametrize("shape, order, grad_order", [((6, 4), "C", "C"), ((6, 4), "F", "C"),
                                                       ((3, 4, 5, 2), "nhwc", "nhwc"), ((3, 4, 5, 2), "cm", "cm"),
-                                                      ((3, 4, 5, 2), "nchw", "nhwc")])
+                                                      ((3, 4, 5, 2), "nchw", "nhwc"), ((3, 4, 5, 2), "nhwc", "padded")])
 @pytest.mark.parametrize("training", [True, False])
 def test_fast_batchnorm_equals_batchnorm(shape, order, grad_order, training):
     rng = np.random.default_rng(0)

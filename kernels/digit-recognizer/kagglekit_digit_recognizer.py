@@ -1810,12 +1810,23 @@ CM_CHUNK_BYTES = 2 ** 19  # few channels: the forward product's chunk (see _chun
 
 
 def by_position(a):
-    """a (n, c, h, w) as the matrix (n·h·w, c): a view when a's memory is NHWC or channel-major."""
+    """a (n, c, h, w) as the matrix (n·h·w, c): a view when a's memory is NHWC or channel-major, else a
+    copy, NHWC when channels are a's innermost axis (e.g. the unpadded part of a padded NHWC buffer)."""
     n, c = a.shape[:2]
     nhwc = a.transpose(0, 2, 3, 1)
-    if nhwc.flags.c_contiguous:
-        return nhwc.reshape(-1, c)
+    if nhwc.flags.c_contiguous or (c > 1 and a.strides[1] < min(a.strides[2:])):
+        return np.ascontiguousarray(nhwc).reshape(-1, c)
     return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(c, -1).T
+
+
+def inside(i, p, s, out, size):
+    """(input slice, output slice) of the output positions y whose pixel y·s + i - p, for kernel offset i
+    and padding p, lies inside the image of `size` pixels rather than in its padding."""
+    first = max(0, -(-(p - i) // s))  # the least y with y·s + i - p >= 0
+    last = min(out, (size - 1 - i + p) // s + 1)  # one past the largest y with y·s + i - p < size
+    if last <= first:
+        return slice(0, 0), slice(0, 0)
+    return slice(first * s + i - p, (last - 1) * s + i - p + 1, s), slice(first, last)
 
 
 class FastConv2D(Conv2D):
@@ -1849,7 +1860,7 @@ class FastConv2D(Conv2D):
         """Fills dW and db; dLoss/dx as a view of a buffer that the next backward overwrites (the layer
         below uses it at once), or None if not wanted."""
         w, (n, c, h, wd) = self.params["W"], self.x_shape
-        k, p, s = self.kernel, self.padding, self.stride
+        k, p, s, nhwc = self.kernel, self.padding, self.stride, self.nhwc
         oh, ow = self.out_hw
         for name in ("W", "b"):  # written in place; a grad some other code replaced gets its own array again
             if self.grads[name].shape != self.params[name].shape or not self.grads[name].flags.c_contiguous:
@@ -1861,8 +1872,9 @@ class FastConv2D(Conv2D):
         w_k = self._weights_as_columns()
         dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
         dw_t.fill(0)
-        dx = scratch(self, "dx", self.xs.shape, g.dtype, zero=True) if self.input_grad else None
-        nhwc = self.nhwc
+        dx = None
+        if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
+            dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
         for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
             rows = g[start:stop]
             dw_t += np.matmul(col.T, rows, out=part)  # (k·k·in, out): this order of the product runs faster
@@ -1874,8 +1886,10 @@ class FastConv2D(Conv2D):
                 np.matmul(rows, w_k, out=dcol)
                 dcol = dcol.reshape(b - a, oh, ow, k, k, c)
                 for i in range(k):
+                    rows_in, rows_out = inside(i, p, s, oh, h)
                     for j in range(k):
-                        dx[a:b, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, :, :, i, j]
+                        cols_in, cols_out = inside(j, p, s, ow, wd)
+                        dx[a:b, rows_in, cols_in] += dcol[:, rows_out, cols_out, i, j]
             else:
                 dcol = scratch(self, "dcol", col.T.shape, g.dtype)
                 np.matmul(w_k.T, rows.T, out=dcol)
@@ -1888,7 +1902,7 @@ class FastConv2D(Conv2D):
         if dx is None:
             return None
         if nhwc:
-            return dx[:, p:p + h, p:p + wd].transpose(0, 3, 1, 2)
+            return dx.transpose(0, 3, 1, 2)
         return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
 
     def _weights_as_columns(self):

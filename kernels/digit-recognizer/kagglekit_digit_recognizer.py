@@ -1875,6 +1875,8 @@ class FastConv2D(Conv2D):
         dx = None
         if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
             dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
+            row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
+            col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
         for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
             rows = g[start:stop]
             dw_t += np.matmul(col.T, rows, out=part)  # (k·k·in, out): this order of the product runs faster
@@ -1885,10 +1887,8 @@ class FastConv2D(Conv2D):
                 dcol = scratch(self, "dcol", col.shape, g.dtype)
                 np.matmul(rows, w_k, out=dcol)
                 dcol = dcol.reshape(b - a, oh, ow, k, k, c)
-                for i in range(k):
-                    rows_in, rows_out = inside(i, p, s, oh, h)
-                    for j in range(k):
-                        cols_in, cols_out = inside(j, p, s, ow, wd)
+                for i, (rows_in, rows_out) in enumerate(row_ranges):
+                    for j, (cols_in, cols_out) in enumerate(col_ranges):
                         dx[a:b, rows_in, cols_in] += dcol[:, rows_out, cols_out, i, j]
             else:
                 dcol = scratch(self, "dcol", col.T.shape, g.dtype)

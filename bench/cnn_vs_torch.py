@@ -2,6 +2,8 @@
 
 (a) lenet:  conv6 5x5 pad 2 - relu - pool - conv16 5x5 - relu - pool - dense120 - relu - dense84 - relu - dense10
 (b) c32c64: conv32 3x3 - relu - pool - conv64 3x3 - relu - pool - dense128 - relu - dense10
+(c) bn:     the --arch conv32k3p1,bn,conv32k3p1,bn,pool,conv64k3p1,bn,conv64k3p1,bn,pool,dense256,dropout0.4
+            (each conv - relu - batch norm, as kagglekit builds it), dense10
 Adam (lr 1e-3), batch 128, no augmentation, float32, 41,000 rows of train.csv. Each contestant runs at 1
 and at 2 threads, alternating in one process (a shared machine's noise hits all alike), median of the
 repeats; the ratio compares each one's best thread setting. GFLOP/s counts the products' arithmetic
@@ -23,8 +25,9 @@ from kagglekit.data import load_train
 from kagglekit.fast import train as fast_train
 from kagglekit.fast.blas import blas_threads
 from kagglekit.nn.conv import Conv2D
-from kagglekit.nn.layers import Dense, ReLU
+from kagglekit.nn.layers import Dense, Dropout, ReLU
 from kagglekit.nn.network import Network
+from kagglekit.nn.norm import BatchNorm
 from kagglekit.nn.pool import MaxPool2D
 from kagglekit.nn.shape import Flatten, Reshape
 
@@ -35,19 +38,24 @@ ARCHS = {
               ("dense", 400, 120), ("relu",), ("dense", 120, 84), ("relu",), ("dense", 84, 10)],
     "c32c64": [("conv", 1, 32, 3, 0), ("relu",), ("pool",), ("conv", 32, 64, 3, 0), ("relu",), ("pool",),
                ("flatten",), ("dense", 1600, 128), ("relu",), ("dense", 128, 10)],
+    "bn": [("conv", 1, 32, 3, 1), ("relu",), ("bn", 32), ("conv", 32, 32, 3, 1), ("relu",), ("bn", 32), ("pool",),
+           ("conv", 32, 64, 3, 1), ("relu",), ("bn", 64), ("conv", 64, 64, 3, 1), ("relu",), ("bn", 64), ("pool",),
+           ("flatten",), ("dense", 3136, 256), ("relu",), ("dropout", 0.4), ("dense", 256, 10)],
 }
 
 
 def kagglekit_net(arch, rng):
     make = {"conv": lambda i, o, k, p: Conv2D(i, o, k, padding=p, rng=rng), "relu": ReLU, "pool": MaxPool2D,
-            "flatten": Flatten, "dense": lambda i, o: Dense(i, o, rng=rng)}
+            "flatten": Flatten, "dense": lambda i, o: Dense(i, o, rng=rng), "bn": BatchNorm,
+            "dropout": lambda rate: Dropout(rate, rng)}
     return Network([Reshape([1, 28, 28])] + [make[kind](*args) for kind, *args in ARCHS[arch]])
 
 
 def torch_net(arch, torch):
     nn = torch.nn
     make = {"conv": lambda i, o, k, p: nn.Conv2d(i, o, k, padding=p), "relu": nn.ReLU,
-            "pool": lambda: nn.MaxPool2d(2), "flatten": nn.Flatten, "dense": nn.Linear}
+            "pool": lambda: nn.MaxPool2d(2), "flatten": nn.Flatten, "dense": nn.Linear, "bn": nn.BatchNorm2d,
+            "dropout": nn.Dropout}
     return nn.Sequential(*[make[kind](*args) for kind, *args in ARCHS[arch]])
 
 
@@ -108,7 +116,7 @@ def main():
     ap.add_argument("--data", default="/tmp/benchdata/train.csv", help="train.csv of the replica")
     ap.add_argument("--rows", type=int, default=41000, help="training rows per epoch")
     ap.add_argument("--repeat", type=int, default=3, help="epochs per contestant (median taken)")
-    ap.add_argument("--models", default="lenet,c32c64", help="comma-separated: lenet, c32c64")
+    ap.add_argument("--models", default="lenet,c32c64,bn", help="comma-separated: lenet, c32c64, bn")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts to time")
     ap.add_argument("--quick", action="store_true", help="4,096 rows, for a smoke run")
     args = ap.parse_args()
@@ -133,7 +141,7 @@ def main():
                 print(f"  {arch} {who} {threads} thread(s): {seconds:.2f} s", flush=True)
         shapes, flop_per_row = gemms(arch)
         biggest = max(shapes, key=lambda s: s[0] * s[1] * s[2])
-        result = {"gflop_per_epoch": flop_per_row * rows / 1e9, "largest_gemm": biggest}
+        result = {"rows": rows, "gflop_per_epoch": flop_per_row * rows / 1e9, "largest_gemm": biggest}
         for (who, threads), ts in times.items():
             result[f"{who}_{threads}t_s"] = statistics.median(ts)
         for who in ("kagglekit", "torch") if torch else ("kagglekit",):

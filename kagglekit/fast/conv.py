@@ -1,112 +1,188 @@
-"""Fast Conv2D and MaxPool2D: the plain layers' maths with channel-major memory and buffers kept from
-batch to batch.
+"""Fast Conv2D: the plain layer's maths in the memory order that suits its channel counts, with
+buffers kept from batch to batch.
 
-FastConv2D lays its columns out as (in, k, k, n, out_h, out_w), so that the forward pass is one large
-GEMM, W (out, in·k·k) @ col (in·k·k, n·out_h·out_w), whose result is already the output in (out, n, h, w)
-memory order. It returns that as an NCHW-shaped view (no transposing copy); elementwise layers and
-pooling keep the memory order (NumPy's order 'K'), so the gradient comes back in it and the two backward
-GEMMs read it without a copy either. Padded input, columns and column gradients live in buffers that
-only grow, so a training step allocates none of them after the first batch.
+Few input channels on small images, stride 1 (LeNet's convolutions): by whole image rows, see
+fast/rowconv.py. Otherwise by columns (im2col), made for a chunk of images at a time, one copy of a
+strided window view of the padded input each: for few input channels, channel-major input and columns
+(in, k, k, images, out_h, out_w), copied in runs of out_w pixels and kept for the backward products;
+for NHWC_CHANNELS or more, NHWC input and columns (images, out_h, out_w, k, k, in), copied in runs of
+k·in into a buffer that stays in the core's cache through the forward product and, made again, through
+the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache.
+
+The output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few output channels, of
+NHWC memory (n, h, w, out) for many: pooling's every-other-pixel slices then read runs of `channels`
+floats, and the next convolution's columns runs of k·channels. Elementwise layers, pooling and batch
+norm (fast/pool.py, fast/norm.py) keep the memory order, so gradients come back in it, and the products
+read them as they are (a transposed matrix is a BLAS flag, not a copy).
 """
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..nn.conv import Conv2D, out_size
-from ..nn.pool import MaxPool2D
+from . import rowconv
+from .buffers import scratch
 from .products import column_sums
 
-EVAL_ROWS = 256  # prediction runs in chunks of this many rows, so its columns stay small
+NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
+CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
+CM_CHUNK_BYTES = 2 ** 19  # few channels: the forward product's chunk (see _chunks)
 
 
-def scratch(layer, name, shape, dtype, zero=False):
-    """A buffer of `shape` kept on the layer under `name`, a view of one flat array that only grows
-    (a smaller last batch reuses it too). Zero-filled when first made or when asked for in another
-    shape than last time; `zero=True` clears it every time."""
-    store = layer.__dict__.setdefault("scratch", {})
-    size = int(np.prod(shape))
-    flat, last = store.get(name, (None, None))
-    if flat is None or flat.size < size or flat.dtype != dtype:
-        flat, last = np.zeros(size, dtype), shape
-    view = flat[:size].reshape(shape)
-    if zero or last != shape:
-        view.fill(0)
-    store[name] = flat, shape
-    return view
+def by_position(a):
+    """a (n, c, h, w) as the matrix (n·h·w, c): a view when a's memory is NHWC or channel-major, else a
+    copy, NHWC when channels are a's innermost axis (e.g. the unpadded part of a padded NHWC buffer)."""
+    n, c = a.shape[:2]
+    nhwc = a.transpose(0, 2, 3, 1)
+    if nhwc.flags.c_contiguous or (c > 1 and a.strides[1] < min(a.strides[2:])):
+        return np.ascontiguousarray(nhwc).reshape(-1, c)
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(c, -1).T
+
+
+def inside(i, p, s, out, size):
+    """(input slice, output slice) of the output positions y whose pixel y·s + i - p, for kernel offset i
+    and padding p, lies inside the image of `size` pixels rather than in its padding."""
+    first = max(0, -(-(p - i) // s))  # the least y with y·s + i - p >= 0
+    last = min(out, (size - 1 - i + p) // s + 1)  # one past the largest y with y·s + i - p < size
+    if last <= first:
+        return slice(0, 0), slice(0, 0)
+    return slice(first * s + i - p, (last - 1) * s + i - p + 1, s), slice(first, last)
 
 
 class FastConv2D(Conv2D):
-    """Conv2D (same results) with channel-major columns and buffers; see the module docstring."""
+    """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
+    docstring."""
 
     def forward(self, x, training=False):
-        if not training and len(x) > EVAL_ROWS:  # bounded memory: the columns of 4096 rows can be GBs
-            parts = [self.forward(x[i:i + EVAL_ROWS]) for i in range(0, len(x), EVAL_ROWS)]
-            return np.concatenate(parts)
         w, (n, c, h, wd) = self.params["W"], x.shape
-        k, p, s = self.kernel, self.padding, self.stride
+        k, p, s, o = self.kernel, self.padding, self.stride, len(w)
         oh, ow = out_size(h, k, p, s), out_size(wd, k, p, s)
         dtype = np.result_type(x.dtype, w.dtype)
-        xc = x.transpose(1, 0, 2, 3)  # (c, n, h, w): a free view when x came from a FastConv2D
-        if p:  # the border of the padded buffer is zeroed once and never written again
-            padded = scratch(self, "padded", (c, n, h + 2 * p, wd + 2 * p), dtype)
-            padded[:, :, p:p + h, p:p + wd] = xc
-            xc = padded
-        col = scratch(self, "col", (c, k, k, n, oh, ow), dtype)
-        for i in range(k):
-            for j in range(k):
-                col[:, i, j] = xc[:, :, i:i + s * oh:s, j:j + s * ow:s]
-        self.cols, self.x_shape = col, x.shape
-        out = np.matmul(w.reshape(len(w), -1), col.reshape(c * k * k, -1))  # (out, n·oh·ow)
-        out += self.params["b"][:, None]
-        return out.reshape(len(w), n, oh, ow).transpose(1, 0, 2, 3)
+        self.x_shape, self.out_hw, self.nhwc, self.kept = x.shape, (oh, ow), c >= NHWC_CHANNELS, None
+        self.by_rows = c < NHWC_CHANNELS and rowconv.suits(self, wd)
+        if self.by_rows:
+            return rowconv.forward(self, x, dtype)
+        self.xs = self._padded(x, dtype)
+        w_k = self._weights_as_columns()
+        if o >= NHWC_CHANNELS:
+            out = np.empty((n, oh, ow, o), dtype)
+            for start, stop, col in self._chunks(training):
+                np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
+            out += self.params["b"]
+            return out.transpose(0, 3, 1, 2)
+        out = np.empty((o, n, oh, ow), dtype)
+        for start, stop, col in self._chunks(training):
+            np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
+        out += self.params["b"][:, None, None, None]
+        return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad):
-        w, col = self.params["W"], self.cols
-        c, k = col.shape[:2]
-        n, _, h, wd = self.x_shape
-        g = grad.transpose(1, 0, 2, 3).reshape(len(w), -1)  # (out, n·oh·ow), no copy in channel-major order
+        """Fills dW and db; dLoss/dx as a view of a buffer that the next backward overwrites (the layer
+        below uses it at once), or None if not wanted."""
+        w, (n, c, h, wd) = self.params["W"], self.x_shape
+        k, p, s, nhwc = self.kernel, self.padding, self.stride, self.nhwc
+        oh, ow = self.out_hw
         for name in ("W", "b"):  # written in place; a grad some other code replaced gets its own array again
             if self.grads[name].shape != self.params[name].shape or not self.grads[name].flags.c_contiguous:
                 self.grads[name] = np.empty_like(self.params[name])
-        np.matmul(g, col.reshape(c * k * k, -1).T, out=self.grads["W"].reshape(len(w), -1))
-        column_sums(g.T, out=self.grads["b"])
-        if not self.input_grad:
+        if self.by_rows:
+            return rowconv.backward(self, grad)
+        g = by_position(grad)  # (positions, out)
+        column_sums(g, out=self.grads["b"])
+        w_k = self._weights_as_columns()
+        dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
+        dw_t.fill(0)
+        dx = None
+        if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
+            dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
+            row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
+            col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
+        for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
+            rows = g[start:stop]
+            dw_t += np.matmul(col.T, rows, out=part)  # (k·k·in, out): this order of the product runs faster
+            if dx is None:
+                continue
+            a, b = start // (oh * ow), stop // (oh * ow)
+            if nhwc:
+                dcol = scratch(self, "dcol", col.shape, g.dtype)
+                np.matmul(rows, w_k, out=dcol)
+                dcol = dcol.reshape(b - a, oh, ow, k, k, c)
+                for i, (rows_in, rows_out) in enumerate(row_ranges):
+                    for j, (cols_in, cols_out) in enumerate(col_ranges):
+                        dx[a:b, rows_in, cols_in] += dcol[:, rows_out, cols_out, i, j]
+            else:
+                dcol = scratch(self, "dcol", col.T.shape, g.dtype)
+                np.matmul(w_k.T, rows.T, out=dcol)
+                dcol = dcol.reshape(c, k, k, b - a, oh, ow)
+                for i in range(k):
+                    for j in range(k):
+                        dx[:, a:b, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
+        dw = dw_t.T.reshape(len(w), k, k, c).transpose(0, 3, 1, 2) if nhwc else dw_t.T.reshape(w.shape)
+        self.grads["W"][...] = dw
+        if dx is None:
             return None
-        p, s = self.padding, self.stride
-        oh, ow = grad.shape[2:]
-        dcol = scratch(self, "dcol", (c * k * k, n * oh * ow), g.dtype)
-        np.matmul(w.reshape(len(w), -1).T, g, out=dcol)
-        dcol = dcol.reshape(c, k, k, n, oh, ow)
-        dx = scratch(self, "dx", (c, n, h + 2 * p, wd + 2 * p), g.dtype, zero=True)
-        for i in range(k):
-            for j in range(k):
-                dx[:, :, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
-        # A view of a buffer that the next backward overwrites: the layer below uses it at once.
+        if nhwc:
+            return dx.transpose(0, 3, 1, 2)
         return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
 
+    def _weights_as_columns(self):
+        """W as (out, k·k·in), its columns in the order of the columns' (see _chunks)."""
+        w = self.params["W"]
+        if self.nhwc:
+            return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(len(w), -1)
+        return w.reshape(len(w), -1)
 
-class FastMaxPool2D(MaxPool2D):
-    """MaxPool2D; for 2x2 windows by four strided slices and three elementwise maxima instead of a
-    transposed copy and an argmax, which keep the input's memory order. Ties go to the first pixel in
-    row-major order, as in the plain layer."""
+    def _padded(self, x, dtype):
+        """x (n, c, h, w) padded, as NHWC memory (n, h + 2p, w + 2p, c) for NHWC_CHANNELS or more, else
+        channel-major (c, n, h + 2p, w + 2p): a free view when x is in that order already and needs no
+        padding, else copied into a buffer whose zero border is written once."""
+        p, (n, c, h, w), nhwc = self.padding, x.shape, self.nhwc
+        xt = x.transpose(0, 2, 3, 1) if nhwc else x.transpose(1, 0, 2, 3)
+        if not p and xt.flags.c_contiguous and xt.dtype == dtype:
+            return xt
+        shape = (n, h + 2 * p, w + 2 * p, c) if nhwc else (c, n, h + 2 * p, w + 2 * p)
+        padded = scratch(self, "padded", shape, dtype)
+        if nhwc:
+            padded[:, p:p + h, p:p + w] = xt
+        else:
+            padded[:, :, p:p + h, p:p + w] = xt
+        return padded
 
-    def forward(self, x, training=False):
-        if self.size != 2:
-            return super().forward(x, training)
-        oh, ow = x.shape[2] // 2, x.shape[3] // 2
-        a, b = x[:, :, 0:2 * oh:2, 0:2 * ow:2], x[:, :, 0:2 * oh:2, 1:2 * ow:2]
-        c, d = x[:, :, 1:2 * oh:2, 0:2 * ow:2], x[:, :, 1:2 * oh:2, 1:2 * ow:2]
-        top, bottom = np.maximum(a, b), np.maximum(c, d)
-        in_top, left_top, left_bottom = top >= bottom, a >= b, c >= d  # >=: the earlier pixel wins ties
-        self.x, self.wins = x, (in_top & left_top, in_top > left_top, left_bottom > in_top,
-                                ~(in_top | left_bottom))
-        return np.maximum(top, bottom)
+    def _chunks(self, keep=True):
+        """(first position, end position, columns (positions, k·k·in)) for chunks of whole images,
+        positions counted over (image, out_h, out_w). NHWC columns (many channels) go in a buffer of
+        CHUNK_BYTES that the next chunk overwrites, made again for the backward products unless one
+        chunk held the batch. Channel-major ones (few channels) are made CM_CHUNK_BYTES at a time, each
+        chunk's product reading them while still in cache, into a buffer for the whole batch when
+        `keep` (training): the backward pass takes them as one chunk (its products in chunks measured
+        slower)."""
+        xs, k, s, c = self.xs, self.kernel, self.stride, self.x_shape[1]
+        (oh, ow), nhwc, n = self.out_hw, self.nhwc, self.x_shape[0]
+        if self.kept is not None:  # the backward pass: the columns the forward pass left
+            yield 0, n * oh * ow, self.kept
+            return
+        step = max(1, (CHUNK_BYTES if nhwc else CM_CHUNK_BYTES) // (oh * ow * k * k * c * xs.itemsize))
+        keep = keep and (step >= n or not nhwc)
+        if keep and not nhwc:
+            whole = scratch(self, "col", (c, k, k, n, oh, ow), xs.dtype)
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            if nhwc:
+                sn, sh, sw, sc = xs.strides
+                view = as_strided(xs[a:b], (b - a, oh, ow, k, k, c), (sn, s * sh, s * sw, sh, sw, sc),
+                                  writeable=False)
+            else:
+                sc, sn, sh, sw = xs.strides
+                view = as_strided(xs[:, a:b], (c, k, k, b - a, oh, ow), (sc, sh, sw, sn, s * sh, s * sw),
+                                  writeable=False)
+            col = whole[:, :, :, a:b] if keep and not nhwc else scratch(self, "col", view.shape, xs.dtype)
+            np.copyto(col, view)
+            yield a * oh * ow, b * oh * ow, by_position_columns(col, nhwc)
+        if keep:
+            self.kept = by_position_columns(whole if not nhwc else col, nhwc)
 
-    def backward(self, grad):
-        if self.size != 2:
-            return super().backward(grad)
-        if not self.input_grad:
-            return None
-        dx = np.zeros_like(self.x)  # in x's memory order; the rows and columns no window covers stay 0
-        oh, ow = grad.shape[2:]
-        for (r, q), win in zip(((0, 0), (0, 1), (1, 0), (1, 1)), self.wins):
-            np.multiply(grad, win, out=dx[:, :, r:2 * oh:2, q:2 * ow:2])
-        return dx
+
+def by_position_columns(col, nhwc):
+    """Columns (images, oh, ow, k, k, in) or (in, k, k, images, oh, ow) as the (positions, k·k·in) matrix."""
+    if nhwc:
+        return col.reshape(-1, np.prod(col.shape[3:]))
+    return col.reshape(np.prod(col.shape[:3]), -1).T

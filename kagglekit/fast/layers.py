@@ -13,8 +13,11 @@ from ..nn.conv import Conv2D
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
+from ..nn.norm import BatchNorm
 from ..nn.pool import MaxPool2D
-from .conv import FastConv2D, FastMaxPool2D
+from .conv import FastConv2D
+from .norm import FastBatchNorm
+from .pool import FastMaxPool2D, pool_before_relu
 from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
@@ -75,7 +78,7 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm}
 
 
 def accelerate(net, own_grads=False, n_total=None):
@@ -92,4 +95,4 @@ def accelerate(net, own_grads=False, n_total=None):
             if isinstance(layer, Dropout) and layer.rng is not None:
                 fast.rng = np.random.default_rng(layer.rng.integers(2 ** 63))
         layers.append(fast)
-    return Network(layers, net.meta, loss=FastSoftmaxCrossEntropy(n_total, net.loss.smoothing))
+    return Network(pool_before_relu(layers), net.meta, loss=FastSoftmaxCrossEntropy(n_total, net.loss.smoothing))

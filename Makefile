@@ -15,7 +15,7 @@ test: $(VENV)/.installed  ## Run the test suite
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,plot,dask]'
 	touch $@
 
 data: $(VENV)/.installed  ## Download the competition data into data/digit-recognizer
@@ -30,9 +30,10 @@ kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the packa
 push: $(VENV)/.installed  ## Push the kernel as your Kaggle user, or as make push ID=you/slug
 	$(KK) kernel push$(if $(ID), --id $(ID))
 
-bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp epoch vs PyTorch, scikit-learn; ensemble -j 1 vs -j 2
+bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp and CNN epochs vs PyTorch, scikit-learn; ensemble -j 1 vs -j 2
 	$(BIN)/python bench/seed_vs_notebook.py --repeat 5 --mlp-seeds 0,1
 	$(BIN)/python bench/mlp_vs_torch.py --repeat 5
+	$(BIN)/python bench/cnn_vs_torch.py
 	$(BIN)/python bench/ensemble_jobs.py --members 4 --epochs 3
 
 $(VENV)/.bench: $(VENV)/.installed

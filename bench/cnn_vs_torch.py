@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common import DEFAULT_DATA, load_replica
 from kagglekit.config import TrainConfig
-from kagglekit.data import load_train
 from kagglekit.fast import train as fast_train
 from kagglekit.fast.blas import blas_threads
 from kagglekit.nn.conv import Conv2D
@@ -113,7 +113,7 @@ def matmul_gflops(m, k, n, threads, repeat=20):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="/tmp/benchdata/train.csv", help="train.csv of the replica")
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="digit-recognizer.zip or a folder with train.csv")
     ap.add_argument("--rows", type=int, default=41000, help="training rows per epoch")
     ap.add_argument("--repeat", type=int, default=3, help="epochs per contestant (median taken)")
     ap.add_argument("--models", default="lenet,c32c64,bn", help="comma-separated: lenet, c32c64, bn")
@@ -126,8 +126,8 @@ def main():
     except ImportError:
         torch = None
         print("PyTorch is not installed in this Python: timing kagglekit only")
-    x, y = load_train(args.data)
-    x, y = np.ascontiguousarray(x[:rows]), y[:rows]
+    x, y = load_replica(args.data, rows)
+    x = np.ascontiguousarray(x)
     report = {"rows": rows, "repeat": args.repeat, "torch": torch and torch.__version__, "models": {}}
     for arch in args.models.split(","):
         counts = [int(t) for t in args.threads.split(",")]

@@ -225,9 +225,9 @@ class StandStill:
 
 
 def test_an_epochs_loss_and_accuracy_are_means_over_all_its_rows():
-    x, y = blobs(7)
-    config = TrainConfig(hidden=(4,), epochs=1, batch_size=3)  # batches of 3, 3 and 1 rows
-    net = build_network(config, np.random.default_rng(0), n_in=5, n_out=3)
+    x, y = blobs(20)
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=6)  # batches of 6, 6, 6 and 2 rows
+    net = build_network(config, np.random.default_rng(1), n_in=5, n_out=3)  # 7 of 20 right, in 3 batches
     history = fit(net, x, y, config, np.random.default_rng(1), optimizer=StandStill())
     loss, acc = evaluate(net, x, y)  # the same weights throughout, so the same numbers in one batch
     np.testing.assert_allclose(history.last["train_loss"], loss, rtol=1e-6)
@@ -277,3 +277,13 @@ def test_fast_full_batch_fit_calls_back_after_each_epoch():
     net = build_network(config, np.random.default_rng(0), n_in=5, n_out=3)
     history = fast_train.fit(net, x, y, config, None, callback=seen.append)
     assert [r["epoch"] for r in seen] == [1, 2, 3] and seen == history.rows
+
+
+def test_fast_minibatch_fit_steps_with_the_fast_optimizer(monkeypatch):
+    monkeypatch.setattr(fast_train, "fast_optimizer", lambda config: StandStill())
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=6)
+    net = build_network(config, np.random.default_rng(0), n_in=5, n_out=3)
+    before = [p.copy() for p, _ in net.pairs()]
+    fast_train.fit(net, *blobs(20), config, np.random.default_rng(1))
+    for a, (b, _) in zip(before, net.pairs()):
+        np.testing.assert_array_equal(a, b)

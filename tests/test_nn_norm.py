@@ -78,8 +78,8 @@ def test_running_statistics_over_two_batches_and_prediction_by_default():
     # mean: 0.5·(0.5·0 + 0.5·1) + 0.5·6 = 3.25; var: 0.5·(0.5·1 + 0.5·2) + 0.5·8 = 4.75
     np.testing.assert_allclose(layer.buffers["running_mean"], [3.25])
     np.testing.assert_allclose(layer.buffers["running_var"], [4.75])
-    out = layer.forward(np.array([[3.25]], np.float32))  # training=False unless said: running statistics
-    np.testing.assert_allclose(out, 0, atol=1e-6)
+    out = layer.forward(np.array([[5.0]], np.float32))  # training=False unless said: running statistics
+    np.testing.assert_allclose(out, [[1.75 / np.sqrt(4.75 + 1e-5)]], rtol=1e-6)
     np.testing.assert_allclose(layer.buffers["running_mean"], [3.25])
 
 

@@ -73,7 +73,8 @@ def test_accelerated_cnn_trains_like_the_plain_one_and_predicts_the_same():
     net, twin = small_cnn(np.random.default_rng(5)), small_cnn(np.random.default_rng(5))
     # SGD, not Adam: a conv bias before batch norm has a true gradient of 0, and Adam turns its rounding
     # noise (~1e-8, different in the two paths) into full-size steps of either sign.
-    config = TrainConfig(hidden=(1,), epochs=2, batch_size=64, optimizer="sgd", lr=0.1)  # net given: hidden unused
+    # arch names small_cnn's image layers: fit reads it to choose its path (not to build the net).
+    config = TrainConfig(arch="conv4k3p1,bn,pool,conv6k3", epochs=2, batch_size=64, optimizer="sgd", lr=0.1)
     plain_fit(net, x, y, config, np.random.default_rng(6))
     fit(twin, x, y, config, np.random.default_rng(6))
     for (a, _), (b, _) in zip(net.pairs(), twin.pairs()):

@@ -133,3 +133,29 @@ def test_every_augment_setting_makes_a_run_augmented_and_not_full_batch(field):
 def test_bad_settings_are_quoted(field, value, message):
     with pytest.raises(ConfigError, match=f"^{message}$".replace(".", r"\.")):
         TrainConfig(**{field: value}).check()
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_random_shift_moves_each_image_by_its_own_draw_in_the_docstrings_direction():
+    x, rng, twin = images(40), np.random.default_rng(3), np.random.default_rng(3)
+    out = random_shift(x, 2, rng)
+    dy, dx = twin.integers(-2, 3, size=(2, 40))  # the draws random_shift makes, in [-2, 2]
+    for i in range(40):  # moved by +dy rows (down) and +dx columns (right)
+        np.testing.assert_array_equal(out[i], shifted(x[i:i + 1], dy[i], dx[i])[0])
+
+
+def test_sources_far_outside_the_image_read_zero():
+    # Sources up to 12 pixels above and left of the image: clipped into the zero border, never wrapped
+    # round into another image's pixels.
+    x = images(3)
+    np.testing.assert_array_equal(warp(x, inverse(3, dy=12, dx=12)), shifted(x, 12, 12))
+
+
+@pytest.mark.parametrize("angle, shear, scale", [(0.3, 0.2, 1.1), (-0.5, -0.4, 0.9)])
+def test_affine_inverse_undoes_rotation_after_shear(angle, shear, scale):
+    inv = affine_inverse(*(np.array([v]) for v in (angle, scale, shear, 1.5, -2.0)))[0]
+    c, s = np.cos(angle), np.sin(angle)
+    forward = scale * np.array([[c, -s], [s, c]]) @ np.array([[1, 0], [np.tan(shear), 1]])
+    np.testing.assert_allclose(inv[:, :2] @ forward, np.eye(2), atol=1e-12)
+    centre = (28 - 1) / 2
+    np.testing.assert_allclose(inv @ [centre + 1.5, centre - 2.0, 1], [centre, centre], atol=1e-12)

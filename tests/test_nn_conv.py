@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kagglekit.errors import ConfigError
-from kagglekit.nn.conv import Conv2D, col2im, im2col
+from kagglekit.nn.conv import Conv2D, col2im, im2col, out_size
 from kagglekit.nn.init import INITS
 from kagglekit.nn.registry import build_layer
 from test_nn_layers import check_layer
@@ -89,3 +89,52 @@ def test_conv_spec_round_trips():
     layer = Conv2D(3, 8, 5, padding=2, stride=2, init="glorot", rng=np.random.default_rng(5))
     rebuilt = build_layer(layer.spec())
     assert type(rebuilt) is Conv2D and rebuilt.spec() == layer.spec()
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_helpers_default_to_no_padding_and_stride_one_and_keep_the_dtype():
+    x = np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6)
+    assert out_size(6, 3) == out_size(6, 3, 0, 1) == 4
+    col = im2col(x, 3)
+    np.testing.assert_array_equal(col, im2col(x, 3, 0, 1))
+    back = col2im(col, 6, 6)
+    np.testing.assert_array_equal(back, col2im(col, 6, 6, 0, 1))
+    assert col.shape == (1, 1, 3, 3, 4, 4) and back.dtype == np.float32
+
+
+@pytest.mark.parametrize("args, kwargs, line", [
+    ((0, 2, 3), {}, "conv2d in_channels must be an integer >= 1, got 0"),
+    ((1, 0, 3), {}, "conv2d out_channels must be an integer >= 1, got 0"),
+    ((1, 2, 3), {"padding": -1}, "conv2d padding must be an integer >= 0, got -1"),
+    ((1, 2, 3), {"stride": 0}, "conv2d stride must be an integer >= 1, got 0"),
+])
+def test_each_bad_argument_is_named(args, kwargs, line):
+    with pytest.raises(ConfigError) as e:
+        Conv2D(*args, **kwargs)
+    assert str(e.value) == line
+
+
+def test_one_filter_of_one_pixel_and_a_kernel_as_large_as_the_padded_input_are_allowed():
+    assert Conv2D(1, 1, 1).output_shape((1, 2, 2)) == (1, 2, 2)
+    assert Conv2D(1, 1, 3).output_shape((1, 3, 3)) == (1, 1, 1)
+    assert Conv2D(1, 1, 5, padding=1).output_shape((1, 3, 3)) == (1, 1, 1)  # padding counts on both sides
+    with pytest.raises(ConfigError, match=r"^conv2d kernel 6 is larger than its 3x3 input \(padding 1\)$"):
+        Conv2D(1, 1, 6, padding=1).output_shape((1, 3, 3))
+    with pytest.raises(ConfigError) as e:
+        Conv2D(1, 1, 3).output_shape((9,))
+    assert str(e.value) == "conv2d expects (channels, height, width) inputs, got shape (9,)"
+
+
+@pytest.mark.parametrize("init", ["he", "glorot", "uniform"])
+def test_every_init_gives_one_float32_bias_per_filter_and_matching_grads(init):
+    layer = Conv2D(2, 3, 3, init=init, rng=np.random.default_rng(0))
+    assert layer.params["W"].shape == (3, 2, 3, 3) and layer.params["b"].shape == (3,)
+    assert layer.params["W"].dtype == layer.params["b"].dtype == np.float32
+    assert {k: (g.shape, g.dtype) for k, g in layer.grads.items()} == {
+        k: (p.shape, p.dtype) for k, p in layer.params.items()}
+
+
+def test_glorot_conv_limit_uses_fan_in_and_fan_out_of_the_kernels():
+    w = Conv2D(2, 3, 3, init="glorot", rng=np.random.default_rng(1)).params["W"]
+    limit = np.sqrt(6 / (2 * 9 + 3 * 9))  # fan-in in·k·k, fan-out out·k·k
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.9 * limit

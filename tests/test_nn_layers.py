@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
+from kagglekit.errors import ConfigError
 from kagglekit.nn.init import INITS
 from kagglekit.nn.layers import Dense, Dropout, ReLU, Sigmoid, Tanh
 from kagglekit.nn.network import build_network
@@ -146,3 +147,47 @@ def test_output_shapes_of_dense_activations_and_dropout():
     assert ReLU().output_shape((6, 28, 28)) == (6, 28, 28) and Dropout(0.5).output_shape((84,)) == (84,)
     with pytest.raises(ConfigError, match=r"^dense expects 400 input features, got shape \(16, 5, 5\); flatten first$"):
         Dense(400, 120).output_shape((16, 5, 5))
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_dense_shape_errors_say_flatten_only_for_image_inputs():
+    layer = Dense(4, 2)
+    with pytest.raises(ConfigError) as flat:
+        layer.output_shape((3,))
+    assert str(flat.value) == "dense expects 4 input features, got shape (3,)"
+    with pytest.raises(ConfigError) as image:
+        layer.output_shape((2, 2))
+    assert str(image.value) == "dense expects 4 input features, got shape (2, 2); flatten first"
+
+
+def test_relu_gradient_at_zero_is_zero():
+    # PyTorch's choice of subgradient at the kink: a unit at exactly 0 passes no gradient back.
+    layer = ReLU()
+    layer.forward(np.array([[-1.0, 0.0, 2.0]]), training=True)
+    np.testing.assert_array_equal(layer.backward(np.ones((1, 3))), [[0.0, 0.0, 1.0]])
+
+
+def test_dropout_defaults_to_inference_and_passes_the_gradient_through_there():
+    layer = Dropout(0.5, np.random.default_rng(0))
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(layer.forward(x), x)  # training=False unless said
+    grad = np.full((2, 3), 3.0)
+    np.testing.assert_array_equal(layer.backward(grad), grad)
+
+
+def test_dropout_mask_is_a_float32_draw_scaled_by_one_over_keep():
+    layer = Dropout(0.25, np.random.default_rng(7))
+    x = np.ones((4, 5), np.float32)
+    out = layer.forward(x, training=True)
+    # the draw the seed has always made (float32: half the random bits of float64), kept units scaled up
+    kept = np.random.default_rng(7).random((4, 5), dtype=np.float32) < 0.75
+    np.testing.assert_array_equal(out, np.where(kept, np.float32(1 / 0.75), 0))
+    assert out.dtype == np.float32 and set(np.unique(out)) == {0, np.float32(1 / 0.75)}
+
+
+def test_dropout_of_rate_zero_draws_nothing():
+    # A dropout0 token must not move the generator, or it would change every later shuffle and draw.
+    rng = np.random.default_rng(1)
+    x = np.ones((3, 4))
+    np.testing.assert_array_equal(Dropout(0.0, rng).forward(x, training=True), x)
+    assert rng.random() == np.random.default_rng(1).random()

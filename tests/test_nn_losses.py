@@ -26,3 +26,14 @@ def test_loss_value_by_hand():
     # logits [0, ln 3] -> p = [1/4, 3/4]; label 1 -> loss = -ln(3/4)
     ce = SoftmaxCrossEntropy()
     assert ce.forward(np.array([[0.0, np.log(3.0)]]), np.array([1])) == pytest.approx(-np.log(0.75))
+
+
+def test_softmax_and_loss_subtract_each_rows_own_max():
+    # Rows of very different scales: subtracting one max for the whole batch would underflow the
+    # second row's exponentials to 0 (0/0 and log 0).
+    logits = np.array([[0.0, 0.0], [-1000.0, -999.0]])
+    second = [1 / (1 + np.e), np.e / (1 + np.e)]  # softmax([0, 1])
+    np.testing.assert_allclose(softmax(logits), [[0.5, 0.5], second], rtol=1e-12)
+    loss = SoftmaxCrossEntropy().forward(logits, np.array([0, 1]))
+    # mean of -log 0.5 and -log(e / (1 + e)) = log(1 + e) - 1
+    np.testing.assert_allclose(loss, (np.log(2) + np.log(1 + np.e) - 1) / 2, rtol=1e-12)

@@ -119,3 +119,38 @@ def test_a_file_without_buffers_still_loads(tmp_path):
     with np.load(tmp_path / "m.npz") as saved:
         assert not [k for k in saved.files if ".buffers." in k]
     assert Network.load(tmp_path / "m.npz").layers[0].buffers == {}
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_predict_proba_of_no_rows_is_an_empty_float32_table_of_the_classes():
+    p = small_net().predict_proba(np.zeros((0, 12), np.float32))
+    assert p.shape == (0, 10) and p.dtype == np.float32
+    assert small_net().predict(np.zeros((0, 12), np.float32)).shape == (0,)
+
+
+def test_predict_forwards_at_most_batch_size_rows_at_a_time():
+    net, sizes = small_net(), []
+    forward = net.forward
+    net.forward = lambda x, training=False: sizes.append(len(x)) or forward(x, training)
+    labels = net.predict(np.zeros((5, 12), np.float32), batch_size=2)
+    assert sizes == [2, 2, 1] and labels.shape == (5,)
+
+
+def test_load_errors_quote_the_format_and_the_failure_and_say_how_to_fix(tmp_path):
+    path = tmp_path / "m.npz"
+    small_net().save(path)
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    header = json.loads(str(arrays["__header__"]))
+    header["format"] = "other-2"
+    arrays["__header__"] = np.array(json.dumps(header))
+    np.savez(path, **arrays)
+    with pytest.raises(ModelError) as wrong:
+        Network.load(path)
+    assert str(wrong.value) == (f"{path} is not a kagglekit model (format 'other-2'); "
+                                "retrain it with `kagglekit train`")
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    with pytest.raises(ModelError) as other:
+        Network.load(tmp_path / "other.npz")
+    assert str(other.value) == (f"{tmp_path / 'other.npz'} is corrupt or not a kagglekit model (KeyError); "
+                                "retrain it with `kagglekit train`")

@@ -68,3 +68,29 @@ def test_gradients_in_training_and_prediction(shape):
 def test_feature_count_must_match():
     with pytest.raises(ConfigError, match=r"batchnorm expects 6 features or channels, got shape \(16, 5, 5\)"):
         BatchNorm(6).output_shape((16, 5, 5))
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_running_statistics_over_two_batches_and_prediction_by_default():
+    layer = BatchNorm(1, momentum=0.5)
+    layer.forward(np.array([[0], [2]], np.float32), training=True)  # mean 1, unbiased var 2
+    layer.forward(np.array([[4], [8]], np.float32), training=True)  # mean 6, unbiased var 8
+    # mean: 0.5·(0.5·0 + 0.5·1) + 0.5·6 = 3.25; var: 0.5·(0.5·1 + 0.5·2) + 0.5·8 = 4.75
+    np.testing.assert_allclose(layer.buffers["running_mean"], [3.25])
+    np.testing.assert_allclose(layer.buffers["running_var"], [4.75])
+    out = layer.forward(np.array([[5.0]], np.float32))  # training=False unless said: running statistics
+    np.testing.assert_allclose(out, [[1.75 / np.sqrt(4.75 + 1e-5)]], rtol=1e-6)
+    np.testing.assert_allclose(layer.buffers["running_mean"], [3.25])
+
+
+@pytest.mark.parametrize("features", [0, 2.0])
+def test_bad_feature_counts_are_quoted(features):
+    with pytest.raises(ConfigError) as e:
+        BatchNorm(features)
+    assert str(e.value) == f"batchnorm features must be an integer >= 1, got {features!r}"
+
+
+def test_one_feature_is_allowed_and_grads_match_params():
+    layer = BatchNorm(1)
+    assert {k: (g.shape, g.dtype) for k, g in layer.grads.items()} == {
+        "gamma": ((1,), np.float32), "beta": ((1,), np.float32)}

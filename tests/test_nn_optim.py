@@ -55,3 +55,19 @@ def test_make_optimizer(name, cls):
     assert type(opt) is cls and opt.lr == 0.1
     if cls is SGD:
         assert opt.momentum == (0 if name == "gd" else 0.9)
+
+
+def test_sgd_without_momentum_is_plain_descent_every_step_and_keeps_no_velocity():
+    p, g = np.array([1.0]), np.array([1.0])
+    opt = SGD(0.1)  # momentum 0 by default
+    opt.step([(p, g)])
+    opt.step([(p, g)])  # 1 - 0.1 - 0.1; momentum would have carried the first step into the second
+    np.testing.assert_allclose(p, [0.8])
+    assert opt.velocity == {}  # no model-sized velocity copies for plain gradient descent
+
+
+def test_adam_defaults_to_the_papers_learning_rate():
+    p, g = np.zeros(2), np.array([3.0, -0.5])
+    Adam().step([(p, g)])
+    # first step: lr · m_hat / (sqrt(v_hat) + eps) = 1e-3 · g/|g| (eps 1e-8 is negligible here)
+    np.testing.assert_allclose(p, [-1e-3, 1e-3], rtol=1e-6)

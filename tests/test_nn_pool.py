@@ -29,3 +29,30 @@ def test_pool_gradient():
 def test_pool_window_larger_than_input():
     with pytest.raises(ConfigError, match=r"^maxpool2d window 2 is larger than its 1x4 input$"):
         MaxPool2D(2).output_shape((8, 1, 4))
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_default_window_is_two_and_one_is_allowed():
+    assert MaxPool2D().size == 2 and MaxPool2D().spec() == {"type": "maxpool2d", "size": 2}
+    x = np.arange(4.0).reshape(1, 1, 2, 2)
+    np.testing.assert_array_equal(MaxPool2D(1).forward(x), x)
+    assert MaxPool2D(2).output_shape((3, 2, 2)) == (3, 1, 1)  # a window exactly the input's size fits
+
+
+@pytest.mark.parametrize("size", [0, 2.5])
+def test_bad_window_sizes_are_quoted(size):
+    with pytest.raises(ConfigError) as e:
+        MaxPool2D(size)
+    assert str(e.value) == f"maxpool2d size must be an integer >= 1, got {size!r}"
+
+
+def test_flat_input_is_refused_with_its_shape():
+    with pytest.raises(ConfigError) as e:
+        MaxPool2D().output_shape((16,))
+    assert str(e.value) == "maxpool2d expects (channels, height, width) inputs, got shape (16,)"
+
+
+def test_float32_gradient_stays_float32():
+    layer = MaxPool2D()
+    out = layer.forward(np.ones((1, 1, 4, 4), np.float32), training=True)
+    assert layer.backward(np.ones_like(out)).dtype == np.float32

@@ -26,3 +26,18 @@ def test_reshape_makes_pixel_rows_images():
         layer.output_shape((700,))
     layer.input_grad = False
     assert layer.backward(np.ones((3, 1, 28, 28))) is None
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+def test_a_first_flatten_returns_no_input_gradient():
+    layer = Flatten()
+    layer.input_grad = False
+    layer.forward(np.ones((2, 1, 2, 2)), training=True)
+    assert layer.backward(np.ones((2, 4))) is None
+
+
+@pytest.mark.parametrize("shape", [[2, 0], []])
+def test_reshape_refuses_empty_and_zero_sizes_quoting_them(shape):
+    with pytest.raises(ConfigError) as e:
+        Reshape(shape)
+    assert str(e.value) == f"reshape shape must be positive sizes, got {shape!r}"

@@ -139,3 +139,10 @@ def test_real_conv_network_predicts_and_reloads(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
     with pytest.raises(ConfigError, match=r"^bad --arch token 'conv8k5' \(#5\) on input \(8, 3, 3\): "):
         build_layers("conv8k5,pool,pool,pool,conv8k5")
+
+
+def test_dropout_of_one_is_refused():
+    # dropout1 would zero every unit and divide by keep = 0
+    with pytest.raises(ConfigError) as e:
+        parse("dense8,dropout1")
+    assert str(e.value) == f"bad --arch token 'dropout1': dropoutR needs 0 <= R < 1; {GRAMMAR}"

@@ -2,6 +2,7 @@
 exactly as a step-by-step reference says (so a test fails when an option is ignored), in the plain loop
 and in the fast one; history, divergence, minibatches and shifts."""
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,12 +10,14 @@ import pytest
 from kagglekit.config import TrainConfig
 from kagglekit.errors import TrainingError
 from kagglekit.fast import train as fast_train
+from kagglekit.fast.optim import BlockedAdam
 from kagglekit.nn.augment import random_affine, random_shift, warp
 from kagglekit.nn.layers import Dense, Dropout, ReLU
 from kagglekit.nn.losses import SoftmaxCrossEntropy
 from kagglekit.nn.network import Network, build_network
 from kagglekit.nn.optim import SGD, Adam
-from kagglekit.nn.train import HISTORY_COLUMNS, fit, minibatches
+from kagglekit.nn import train as train_module
+from kagglekit.nn.train import HISTORY_COLUMNS, evaluate, fit, minibatches
 
 FITS = {"plain": fit, "fast": fast_train.fit}
 
@@ -230,3 +233,77 @@ def test_a_full_batch_conv_net_trains_through_the_plain_loop():
     net = build_network(config, rng, n_out=3)
     history = fast_train.fit(net, x, y, config, rng)
     assert len(history.rows) == 2 and history.last["train_loss"] < history.rows[0]["train_loss"] + 1
+
+
+# --- found by mutation testing: details the tests above let change ---------------------------------
+class StandStill:
+    """An optimizer that never moves the weights, so that an epoch's totals can be checked afterwards."""
+    lr = 0.1
+
+    def step(self, pairs):
+        pass
+
+
+def test_an_epochs_loss_and_accuracy_are_means_over_all_its_rows():
+    x, y = blobs(20)
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=6)  # batches of 6, 6, 6 and 2 rows
+    net = build_network(config, np.random.default_rng(1), n_in=5, n_out=3)  # 7 of 20 right, in 3 batches
+    history = fit(net, x, y, config, np.random.default_rng(1), optimizer=StandStill())
+    loss, acc = evaluate(net, x, y)  # the same weights throughout, so the same numbers in one batch
+    np.testing.assert_allclose(history.last["train_loss"], loss, rtol=1e-6)
+    assert history.last["train_acc"] == acc
+
+
+def test_minibatches_of_one_row_and_of_all_rows():
+    rng = np.random.default_rng(0)
+    ones = list(minibatches(3, 1, rng))
+    assert [len(b) for b in ones] == [1, 1, 1] and sorted(np.concatenate(ones)) == [0, 1, 2]
+    rng, twin = np.random.default_rng(1), np.random.default_rng(1)
+    assert list(minibatches(4, 4, rng)) == [slice(None)]  # batch_size n: one batch, nothing drawn
+    assert rng.random() == twin.random()
+
+
+def test_end_epoch_row_and_divergence_message(monkeypatch):
+    monkeypatch.setattr(train_module, "time", SimpleNamespace(perf_counter=lambda: 12.5))
+    net, opt = Network([Dense(2, 2, rng=np.random.default_rng(0))]), SGD(0.1)
+    row = train_module.end_epoch(net, opt, 2, loss_sum=3.0, correct=3, n=4, start=10.0)
+    assert {k: row[k] for k in ("epoch", "train_loss", "train_acc", "seconds")} == {
+        "epoch": 2, "train_loss": 0.75, "train_acc": 0.75, "seconds": 2.5}
+    assert np.isnan(row["val_loss"]) and np.isnan(row["val_acc"])
+    net.layers[0].params["W"][0, 0] = np.nan  # weights gone, loss still finite: diverged all the same
+    with pytest.raises(TrainingError) as weights:
+        train_module.end_epoch(net, opt, 3, loss_sum=2.0, correct=0, n=4, start=10.0)
+    assert str(weights.value) == ("training diverged at epoch 3 (loss 0.5, weights not finite); "
+                                  "lower the learning rate (now 0.1) and retry")
+    net.layers[0].params["W"][0, 0] = 0.0
+    with pytest.raises(TrainingError, match=r"epoch 4 \(loss inf,"):
+        train_module.end_epoch(net, opt, 4, loss_sum=np.inf, correct=0, n=4, start=10.0)
+
+
+def test_fast_fit_picks_blocked_adam_and_the_full_batch_path_only_where_they_apply():
+    blocked = fast_train.fast_optimizer(TrainConfig(optimizer="adam", lr=0.01))
+    assert type(blocked) is BlockedAdam and blocked.lr == 0.01
+    sgd = fast_train.fast_optimizer(TrainConfig(optimizer="sgd", lr=0.01, momentum=0.8))
+    assert type(sgd) is SGD and sgd.momentum == 0.8
+    assert fast_train.is_full_batch(TrainConfig(batch_size=0))
+    assert not fast_train.is_full_batch(TrainConfig(batch_size=1))
+    assert not fast_train.is_full_batch(TrainConfig(batch_size=0, augment_shift=1))
+
+
+def test_fast_full_batch_fit_calls_back_after_each_epoch():
+    x, y = blobs(60)
+    seen = []
+    config = TrainConfig(hidden=(4,), optimizer="gd", lr=0.1, batch_size=0, epochs=3)
+    net = build_network(config, np.random.default_rng(0), n_in=5, n_out=3)
+    history = fast_train.fit(net, x, y, config, None, callback=seen.append)
+    assert [r["epoch"] for r in seen] == [1, 2, 3] and seen == history.rows
+
+
+def test_fast_minibatch_fit_steps_with_the_fast_optimizer(monkeypatch):
+    monkeypatch.setattr(fast_train, "fast_optimizer", lambda config: StandStill())
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=6)
+    net = build_network(config, np.random.default_rng(0), n_in=5, n_out=3)
+    before = [p.copy() for p, _ in net.pairs()]
+    fast_train.fit(net, *blobs(20), config, np.random.default_rng(1))
+    for a, (b, _) in zip(before, net.pairs()):
+        np.testing.assert_array_equal(a, b)

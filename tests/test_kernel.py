@@ -432,8 +432,9 @@ def test_push_as_another_id(fake_kaggle, built):
 
 def test_make_push_passes_the_id(tmp_path):
     def make(*args):
-        return subprocess.run(["make", "-n", "-o", ".venv/.installed", *args], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout
+        # --no-print-directory: under `make test` this make is a sub-make, which would name its folder
+        return subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", *args], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout
     assert make("push", "ID=you/my-digits") == ".venv/bin/kagglekit kernel push --id you/my-digits\n"
     assert make("push") == ".venv/bin/kagglekit kernel push\n"
     assert make("kernel") == ".venv/bin/kagglekit kernel build\n"

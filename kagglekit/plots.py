@@ -38,6 +38,7 @@ def curves(path, epochs, train, val, ylabel, title):
     if not np.all(np.isnan(val)):
         ax.plot(epochs, val, "o-", label="validation", markersize=3)
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole: no ticks at 1.5
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

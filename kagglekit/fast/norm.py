@@ -35,11 +35,7 @@ class FastBatchNorm(BatchNorm):
             mean = column_sums(xm) / dtype(m)
             centred = xm - mean
             var = column_sums(np.square(centred, out=np.empty_like(centred))) / dtype(m)
-            momentum = float(self.momentum)
-            self.buffers["running_mean"] *= 1 - momentum
-            self.buffers["running_mean"] += momentum * mean
-            self.buffers["running_var"] *= 1 - momentum
-            self.buffers["running_var"] += (momentum * m / max(m - 1, 1)) * var
+            self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
             centred = xm - mean

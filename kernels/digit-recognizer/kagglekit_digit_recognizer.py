@@ -413,16 +413,20 @@ class BatchNorm(Layer):
         """v (features,) shaped to broadcast against x."""
         return v if x.ndim == 2 else v[:, None, None]
 
+    def update_running(self, mean, var, m):
+        """Move the running statistics towards a batch's (mean, var over m values per feature), as
+        PyTorch does: the running variance is the unbiased estimate."""
+        momentum = float(self.momentum)  # a Python float keeps the float32 buffers float32
+        self.buffers["running_mean"] *= 1 - momentum
+        self.buffers["running_mean"] += momentum * mean
+        self.buffers["running_var"] *= 1 - momentum
+        self.buffers["running_var"] += (momentum * m / max(m - 1, 1)) * var
+
     def forward(self, x, training=False):
         axes, self.training = self._axes(x), training
         if training:
             mean, var = x.mean(axis=axes), x.var(axis=axes)
-            m = x.size // self.features
-            momentum = float(self.momentum)  # a Python float keeps the float32 buffers float32
-            self.buffers["running_mean"] *= 1 - momentum
-            self.buffers["running_mean"] += momentum * mean
-            self.buffers["running_var"] *= 1 - momentum
-            self.buffers["running_var"] += (momentum * m / max(m - 1, 1)) * var
+            self.update_running(mean, var, x.size // self.features)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         self.inv_std = 1 / np.sqrt(var + np.asarray(self.eps, var.dtype))
@@ -2310,11 +2314,7 @@ class FastBatchNorm(BatchNorm):
             mean = column_sums(xm) / dtype(m)
             centred = xm - mean
             var = column_sums(np.square(centred, out=np.empty_like(centred))) / dtype(m)
-            momentum = float(self.momentum)
-            self.buffers["running_mean"] *= 1 - momentum
-            self.buffers["running_mean"] += momentum * mean
-            self.buffers["running_var"] *= 1 - momentum
-            self.buffers["running_var"] += (momentum * m / max(m - 1, 1)) * var
+            self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
             centred = xm - mean

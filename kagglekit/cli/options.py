@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .. import runs
+from .. import plots, runs
 from ..config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
-from ..report import write_report
+from ..report import REPORT, make_plots, write_report
 from . import progress
 
 
@@ -125,3 +125,16 @@ def send_submission(file, message, competition, wait, sample=None, source=None, 
         if run_dir is not None:
             runs.record_public(run_dir, result.ref, result.public)
             write_report(run_dir)
+
+
+NO_PLOTS = f"No plots: {plots.INSTALL_HINT} for the loss, accuracy, learning-rate, confusion and wrong-digit PNGs"
+
+
+def report_files(run_dir, data_folder=None, quiet=False):
+    """Write the run's plots (when matplotlib is there) and report.md, and say where they are (stderr)."""
+    if plots.available():
+        made = make_plots(run_dir, data_folder)
+        note(f"Report: {Path(run_dir) / REPORT} ({len(made)} plots in {Path(run_dir) / 'plots'})", quiet)
+    else:
+        note(f"Report: {Path(run_dir) / REPORT}. {NO_PLOTS} (then `kagglekit report {run_dir}`).", quiet)
+    return write_report(run_dir)

@@ -10,10 +10,9 @@ from ..errors import ConfigError
 from ..report import write_report
 from ..submission import check_submission, score_submission
 from . import ensemble as ensemble_cli
-from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option,
+from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option, report_files,
                       send_submission)
 from .progress import TrainingProgress
-from .runs import report_files
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")

@@ -5,23 +5,9 @@ from pathlib import Path
 
 import click
 
-from .. import plots, runs
+from .. import runs
 from ..pipeline import resolve_model
-from ..report import REPORT, make_plots, write_report
-from .options import note, path_option, print_table, quiet_option
-
-NO_PLOTS = f"No plots: {plots.INSTALL_HINT} for the loss, accuracy, learning-rate, confusion and wrong-digit PNGs"
-
-
-def report_files(run_dir, data_folder=None, quiet=False):
-    """Write the run's plots (when matplotlib is there) and report.md, and say where they are (stderr)."""
-    if plots.available():
-        made = make_plots(run_dir, data_folder)
-        note(f"Report: {Path(run_dir) / REPORT} ({len(made)} plots in {Path(run_dir) / 'plots'})", quiet)
-    else:
-        note(f"Report: {Path(run_dir) / REPORT}. {NO_PLOTS} (then `kagglekit report {run_dir}`).", quiet)
-    return write_report(run_dir)
-
+from .options import note, path_option, print_table, quiet_option, report_files
 
 @click.command()
 @click.argument("run", required=False, type=click.Path(path_type=Path))

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from common import DEFAULT_DATA, materialise
-from kagglekit import ensemble, pipeline
+from kagglekit import ensemble, evaluation
+from kagglekit.data import load_train
 from kagglekit.config import preset
 
 
@@ -33,11 +34,11 @@ def main():
         data, runs = Path(tmp) / "data", Path(tmp) / "runs"
         data.mkdir()
         materialise(args.data, data)
-        pipeline.load_train(data / "train.csv")  # the cache, outside the timings
+        load_train(data / "train.csv")  # the cache, outside the timings
         for what, work in [
             (f"{args.members} members", lambda jobs: ensemble.train_ensemble(
                 data, config, f"j{jobs}", runs=runs, jobs=jobs)),
-            (f"{args.folds}-fold", lambda jobs: pipeline.cross_validate(
+            (f"{args.folds}-fold", lambda jobs: evaluation.cross_validate(
                 data, config.member(0), args.folds, jobs=jobs)),
         ]:
             one, two = seconds(lambda: work(1)), seconds(lambda: work(2))

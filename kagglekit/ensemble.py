@@ -1,29 +1,32 @@
-"""Ensembles: a config with members K trains K runs of their own (TrainConfig.member: seed + i, the
-ensemble's holdout, the archs in turn) into one ensemble folder runs/<name>/, which holds ensemble.json
-(the config, the data, the member folders) and members/<i>/ (each a plain run folder); once all are
-trained, metrics.json holds the ensemble's own validation report: the members' averaged probabilities on
-their shared holdout. Members train as joblib tasks (parallel.py); those that finished are kept, and
-resume_ensemble trains only the missing ones. Several runs, or ensemble folders, also predict together."""
-import json
+"""Runs of one or more networks, the unit every command takes. A config with members 1 trains one run
+folder (pipeline.py); with members K it trains an ensemble folder runs/<name>/ holding ensemble.json (the
+config, the data, the member folders), config.json, and members/<i>/, each a plain run folder
+(TrainConfig.member: seed + i, the ensemble's holdout, the archs in turn). Once all are trained,
+metrics.json holds the ensemble's own validation report: the members' averaged probabilities on their
+shared holdout. Members train as joblib tasks (parallel.py); those that finished are kept, and `resume`
+trains only the missing ones. Predicting averages the probabilities of whatever runs are named."""
 import shutil
 import time
 from pathlib import Path
 
-from . import pipeline
+from . import pipeline, rundir
 from .config import TrainConfig
 from .data import check_competition_folder, load_train
-from .errors import DataError, ModelError
-from .files import write_text
-from .metrics import accuracy, classification_report
-from .parallel import Failed, run_tasks
-from .recipe import average_proba, holdout, predict_test
-
-ENSEMBLE_FILE = "ensemble.json"
-MEMBERS_DIR = "members"
+from .errors import DataError, Interrupted, ModelError
+from .evaluation import check_fits, evaluate, load_runs
+from .parallel import Failed, check_backend, run_tasks
+from .provenance import data_record, train_fingerprint
+from .recipe import average_proba, predict_test
 
 
-def is_ensemble(path):
-    return path is not None and (Path(path) / ENSEMBLE_FILE).is_file()
+def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_batch=None, on_member=None,
+          jobs=1, backend="loky", scheduler=None):
+    """Train config into a new run folder: one run (members 1; callback and on_batch report its epochs
+    and steps) or an ensemble (on_member reports each member). Returns (folder, metrics)."""
+    if config.members == 1:
+        return pipeline.train_run(data_folder, config, name, callback, runs, on_batch)
+    return train_ensemble(data_folder, config, name, runs, jobs=jobs, backend=backend, scheduler=scheduler,
+                          on_member=on_member)
 
 
 def train_member(data_folder, config, folder):
@@ -41,51 +44,66 @@ def train_member(data_folder, config, folder):
     return str(run_dir), metrics
 
 
-def _write_json(path, value):
-    write_text(path, json.dumps(value, indent=2) + "\n")
-
-
-def train_ensemble(data_folder, config, name=None, runs=pipeline.RUNS, **parallel):
+def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel):
     """Train config.members members into a new ensemble folder; returns (folder, metrics). parallel:
-    jobs, backend, scheduler, on_member (see finish)."""
-    run_dir = pipeline.new_run_dir(name, runs)
-    members = [{"folder": f"{MEMBERS_DIR}/{i}", "seed": config.member(i).seed, "arch": config.member(i).architecture}
-               for i in range(config.members)]
-    _write_json(run_dir / ENSEMBLE_FILE, {"config": config.to_dict(), "data": pipeline.data_record(data_folder),
-                                          "members": members})
-    return run_dir, finish(run_dir, data_folder, **parallel)
+    jobs, backend, scheduler, on_member (see finish). A start that fails before any member has trained
+    (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
+    check_backend(parallel.get("backend", "loky"), parallel.get("jobs", 1))
+    run_dir = rundir.new(name, runs)
+    members = [{"folder": f"{rundir.MEMBERS}/{i}", "seed": config.member(i).seed,
+                "arch": config.member(i).architecture} for i in range(config.members)]
+    try:
+        rundir.write_json(run_dir / rundir.ENSEMBLE, {"config": config.to_dict(), "data": data_record(data_folder),
+                                                      "members": members})
+        rundir.write_json(run_dir / rundir.CONFIG, config.to_dict())
+        return run_dir, finish(run_dir, data_folder, **parallel)
+    except BaseException:
+        if not _started(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _started(run_dir):
+    """Whether any member of the ensemble folder has trained an epoch (then the folder is worth resuming)."""
+    try:
+        return any(rundir.kind(m) for m in rundir.members(run_dir))
+    except ModelError:
+        return False
 
 
 def read_ensemble(folder):
     """(config, ensemble.json's dict) of an ensemble folder; ModelError, one line, for what is not one."""
-    path = Path(folder) / ENSEMBLE_FILE
+    path = Path(folder) / rundir.ENSEMBLE
     if not path.is_file():
-        raise ModelError(f"{folder} is not an ensemble folder (no {ENSEMBLE_FILE}); train one with "
+        raise ModelError(f"{folder} is not an ensemble folder (no {rundir.ENSEMBLE}); train one with "
                          f"`kagglekit train --members K`")
+    record = rundir.read_json(path)
+    rundir.members(folder)  # checked: a list of folders inside this one
     try:
-        record = json.loads(path.read_text())
         return TrainConfig.from_dict(record["config"]), record
-    except (ValueError, KeyError, TypeError) as e:
-        raise ModelError(f"{path} is corrupt ({type(e).__name__}); train the ensemble again") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelError(f"{path} is damaged ({type(e).__name__}); train the ensemble again") from None
 
 
 def trained_on(folder, path=None):
     """The data folder to finish an ensemble with: path, or the one it recorded; DataError unless its
     train.csv is the ensemble's (the members must hold out the same rows)."""
     _, record = read_ensemble(folder)
-    data = Path(path or record["data"]["folder"])
-    check_competition_folder(data)
-    if pipeline.train_fingerprint(data) != record["data"]["train_csv"]:
-        raise DataError(f"{data}/train.csv is not the train.csv the ensemble {folder} was trained on "
-                        f"({record['data']['folder']}/train.csv): its members would hold out other rows; "
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    if path is None and not isinstance(data.get("folder"), str):
+        raise ModelError(f"{Path(folder) / rundir.ENSEMBLE} is damaged (no data folder); pass -p FOLDER")
+    data_folder = Path(path or data["folder"])
+    check_competition_folder(data_folder)
+    if train_fingerprint(data_folder) != data.get("train_csv"):
+        raise DataError(f"{data_folder}/train.csv is not the train.csv the ensemble {folder} was trained on "
+                        f"({data.get('folder')}/train.csv): its members would hold out other rows; "
                         f"pass -p FOLDER holding that file")
-    return data
+    return data_folder
 
 
 def missing_members(folder):
     """Indices of the members of an ensemble folder that have not finished training."""
-    config, record = read_ensemble(folder)
-    return [i for i, m in enumerate(record["members"]) if not (Path(folder) / m["folder"] / "metrics.json").is_file()]
+    return [i for i, m in enumerate(rundir.members(folder)) if rundir.kind(m) != rundir.RUN]
 
 
 def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None):
@@ -93,131 +111,81 @@ def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_memb
     metrics. on_member(i, metrics or why) as each member ends. ModelError naming each member that failed
     (those that finished are kept, and calling this again trains only the others)."""
     run_dir = Path(run_dir)
-    config, record = read_ensemble(run_dir)
+    config, _ = read_ensemble(run_dir)
+    folders = rundir.members(run_dir)
     pending = missing_members(run_dir)
     load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
     start = time.perf_counter()
-    tasks = [(str(Path(data_folder).resolve()), config.member(i), str((run_dir / record["members"][i]["folder"])
-                                                                        .resolve())) for i in pending]
+    tasks = [(str(Path(data_folder).resolve()), config.member(i), str(folders[i].resolve())) for i in pending]
     results = run_tasks(train_member, tasks, jobs, backend, scheduler,
                         on_done=on_member and (lambda k, r: on_member(
                             pending[k], r.why if isinstance(r, Failed) else r[1])))
     failed = [(pending[k], r.why) for k, r in enumerate(results) if isinstance(r, Failed)]
     if failed:
-        done = len(record["members"]) - len(failed)
+        done = len(folders) - len(failed)
         lines = "; ".join(f"member {i} (seed {config.member(i).seed}) failed: {why}" for i, why in failed)
         raise ModelError(f"{lines}. The {done} member(s) that finished are kept in {run_dir}; "
                          f"`kagglekit train --resume {run_dir}` trains the missing ones")
     metrics = ensemble_metrics(run_dir, data_folder, time.perf_counter() - start)
-    _write_json(run_dir / "metrics.json", metrics)
+    rundir.write_json(run_dir / rundir.METRICS, metrics)
     return metrics
 
 
-def member_folders(folder):
-    """The member run folders of an ensemble folder, each checked to hold its model."""
-    _, record = read_ensemble(folder)
-    folders = [Path(folder) / m["folder"] for m in record["members"]]
-    for f in folders:
-        if not (f / pipeline.MODEL_FILE).is_file():
-            raise ModelError(f"member {f} of the ensemble {folder} is missing (no {pipeline.MODEL_FILE}); "
-                             f"`kagglekit train --resume {folder}` trains it again")
-    return folders
-
-
 def ensemble_metrics(run_dir, data_folder, seconds):
-    nets, config = load_runs([run_dir], same_holdout=True)
-    x, y = load_train(Path(data_folder) / "train.csv")
-    (_, val_idx), _ = holdout(y, config)
-    report = classification_report(y[val_idx], average_proba(nets, x[val_idx]).argmax(axis=1))
-    members = [json.loads((f / "metrics.json").read_text()) for f in member_folders(run_dir)]
-    return {"validation": report, "members": len(nets),
-            "member_accuracy": [m["validation"]["accuracy"] for m in members],
+    folders = rundir.members(run_dir)
+    report = evaluate(rundir.model_files(run_dir), data_folder)
+    members = [rundir.read_json(f / rundir.METRICS) for f in folders]
+    return {"validation": {k: v for k, v in report.items() if k != "members"}, "members": len(folders),
+            "member_accuracy": report.get("members", [m["validation"]["accuracy"] for m in members]),
             "member_train_seconds": [m["train_seconds"] for m in members],
-            "train_seconds": round(seconds, 3), "n_train": int(len(y) - len(val_idx)),
-            "data": pipeline.data_record(data_folder),
+            "train_seconds": round(seconds, 3), "n_train": members[0]["n_train"],
+            "data": data_record(data_folder),
             "warning": "; ".join(f"member {i}: {m['warning']}" for i, m in enumerate(members) if m["warning"])}
 
 
-def newest(runs=pipeline.RUNS):
-    """The newest finished run folder under runs/, an ensemble or a single run; None if there is none."""
-    done = [*Path(runs).glob(f"*/{pipeline.MODEL_FILE}"),
-            *(p.with_name("metrics.json") for p in Path(runs).glob(f"*/{ENSEMBLE_FILE}"))]
-    done = [p for p in done if p.is_file()]
-    return max(done, key=lambda p: p.stat().st_mtime).parent if done else None
+def resume(run, data_folder, epochs=None, callback=None, on_batch=None, on_member=None, **parallel):
+    """Continue an unfinished run (from its checkpoint: see pipeline.resume_run) or ensemble (training the
+    members it misses); returns (folder, metrics)."""
+    folder = rundir.find(run)
+    if rundir.is_ensemble(folder):
+        if (folder / rundir.METRICS).is_file():
+            raise ModelError(f"the ensemble {folder} finished training; train a new one, or use it with "
+                             f"`kagglekit evaluate` or `kagglekit predict`")
+        return folder, finish(folder, data_folder, on_member=on_member, **parallel)
+    run_dir, checkpoint = pipeline.unfinished_run(folder)
+    return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch)
 
 
-def expand(paths):
-    """The run folders (or model files) that paths name: an ensemble folder stands for its members."""
-    runs = []
-    for path in paths:
-        if is_ensemble(path):
-            runs += member_folders(path)
-        elif path is not None and not Path(path).exists() and is_ensemble(pipeline.RUNS / path):
-            runs += member_folders(pipeline.RUNS / path)
-        else:
-            runs.append(pipeline.resolve_model(path))
-    return runs
-
-
-def load_runs(paths, same_holdout=False):
-    """([Network], the first run's TrainConfig) of the runs paths name (see expand); ModelError, one line,
-    for models that cannot be averaged: other inputs, or with same_holdout (evaluate) other holdout rows."""
-    loaded = [(pipeline.resolve_model(run), *pipeline.load_model(run)) for run in expand(paths)]
-    first_path, first, first_config = loaded[0]
-    for path, net, config in loaded[1:]:
-        if net.n_in != first.n_in:
-            raise ModelError(f"{first_path.parent} takes {first.n_in} inputs but {path.parent} takes {net.n_in}: "
-                             f"their probabilities cannot be averaged; pass models trained on the same data")
-        if same_holdout and _holdout_of(net, config) != _holdout_of(first, first_config):
-            raise ModelError(f"{first_path.parent} and {path.parent} hold out different rows: their ensemble has "
-                             f"no common holdout to be evaluated on; train members with the same --holdout-seed, "
-                             f"--val-size and data, or only predict with them")
-    return [net for _, net, _ in loaded], first_config
-
-
-def _holdout_of(net, config):
-    data = net.meta.get("data")
-    return (config.seed if config.holdout_seed is None else config.holdout_seed, config.val_size,
-            data.get("train_csv") if isinstance(data, dict) else None)
-
-
-def evaluate(paths, data_folder):
-    """The averaged probabilities of the runs paths name, reported on their shared holdout; also each
-    member's own accuracy there."""
-    nets, config = load_runs(paths, same_holdout=True)
-    x, y = load_train(Path(data_folder) / "train.csv")
-    for net in nets:
-        pipeline._check_fits(net, x, "train.csv")
-    (_, val_idx), _ = holdout(y, config)
-    report = classification_report(y[val_idx], average_proba(nets, x[val_idx]).argmax(axis=1))
-    report["members"] = [accuracy(y[val_idx], net.predict(x[val_idx])) for net in nets]
-    return report
-
-
-def default_output(paths):
-    """Where predict writes without -o: the one run or ensemble folder named; several need -o."""
-    if len(paths) > 1:
+def default_output(folders):
+    """Where predict writes without -o: submission.csv in the one run folder named; several need -o."""
+    if len(folders) > 1:
         raise ModelError("predicting with several runs needs -o FILE: which run folder would hold the submission?")
-    path = paths[0]
-    if is_ensemble(path) or is_ensemble(pipeline.RUNS / path):
-        return (Path(path) if is_ensemble(path) else pipeline.RUNS / path) / "submission.csv"
-    return pipeline.resolve_model(path).parent / "submission.csv"
+    return folders[0] / rundir.SUBMISSION
 
 
 def predict(paths, data_folder, output=None):
-    """Predict test.csv with the averaged probabilities of the runs paths name; write and check the
-    submission (default: in the one folder named)."""
-    nets, _ = load_runs(paths)
-    output = default_output(paths) if output is None else output
+    """Predict test.csv with the averaged probabilities of the runs paths name (see rundir.resolve: a run,
+    an ensemble, several, model files); write and check the submission (default: in the one folder named)."""
+    files, folders = rundir.resolve(paths)
+    nets, _ = load_runs(files)
+    output = default_output(folders) if output is None else output
 
     def checked(x):
         for net in nets:
-            pipeline._check_fits(net, x, "test.csv")
+            check_fits(net, x, "test.csv")
         return average_proba(nets, x).argmax(axis=1)
-    return predict_test(checked, data_folder, output)[0]
+    try:
+        return predict_test(checked, data_folder, output)[0]
+    except KeyboardInterrupt:
+        raise Interrupted(f"{output} was not written") from None
 
 
-def first_model(paths):
-    """The model file of the first run paths name: whose recorded data the command uses."""
-    return pipeline.resolve_model(expand(paths[:1])[0])
-
+def submission(run=None):
+    """The submission.csv of a finished run or ensemble (a folder, a name or "newest"); ModelError when it
+    was not written."""
+    folder = rundir.finished(run)
+    path = folder / rundir.SUBMISSION
+    if not path.is_file():
+        raise ModelError(f"{folder} has no {rundir.SUBMISSION}: write it with `kagglekit predict {folder}`, or pass "
+                         f"another --run")
+    return path

@@ -92,3 +92,21 @@ def gallery(path, images, true, predicted, probability):
         ax.text(4, cell_h / 2, "no misclassified validation digits", fontsize=9)
     fig.suptitle("Most confidently wrong (true → predicted, probability)", fontsize=9)
     return _save(fig, path)
+
+
+def member_curves(path, members):
+    """The members of an ensemble side by side: each one's validation loss and accuracy per epoch.
+    members: [(label, epochs, val_loss, val_acc)]."""
+    plt = _pyplot()
+    fig, (loss, acc) = plt.subplots(1, 2, figsize=(2 * CURVE_SIZE[0], CURVE_SIZE[1]))
+    for label, epochs, val_loss, val_acc in members:
+        loss.plot(epochs, val_loss, "o-", label=label, markersize=3)
+        acc.plot(epochs, val_acc, "o-", label=label, markersize=3)
+    loss.set(xlabel="epoch", ylabel="cross-entropy", title="Validation loss per member")
+    acc.set(xlabel="epoch", ylabel="accuracy", title="Validation accuracy per member")
+    for ax in (loss, acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

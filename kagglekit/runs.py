@@ -1,46 +1,42 @@
-"""What is known of each finished run folder beyond its training: record.json holds the submissions
+"""What is known of each finished run or ensemble beyond its training: record.json holds the submissions
 made from it (ref, message, time, and Kaggle's scores once known) and its k-fold result, if one was
-run; `table` lists every run under runs/ with the numbers worth comparing, best first."""
+run; `submit` sends a run's submission and records it there; `table` lists every finished run and
+ensemble under runs/ with the numbers worth comparing, best first."""
 import dataclasses
-import json
 import time
 from pathlib import Path
 
+from . import rundir
+from .competition import send_submission
 from .config import PRESETS, TrainConfig
-from .errors import ConfigError
-from .files import write_text
-from .pipeline import RUNS
+from .errors import ConfigError, ModelError
 
-RECORD = "record.json"
-METRICS = "metrics.json"
+RUNS, RECORD, METRICS = rundir.RUNS, rundir.RECORD, rundir.METRICS
 
 
 def is_run(folder):
-    """Whether `folder` is a finished run folder (it has metrics.json)."""
-    return (Path(folder) / METRICS).is_file()
-
-
-def read_json(path, default=None):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return default
+    """Whether `folder` is a finished run or ensemble folder."""
+    return rundir.is_finished(folder)
 
 
 def read_record(run_dir):
-    """The run's record: {"submissions": [...], "kfold": {...} or absent}."""
-    record = read_json(Path(run_dir) / RECORD, {})
-    record = record if isinstance(record, dict) else {}
-    record.setdefault("submissions", [])
+    """The run's record: {"submissions": [...], "kfold": {...} or absent}; empty when missing or damaged."""
+    record = rundir.read_json_or(Path(run_dir) / RECORD, {})
+    if not isinstance(record.get("submissions"), list) or not all(isinstance(s, dict) for s in record["submissions"]):
+        record["submissions"] = []
+    kfold = record.get("kfold")
+    if not (isinstance(kfold, dict) and isinstance(kfold.get("folds"), list)
+            and all(isinstance(kfold.get(k), (int, float)) for k in ("mean", "std"))):
+        record.pop("kfold", None)
     return record
 
 
 def _write_record(run_dir, record):
-    write_text(Path(run_dir) / RECORD, json.dumps(record, indent=2) + "\n")
+    rundir.write_json(Path(run_dir) / RECORD, record)
 
 
 def run_of(file):
-    """The finished run folder a submission file was written into (runs/x/submission.csv), or None."""
+    """The finished run or ensemble folder a submission file was written into (runs/x/submission.csv), or None."""
     folder = Path(file).resolve().parent
     return folder if is_run(folder) else None
 
@@ -93,18 +89,28 @@ def record_kfold(run_dir, result):
     _write_record(run_dir, record)
 
 
-def record_members(run_dir, members):
-    """The hook for ensembles: name the run folders an ensemble run was built from, so that its report
-    links their reports."""
-    record = read_record(run_dir)
-    record["members"] = [str(Path(m)) for m in members]
-    _write_record(run_dir, record)
+def submit(file, message, competition, wait=False, sample=None, source=None, on_recorded=None, **callbacks):
+    """competition.send_submission, recording the submission (and its public score, when waited for) in the
+    run or ensemble folder the file was written into; on_recorded(run folder) after each record, e.g. to
+    rewrite its report. callbacks: on_note, on_sent, on_poll, quiet. Returns the Sent."""
+    run_dir, on_sent = run_of(file), callbacks.pop("on_sent", None)
+
+    def sent(s):
+        if run_dir is not None:
+            record_submission(run_dir, s.ref, message, s.competition, s.file)
+            on_recorded and on_recorded(run_dir)
+        on_sent and on_sent(s)
+
+    result = send_submission(file, message, competition, wait, sample, source, on_sent=sent, **callbacks)
+    if wait and run_dir is not None:
+        record_public(run_dir, result.ref, result.public)
+        on_recorded and on_recorded(run_dir)
+    return result
 
 
 def run_folders(runs=RUNS):
-    """The finished run folders under `runs`, by name."""
-    root = Path(runs)
-    return sorted(p for p in root.iterdir() if is_run(p)) if root.is_dir() else []
+    """The finished run and ensemble folders under `runs`, by name."""
+    return rundir.folders(runs)
 
 
 def nearest_preset(config):
@@ -120,21 +126,50 @@ def nearest_preset(config):
 
 def best_public(record):
     """The best public score among the run's scored submissions, as Kaggle printed it, or ""."""
-    scores = [s["public"] for s in record["submissions"] if s.get("public")]
+    def score(s):
+        try:
+            return float(s.get("public"))
+        except (TypeError, ValueError):
+            return None
+    scores = [s["public"] for s in record["submissions"] if score(s) is not None]
     return max(scores, key=float) if scores else ""
 
 
-def summary(run_dir):
-    """One row of the runs table, from the files in a finished run folder."""
+def run_config(run_dir):
+    """The TrainConfig a finished run or ensemble was trained with (an ensemble's: with its members)."""
     run_dir = Path(run_dir)
-    metrics, record = read_json(run_dir / METRICS, {}), read_record(run_dir)
-    config = TrainConfig.from_dict(read_json(run_dir / "config.json"))
+    if not (run_dir / rundir.CONFIG).is_file() and rundir.is_ensemble(run_dir):  # ensembles before config.json
+        return TrainConfig.from_dict(rundir.read_json(run_dir / rundir.ENSEMBLE).get("config"))
+    return TrainConfig.from_dict(rundir.read_json(run_dir / rundir.CONFIG))
+
+
+def _number(value, path):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelError(f"{path} is damaged (a number is not a number); train the run again")
+    return value
+
+
+def summary(run_dir):
+    """One row of the runs table, from the files in a finished run or ensemble folder; ModelError or
+    ConfigError, one line naming the file, when one of them is damaged."""
+    run_dir = Path(run_dir)
+    metrics, record = rundir.read_json(run_dir / METRICS), read_record(run_dir)
+    config = run_config(run_dir)
+    validation = metrics.get("validation")
+    if not isinstance(validation, dict):
+        raise ModelError(f"{run_dir / METRICS} is damaged (no validation report); train the run again")
+    _number(validation.get("accuracy"), run_dir / METRICS)
+    _number(validation.get("n"), run_dir / METRICS)
+    for key in ("train_seconds", "epochs_run", "best_epoch"):
+        if metrics.get(key) is not None:
+            _number(metrics[key], run_dir / METRICS)
     preset, changed = nearest_preset(config)
-    return {"name": run_dir.name, "path": str(run_dir), "preset": preset, "changed": changed,
+    return {"name": run_dir.name, "path": str(run_dir), "kind": rundir.kind(run_dir),
+            "members": config.members, "preset": preset, "changed": changed,
             "architecture": config.architecture, "optimizer": config.optimizer, "lr": config.lr,
             "schedule": config.schedule, "batch_size": config.batch_size, "epochs": config.epochs,
             "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
-            "val_accuracy": metrics["validation"]["accuracy"], "val_rows": metrics["validation"]["n"],
+            "val_accuracy": validation["accuracy"], "val_rows": validation["n"],
             "train_seconds": metrics.get("train_seconds"), "kfold": record.get("kfold", {}).get("mean"),
             "public": best_public(record), "submissions": len(record["submissions"])}
 
@@ -146,7 +181,7 @@ def table(runs=RUNS):
     for run_dir in run_folders(runs):
         try:
             rows.append(summary(run_dir))
-        except (ConfigError, KeyError, TypeError, ValueError):
+        except (ConfigError, ModelError):
             unreadable.append(run_dir)
     rows.sort(key=lambda r: (-r["val_accuracy"], r["train_seconds"] or 0, r["name"]))
     return rows, unreadable

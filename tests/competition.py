@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kagglekit.pipeline import SAMPLE_ZIP
+from kagglekit.provenance import SAMPLE_ZIP
 
 PIXELS = [f"pixel{i}" for i in range(784)]
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cli_helpers import error_line
 from layer_stand_ins import stand_ins  # noqa: F401 (a fixture)
 from kagglekit.cli import main
-from kagglekit import pipeline
+from kagglekit import ensemble, pipeline, provenance
 from kagglekit.config import TrainConfig
 from competition import write_competition
 
@@ -155,7 +155,7 @@ def test_ctrl_c_in_predict_exits_130_and_says_no_submission_was_written(cli, tin
 
     def interrupted(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(pipeline, "predict_test", interrupted)
+    monkeypatch.setattr(ensemble, "predict_test", interrupted)
     result = cli(["predict", "r", "-p", tiny_competition])
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == "Interrupted: runs/r/submission.csv was not written"
@@ -175,7 +175,7 @@ def test_a_run_records_its_data_folder_and_train_csv(trained, tiny_competition):
     data = json.loads((trained / "metrics.json").read_text())["data"]
     train_csv = tiny_competition / "train.csv"
     assert data == {"folder": str(tiny_competition.resolve()),
-                    "train_csv": {"size": train_csv.stat().st_size, "sha256": pipeline.train_fingerprint(
+                    "train_csv": {"size": train_csv.stat().st_size, "sha256": provenance.train_fingerprint(
                         tiny_competition)["sha256"]}}
     assert len(data["train_csv"]["sha256"]) == 64
 
@@ -300,7 +300,7 @@ def test_no_model_yet(cli, tiny_competition):
     fails(cli(["evaluate", "-p", tiny_competition]),
           "no trained model found in runs/; run `kagglekit train` first or pass a model")
     fails(cli(["predict", "missing-run", "-p", tiny_competition]),
-          "model missing-run not found; pass a run folder or model file from `kagglekit train`")
+          "run missing-run not found; pass a run folder or name from `kagglekit runs`")
 
 
 def test_corrupt_model(cli, tiny_competition, tmp_path):

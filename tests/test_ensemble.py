@@ -10,7 +10,7 @@ import pytest
 
 from cli_helpers import error_line, run
 from competition import tiny_competition  # noqa: F401 (a fixture)
-from kagglekit import ensemble, pipeline
+from kagglekit import ensemble, evaluation, rundir
 from kagglekit.config import preset
 from kagglekit.data import load_test, load_train
 from kagglekit.errors import ConfigError, ModelError
@@ -20,7 +20,7 @@ TINY = preset("quick").override(epochs=1, val_size=20, members=2)
 
 
 def weights(folder):
-    with np.load(folder / pipeline.MODEL_FILE) as saved:
+    with np.load(folder / rundir.MODEL) as saved:
         return {k: saved[k] for k in saved.files if k != "__header__"}
 
 
@@ -45,20 +45,20 @@ def test_members_differ_by_seed_but_share_the_holdout(tiny_competition):
 
 def test_the_ensemble_predicts_the_mean_of_its_members_probabilities(tiny_competition, tmp_path):
     run_dir, metrics = ensemble.train_ensemble(tiny_competition, TINY, "e", runs=tmp_path / "runs")
-    assert sorted(p.name for p in run_dir.iterdir()) == ["ensemble.json", "members", "metrics.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "ensemble.json", "members", "metrics.json"]
     assert metrics["members"] == 2 and len(metrics["member_accuracy"]) == 2
     x = load_test(tiny_competition / "test.csv")
-    nets = [pipeline.load_model(run_dir / "members" / str(i))[0] for i in range(2)]
+    nets = [evaluation.load_model(run_dir / "members" / str(i) / "model.npz")[0] for i in range(2)]
     one_by_one = (nets[0].predict_proba(x) + nets[1].predict_proba(x)) / 2
-    loaded, _ = ensemble.load_runs([run_dir])
+    loaded, _ = evaluation.load_runs(rundir.model_files(run_dir))
     assert np.allclose(average_proba(loaded, x), one_by_one, rtol=0, atol=1e-7)
     written = ensemble.predict([run_dir], tiny_competition)
     labels = np.loadtxt(written, delimiter=",", skiprows=1, dtype=int)[:, 1]
     assert np.array_equal(labels, average_proba(loaded, x).argmax(axis=1))
     # Runs named one by one are the same ensemble as their folder.
     members = [run_dir / "members" / "0", run_dir / "members" / "1"]
-    report = ensemble.evaluate(members, tiny_competition)
-    assert report["accuracy"] == metrics["validation"]["accuracy"] == ensemble.evaluate([run_dir], tiny_competition)[
+    report = evaluation.evaluate(rundir.resolve(members)[0], tiny_competition)
+    assert report["accuracy"] == metrics["validation"]["accuracy"] == evaluation.evaluate(rundir.model_files(run_dir), tiny_competition)[
         "accuracy"]
 
 
@@ -70,8 +70,8 @@ def test_two_jobs_train_the_same_models_as_one(tiny_competition, tmp_path):
 
 def test_folds_in_parallel_score_as_in_turn(tiny_competition):
     config = TINY.override(members=1)
-    assert (pipeline.cross_validate(tiny_competition, config, 3, jobs=1)
-            == pipeline.cross_validate(tiny_competition, config, 3, jobs=2))
+    assert (evaluation.cross_validate(tiny_competition, config, 3, jobs=1)
+            == evaluation.cross_validate(tiny_competition, config, 3, jobs=2))
 
 
 def test_an_interrupted_ensemble_trains_only_the_missing_members(tiny_competition, tmp_path, monkeypatch):
@@ -107,14 +107,17 @@ def test_cli_ensemble_resume_predict_and_evaluate(tiny_competition, tmp_path, mo
     result = run("train", *args, "--members", "2", "-j", "2", "--name", "e")
     assert result.exit_code == 0, result.output
     assert "Trained 2 members in " in result.output and "saved in runs/e" in result.output
-    (tmp_path / "runs" / "e" / "metrics.json").unlink()
     pipeline_member = tmp_path / "runs" / "e" / "members" / "1"
     for f in pipeline_member.iterdir():
         f.unlink()
     pipeline_member.rmdir()
-    assert error_line(run("predict", "runs/e", "-q")) == (
+    assert error_line(run("predict", "runs/e", "-q")) == (  # a finished ensemble that lost a member
         "Error: member runs/e/members/1 of the ensemble runs/e is missing (no model.npz); "
         "`kagglekit train --resume runs/e` trains it again")
+    (tmp_path / "runs" / "e" / "metrics.json").unlink()
+    assert error_line(run("predict", "runs/e", "-q")) == (
+        "Error: the ensemble runs/e did not finish training; `kagglekit train --resume runs/e` trains the "
+        "members it misses")
     result = run("train", "--resume", "runs/e")
     assert result.exit_code == 0, result.output
     assert "Resuming runs/e: 1 of 2 members to train" in result.output

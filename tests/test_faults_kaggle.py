@@ -127,7 +127,7 @@ def test_a_second_run_with_the_same_name_gets_its_own_folder(tmp_path):
     """Two runs started at once with one --name: each gets a folder of its own (mkdir decides, atomically)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kagglekit.pipeline import new_run_dir
+    from kagglekit.rundir import new as new_run_dir
     with ThreadPoolExecutor(8) as pool:
         folders = list(pool.map(lambda _: new_run_dir("same", tmp_path), range(16)))
     assert len(set(folders)) == 16 and all(f.is_dir() for f in folders)

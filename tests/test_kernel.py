@@ -21,7 +21,7 @@ from fake_kaggle import TOKEN
 from kagglekit import kaggle_api, kernel, kernel_main
 from kagglekit.config import preset
 from kagglekit.errors import DataError, KernelError
-from kagglekit.pipeline import SAMPLE_ZIP
+from kagglekit.provenance import SAMPLE_ZIP
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKED_IN = REPO / "kernels" / "digit-recognizer"

@@ -111,8 +111,21 @@ def test_report_command_makes_plots_on_demand(cli, trained):
     assert sorted(p.name for p in (trained / "plots").iterdir()) == sorted(SIZES)
 
 
-def test_ensemble_members_are_linked(trained, tmp_path):
-    ensemble = tmp_path / "runs" / "ens"
-    ensemble.mkdir()
-    runs.record_members(ensemble, [trained])
-    assert "- [q](../q/report.md)" in report.write_report(ensemble).read_text().splitlines()
+def test_an_ensemble_gets_a_report_linking_its_members(cli, sample_competition, tmp_path, with_plots):
+    """An ensemble is a run: report.md with its holdout accuracy, its members linked to reports that
+    exist, the ensemble's confusion matrix and the members' curves side by side."""
+    result = cli("train", "--preset", "quick", "--epochs", "2", "--members", "2", "-p", sample_competition,
+                 "--name", "ens")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "runs" / "ens"
+    text = (folder / "report.md").read_text()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert text.startswith("# Ensemble ens (2 members)\n")
+    assert f"| holdout ({metrics['validation']['n']} rows) | {metrics['validation']['accuracy']:.4f} |" in text
+    for i, acc in enumerate(metrics["member_accuracy"]):
+        assert f"| {i} | [members/{i}](members/{i}/report.md) | {acc:.4f} |" in text
+        assert (folder / "members" / str(i) / "report.md").is_file()
+    assert "--members 2" in text
+    assert png_size(folder / "plots" / "members.png") == (1280, 400)
+    assert png_size(folder / "plots" / "confusion.png") == SIZES["confusion.png"]
+    assert (folder / "plots" / "wrong.png").is_file() and not (folder / "plots" / "loss.png").exists()

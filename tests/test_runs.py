@@ -33,11 +33,11 @@ def test_two_presets_then_submit_wait_then_runs(downloaded, cwd, fake_kaggle):
     assert (by_name["small"]["preset"], by_name["small"]["public"]) == ("quick", public)
     assert (by_name["wide"]["preset"], by_name["wide"]["public"]) == ("mlp", "")
     lines = run("runs").stdout.splitlines()
-    assert lines[0].split() == ["#", "run", "preset", "changed", "settings", "val", "acc", "k-fold", "seconds",
-                                "public"]
+    assert lines[0].split() == ["#", "run", "nets", "preset", "changed", "settings", "val", "acc", "k-fold",
+                                "seconds", "public"]
     rows = {line.split()[1]: line.split() for line in lines[2:]}
     assert rows["small"][-1] == public and rows["wide"][-1] == "-"
-    assert rows["small"][2:5] == ["quick", "epochs", "1,"]
+    assert rows["small"][2:6] == ["1", "quick", "epochs", "1,"]
 
 
 def test_submit_without_wait_is_pending_until_submissions_fetches_the_score(downloaded, cwd, fake_kaggle):
@@ -80,9 +80,11 @@ def test_an_unreadable_run_is_named_and_skipped(cwd, sample_competition):
                "-q").exit_code == 0
     broken = cwd / "runs" / "broken"
     broken.mkdir()
+    (broken / "model.npz").write_bytes((cwd / "runs" / "ok" / "model.npz").read_bytes())
     (broken / "metrics.json").write_text("{}")
     result = run("runs")
-    assert result.stderr == "Skipped runs/broken: its config.json or metrics.json cannot be read\n"
+    assert result.stderr == ("Skipped runs/broken: its config.json or metrics.json is damaged; train it again or "
+                             "remove the folder\n")
     assert [line.split()[1] for line in result.stdout.splitlines()[2:]] == ["ok"]
 
 
@@ -90,6 +92,7 @@ def test_record_scores_matches_by_ref(tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()
     (folder / "metrics.json").write_text("{}")
+    (folder / "model.npz").write_bytes(b"")
     runs.record_submission(folder, 7, "m", "digit-recognizer", folder / "submission.csv")
     other = Submission(8, "x.csv", None, "", "complete", "0.5", "", "")
     assert runs.record_scores([other], tmp_path) == []

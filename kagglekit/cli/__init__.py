@@ -1,7 +1,7 @@
 """The `kagglekit` command line: thin Click commands, each one call into the library.
 Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go to stdout,
 notes and progress to stderr. Command modules (pipeline, kaggle, kernel, runs, show) import only the
-shared ones (options, progress, ensemble), never each other."""
+shared ones (options, progress), never each other."""
 import errno
 
 import click

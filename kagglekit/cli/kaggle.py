@@ -3,9 +3,9 @@ from pathlib import Path
 
 import click
 
-from .. import runs
+from .. import rundir, runs
 from ..competition import DATA, install, list_submissions
-from ..pipeline import NEWEST, resolve_model, run_submission
+from ..ensemble import submission
 from ..report import write_report
 from .options import (competition_option, message_option, note, path_option, print_table, quiet_option, send_submission,
                       wait_option)
@@ -36,7 +36,8 @@ def download(competition, path, force, quiet, zip_file):
 @click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The submission CSV (ImageId,Label).")
 @click.option("--run", "run_name", metavar="RUN",
-              help=f"Instead of -f: the submission.csv of run RUN (a folder or name; '{NEWEST}': the newest run).")
+              help=f"Instead of -f: the submission.csv of run or ensemble RUN (a folder or name; '{rundir.NEWEST}': "
+                   f"the newest finished one).")
 @message_option()
 @competition_option
 @wait_option
@@ -51,9 +52,9 @@ def submit(file, run_name, message, competition, wait, quiet):
     if (file is None) == (run_name is None):
         raise click.UsageError("give the submission as -f FILE or --run RUN (e.g. --run newest), not both")
     if run_name is not None:
-        if run_name == NEWEST:
-            click.echo(f"Using the newest run: {resolve_model(NEWEST).parent}")
-        file = run_submission(run_name)
+        if run_name == rundir.NEWEST:
+            click.echo(f"Using the newest run: {rundir.newest()}")
+        file = submission(run_name)
     send_submission(file, message, competition, wait, quiet=quiet)
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from .. import plots, runs
+from .. import plots, rundir, runs
 from ..config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
-from ..competition import check_credentials, send_submission as _send  # noqa: F401 (check_credentials: for run)
+from ..competition import check_credentials  # noqa: F401 (for run)
 from ..data import COMPETITION
 from ..errors import ConfigError, ScoreUnavailable
+from ..parallel import BACKENDS, check_backend
 from ..report import REPORT, make_plots, write_report
 from . import progress
 
@@ -93,14 +94,11 @@ def print_table(headers, rows):
 
 
 def send_submission(file, message, competition, wait, sample=None, source=None, quiet=True):
-    """Send a submission through competition.send_submission, printing what Kaggle says as it comes. A
-    file in a run folder is recorded there with its score (runs.py), and the run's report.md follows."""
-    waiting, run_dir = [], runs.run_of(file)
+    """Send a submission through runs.submit (which records it in the run folder it comes from, whose
+    report.md is then rewritten), printing what Kaggle says as it comes."""
+    waiting = []
 
     def sent(s):
-        if run_dir is not None:
-            runs.record_submission(run_dir, s.ref, message, s.competition, s.file)
-            write_report(run_dir)
         click.echo(f"Submitted {s.file} ({s.rows} rows) to {s.competition}: ref {s.ref}")
         if s.remaining is not None:
             click.echo(f"{s.remaining} submissions remaining today.")
@@ -109,9 +107,9 @@ def send_submission(file, message, competition, wait, sample=None, source=None, 
             waiting.append(True)
 
     try:
-        result = _send(file, message, competition, wait, sample, source, on_note=note, on_sent=sent,
-                       on_poll=lambda: click.echo(".", nl=False, err=True),
-                       quiet=quiet or not progress.is_terminal(sys.stderr))  # no bar drawn into a log
+        result = runs.submit(file, message, competition, wait, sample, source, on_recorded=write_report,
+                             on_note=note, on_sent=sent, on_poll=lambda: click.echo(".", nl=False, err=True),
+                             quiet=quiet or not progress.is_terminal(sys.stderr))  # no bar drawn into a log
     except ScoreUnavailable as e:  # the submission exists: not a failure, and no invitation to resubmit
         click.echo("", err=True)
         waiting.clear()
@@ -122,19 +120,40 @@ def send_submission(file, message, competition, wait, sample=None, source=None, 
             click.echo("", err=True)
     if wait:
         click.echo(f"Public score: {result.public or '(not published)'}")
-        if run_dir is not None:
-            runs.record_public(run_dir, result.ref, result.public)
-            write_report(run_dir)
+
+
+def parallel_options(f):
+    """-j/--jobs, --backend and --scheduler; the command gets them as one dict `parallel`."""
+    @functools.wraps(f)
+    def wrapper(jobs, backend, scheduler, **kwargs):
+        check_backend(backend, jobs)
+        return f(parallel={"jobs": jobs, "backend": backend, "scheduler": scheduler}, **kwargs)
+
+    options = [
+        click.option("-j", "--jobs", type=int, default=1, show_default=True,
+                     help="Ensemble members (or folds) trained at once, each a process with one BLAS thread; "
+                          "-1: one per core (or per cluster worker)."),
+        click.option("--backend", default="loky", show_default=True, metavar="|".join(BACKENDS),
+                     help="Where they train: loky (processes here), or an existing Dask or Ray cluster."),
+        click.option("--scheduler", metavar="ADDRESS",
+                     help="The cluster's address for --backend dask or ray (default: DASK_SCHEDULER_ADDRESS "
+                          "or RAY_ADDRESS). Its workers must see the data and runs/ folders at the same paths."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 NO_PLOTS = f"No plots: {plots.INSTALL_HINT} for the loss, accuracy, learning-rate, confusion and wrong-digit PNGs"
 
 
 def report_files(run_dir, data_folder=None, quiet=False):
-    """Write the run's plots (when matplotlib is there) and report.md, and say where they are (stderr)."""
-    if plots.available():
-        made = make_plots(run_dir, data_folder)
-        note(f"Report: {Path(run_dir) / REPORT} ({len(made)} plots in {Path(run_dir) / 'plots'})", quiet)
+    """Write the plots (when matplotlib is there) and report.md of a run, or of an ensemble and each of its
+    members, and say where they are (stderr)."""
+    folders = (rundir.members(run_dir) if rundir.is_ensemble(run_dir) else []) + [Path(run_dir)]
+    made = [make_plots(folder, data_folder) for folder in folders] if plots.available() else None
+    if made is not None:
+        note(f"Report: {Path(run_dir) / REPORT} ({len(made[-1])} plots in {Path(run_dir) / 'plots'})", quiet)
     else:
         note(f"Report: {Path(run_dir) / REPORT}. {NO_PLOTS} (then `kagglekit report {run_dir}`).", quiet)
-    return write_report(run_dir)
+    return [write_report(folder) for folder in folders][-1]

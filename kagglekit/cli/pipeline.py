@@ -4,21 +4,19 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from .. import ensemble, pipeline, runs
+from .. import ensemble, evaluation, pipeline, provenance, rundir, runs
 from ..data import COMPETITION, is_cached
 from ..errors import ConfigError
 from ..report import write_report
 from ..submission import check_submission, score_submission
-from . import ensemble as ensemble_cli
-from .options import (check_credentials, config_options, message_option, note, path_option, quiet_option, report_files,
-                      send_submission)
+from .options import (check_credentials, config_options, message_option, note, parallel_options, path_option,
+                      quiet_option, report_files, send_submission)
 from .progress import TrainingProgress
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                           "Default: data/digit-recognizer, else the bundled sample.")
 run_data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
                               "Default: the data the run was trained on, else data/digit-recognizer.")
-model_argument = click.argument("model", required=False, type=click.Path(path_type=Path))
 models_argument = click.argument("models", nargs=-1, type=click.Path(path_type=Path))
 name_option = click.option("--name", help="Run folder name under runs/ (default: a timestamp).")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -26,34 +24,40 @@ output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, p
                                   "predict: - for standard output).")
 
 
-def data_folder(path, quiet):
-    """(folder, is_sample): the data to use; says so in one line when it falls back to the bundled sample."""
-    folder, is_sample = pipeline.find_data(path)
-    if is_sample:
-        note(f"No competition data in {pipeline.DEFAULT_DATA}: using the bundled sample of 5,000 real MNIST "
-             f"digits in {folder} (get the full data with `kagglekit download`).", quiet)
+def _check_cached(folder, quiet):
     if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
         note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
+
+
+def data_folder(path, quiet):
+    """(folder, is_sample): the data to use; says so in one line when it falls back to the bundled sample."""
+    folder, is_sample = provenance.find_data(path)
+    if is_sample:
+        note(f"No competition data in {provenance.DEFAULT_DATA}: using the bundled sample of 5,000 real MNIST "
+             f"digits in {folder} (get the full data with `kagglekit download`).", quiet)
+    _check_cached(folder, quiet)
     return folder, is_sample
 
 
-def named_run(model, err=False):
-    """The model file; when it is a guess (the newest run), the first line of output names it (on stderr
-    with err, when stdout carries a file)."""
-    path = pipeline.resolve_model(model)
-    if model is None or str(model) == pipeline.NEWEST:
-        click.echo(f"Using the newest run: {path.parent}", err=err)
-    return path
+def named_runs(models, err=False):
+    """(paths, model files, folders) of the MODELS arguments (rundir.resolve: runs, ensembles, model
+    files); none or "newest" is a guess, so the first line of output names it (on stderr with err, when
+    stdout carries a file)."""
+    guess = not models or (len(models) == 1 and str(models[0]) == rundir.NEWEST)
+    paths = [rundir.newest()] if guess else list(models)
+    files, folders = rundir.resolve(paths)
+    if guess:
+        click.echo(f"Using the newest run: {folders[0]}", err=err)
+    return paths, files, folders
 
 
-def run_data(model, path, quiet, same_train=False, err=False):
-    """The data to use with a run (see pipeline.data_for_run); other data than its own is said on stdout
+def run_data(run, model_file, path, quiet, same_train=False, err=False):
+    """The data to use with a run (see provenance.data_for_run); other data than its own is said on stdout
     (stderr with err)."""
-    folder, said = pipeline.data_for_run(model, path, same_train)
+    folder, said = provenance.data_for_run(run, model_file, path, same_train)
     if said:
         click.echo(said, err=err)
-    if not all(is_cached(folder / name) for name in ("train.csv", "test.csv")):
-        note(f"Reading and checking the CSVs in {folder} (first time only: a few seconds)...", quiet)
+    _check_cached(folder, quiet)
     return folder
 
 
@@ -67,11 +71,24 @@ def print_report(report, title):
         click.echo(f"{i:>6}" + "".join(f"{v:>6}" for v in row))
 
 
+def _member_note(quiet, count):
+    def said(i, result):
+        if isinstance(result, str):
+            note(f"member {i}: failed: {result}", quiet)
+        else:
+            note(f"member {i + 1}/{count}: validation accuracy {result['validation']['accuracy']:.4f} "
+                 f"in {result['train_seconds']:.1f} s", quiet)
+    return said
+
+
 def train_and_report(folder, config, name, quiet, parallel):
+    """Train a run or an ensemble (ensemble.train), say how it went, and write its report."""
     if config.members > 1:
-        return ensemble_cli.train_and_report(folder, config, name, quiet, parallel)
-    with TrainingProgress(config.epochs, quiet) as progress:
-        run_dir, metrics = pipeline.train_run(folder, config, name, progress.on_epoch, on_batch=progress.on_batch)
+        note(f"Training {config.members} members, {parallel['jobs']} at a time ({parallel['backend']})", quiet)
+    with TrainingProgress(config.epochs, quiet or config.members > 1) as progress:  # an ensemble: a line a member
+        run_dir, metrics = ensemble.train(folder, config, name, callback=progress.on_epoch,
+                                          on_batch=progress.on_batch, on_member=_member_note(quiet, config.members),
+                                          **parallel)
     n_val = metrics["validation"]["n"]
     if n_val != config.val_size:
         note(f"Note: held out {n_val} of train.csv's {n_val + metrics['n_train']} rows for validation, as "
@@ -82,10 +99,15 @@ def train_and_report(folder, config, name, quiet, parallel):
 
 
 def report_run(run_dir, metrics):
-    stopped = f", stopped early after {metrics['epochs_run']}" if metrics["epochs_run"] < metrics["epochs"] else ""
-    click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy "
-               f"{metrics['validation']['accuracy']:.4f} (best epoch {metrics['best_epoch']} of {metrics['epochs']}"
-               f"{stopped}), run saved in {run_dir}")
+    accuracy = metrics["validation"]["accuracy"]
+    if "members" in metrics:
+        members = "  ".join(f"{a:.4f}" for a in metrics["member_accuracy"])
+        click.echo(f"Trained {metrics['members']} members in {metrics['train_seconds']:.1f} s: ensemble validation "
+                   f"accuracy {accuracy:.4f} (members {members}), saved in {run_dir}")
+    else:
+        stopped = f", stopped early after {metrics['epochs_run']}" if metrics["epochs_run"] < metrics["epochs"] else ""
+        click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy {accuracy:.4f} (best epoch "
+                   f"{metrics['best_epoch']} of {metrics['epochs']}{stopped}), run saved in {run_dir}")
     if metrics["warning"]:
         note(f"Warning: {metrics['warning']}")  # even with -q: this run must not pass for a good one
 
@@ -97,7 +119,7 @@ def report_run(run_dir, metrics):
 @click.option("--resume", type=click.Path(path_type=Path), metavar="RUN",
               help="Continue the run that Ctrl-C interrupted, with its own config (--epochs may change); "
                    "for an ensemble, train the members it misses.")
-@ensemble_cli.parallel_options
+@parallel_options
 @quiet_option()
 def train(config, path, name, resume, quiet, parallel):
     """Train a network and save it as a run folder runs/<name>/.
@@ -131,16 +153,24 @@ def resume_and_report(resume, config, path, name, quiet, parallel):
         option = others[0].replace("--preset-name", "--preset")
         raise ConfigError(f"--resume continues a run with the config it started with; only --epochs may be given "
                           f"with it, not {option}")
-    if ensemble.is_ensemble(resume):
-        return ensemble_cli.resume_and_report(resume, ensemble.trained_on(resume, path), quiet, parallel)
-    run_dir, checkpoint = pipeline.unfinished_run(resume)
-    folder = run_data(run_dir, path, quiet, same_train=True)
     epochs = config.epochs if given("epochs") else None
-    note(f"Resuming {run_dir} after epoch {checkpoint.epoch}", quiet)
-    with TrainingProgress(epochs or checkpoint.config.epochs, quiet, checkpoint.epoch + 1,
-                          checkpoint.record["history"][-1]["seconds"]) as progress:
-        run_dir, metrics = pipeline.resume_run(run_dir, checkpoint, folder, epochs, progress.on_epoch,
-                                               progress.on_batch)
+    run_dir = rundir.find(resume, fix="pass the run folder that Ctrl-C said it kept")
+    if rundir.is_ensemble(run_dir):
+        folder = ensemble.trained_on(run_dir, path)
+        config, _ = ensemble.read_ensemble(run_dir)
+        note(f"Resuming {run_dir}: {len(ensemble.missing_members(run_dir))} of {config.members} members to train",
+             quiet)
+        start, first, seconds = config.epochs, 1, 0
+    else:
+        run_dir, checkpoint = pipeline.unfinished_run(run_dir)
+        folder = run_data(run_dir, run_dir / rundir.MODEL, path, quiet, same_train=True)
+        note(f"Resuming {run_dir} after epoch {checkpoint.epoch}", quiet)
+        config = checkpoint.config
+        start, first, seconds = checkpoint.config.epochs, checkpoint.epoch + 1, checkpoint.record["history"][-1][
+            "seconds"]
+    with TrainingProgress(epochs or start, quiet or config.members > 1, first, seconds) as progress:
+        run_dir, metrics = ensemble.resume(run_dir, folder, epochs, progress.on_epoch, progress.on_batch,
+                                           _member_note(quiet, config.members), **parallel)
     report_run(run_dir, metrics)
     report_files(run_dir, folder, quiet)
 
@@ -150,7 +180,7 @@ def resume_and_report(resume, config, path, name, quiet, parallel):
 @run_data_option
 @click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
               help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
-@ensemble_cli.parallel_options
+@parallel_options
 @quiet_option()
 def evaluate(models, path, folds, quiet, parallel):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.
@@ -162,20 +192,22 @@ def evaluate(models, path, folds, quiet, parallel):
     \b
     Example: kagglekit evaluate runs/mlp-1 --folds 5 -j 2
     """
-    if ensemble_cli.wants(models):
-        return ensemble_cli.evaluate(models, path, folds, quiet, parallel, run_data, print_report)
-    model = named_run(models[0] if models else None)
-    folder = run_data(model, path, quiet, same_train=folds is None)
-    _, config = pipeline.load_model(model)
-    if folds is not None:
-        result = pipeline.cross_validate(folder, config, folds, lambda i, acc: note(
+    _, files, folders = named_runs(models)
+    folder = run_data(folders[0], files[0], path, quiet, same_train=folds is None)
+    if folds is not None:  # the first network's config: what the run or ensemble is made of
+        _, config = evaluation.load_model(files[0])
+        result = evaluation.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet), **parallel)
         click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
-        if runs.is_run(model.parent):  # kept for `kagglekit runs` and the run's report
-            runs.record_kfold(model.parent, result)
-            write_report(model.parent)
-    else:
-        print_report(pipeline.evaluate(model, folder), "Validation")
+        if len(folders) == 1 and runs.is_run(folders[0]):  # kept for `kagglekit runs` and the run's report
+            runs.record_kfold(folders[0], result)
+            write_report(folders[0])
+        return
+    report = evaluation.evaluate(files, folder)
+    if "members" in report:
+        click.echo(f"Members: {len(report['members'])}, each alone: "
+                   + "  ".join(f"{a:.4f}" for a in report["members"]))
+    print_report(report, "Ensemble validation" if "members" in report else "Validation")
 
 
 def _at_least_two(folds):
@@ -200,11 +232,11 @@ def predict(models, path, output, quiet):
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
     to_stdout = str(output) == "-"
-    if ensemble_cli.wants(models):
-        return ensemble_cli.predict(models, path, output, quiet, run_data)
-    model = named_run(models[0] if models else None, err=to_stdout)
-    written = pipeline.predict(model, run_data(model, path, quiet, err=to_stdout), output)
-    click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated)", err=to_stdout)
+    paths, files, folders = named_runs(models, err=to_stdout)
+    written = ensemble.predict(paths, run_data(folders[0], files[0], path, quiet, err=to_stdout), output)
+    average = f"; the average of {len(files)} models" if len(files) > 1 else ""
+    click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated{average})",
+               err=to_stdout)
 
 
 @click.command()
@@ -219,7 +251,7 @@ def validate(file, path, sample):
     Example: kagglekit validate runs/mlp-1/submission.csv -p data/digit-recognizer
     """
     if sample is None:
-        folder = path if path is not None else pipeline.DEFAULT_DATA
+        folder = path if path is not None else provenance.DEFAULT_DATA
         candidate = Path(folder) / "sample_submission.csv"
         if path is not None or candidate.is_file():
             sample = candidate
@@ -255,7 +287,7 @@ def score(submission, solution):
 @message_option("With --submit: the description shown on Kaggle.", required=False)
 @click.option("--force", is_flag=True,
               help="With --submit: upload even a model no better than chance (or whose loss rose).")
-@ensemble_cli.parallel_options
+@parallel_options
 @quiet_option()
 def run(config, path, name, output, submit, message, force, quiet, parallel):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).
@@ -277,8 +309,7 @@ def run(config, path, name, output, submit, message, force, quiet, parallel):
     run_dir, metrics = train_and_report(folder, config, name, quiet, parallel)
     if not quiet:
         print_report(metrics["validation"], "Validation")
-    written = (ensemble.predict([run_dir], folder, output) if ensemble.is_ensemble(run_dir)
-               else pipeline.predict(run_dir, folder, output))
+    written = ensemble.predict([run_dir], folder, output)
     sample = folder / "sample_submission.csv"
     if metrics["warning"]:
         click.echo(f"Submission written: {written} (validated against {sample}, but {metrics['warning']})")

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import click
 
-from .. import runs
-from ..pipeline import resolve_model
+from .. import rundir, runs
 from .options import note, path_option, print_table, quiet_option, report_files
 
 @click.command()
@@ -16,12 +15,12 @@ from .options import note, path_option, print_table, quiet_option, report_files
 def report(run, path, quiet):
     """Write a run's report.md and its plots (loss, accuracy, learning rate, confusion, wrong digits).
 
-    RUN is a run folder or name (default: the newest run).
+    RUN is a run or ensemble folder or name (default: the newest run).
 
     \b
     Example: kagglekit report runs/mlp-1
     """
-    run_dir = resolve_model(run).parent
+    run_dir = rundir.finished(run)
     click.echo(report_files(run_dir, path, quiet))
 
 
@@ -37,7 +36,7 @@ def _settings(changed):
 @click.command("runs")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, for scripts.")
 def runs_command(as_json):
-    """List the finished runs in runs/, the best validation accuracy first, with their public scores.
+    """List the finished runs and ensembles in runs/, the best validation accuracy first, with their public scores.
 
     A run's public score is the best Kaggle gave a submission from it (recorded by `kagglekit submit`
     and `run --submit`; `kagglekit submissions` fetches the scores that came later).
@@ -48,17 +47,17 @@ def runs_command(as_json):
     """
     rows, unreadable = runs.table()
     for folder in unreadable:
-        note(f"Skipped {folder}: its config.json or metrics.json cannot be read")
+        note(f"Skipped {folder}: its config.json or metrics.json is damaged; train it again or remove the folder")
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         click.echo(f"No finished runs in {runs.RUNS}/ yet: train one with `kagglekit run`.")
         return
-    table = [[i, r["name"], r["preset"], _settings(r["changed"]) or "-", _score(r["val_accuracy"]),
+    table = [[i, r["name"], r["members"], r["preset"], _settings(r["changed"]) or "-", _score(r["val_accuracy"]),
               _score(r["kfold"]), f"{r['train_seconds']:.1f}", r["public"] or ("pending" if r["submissions"] else "-")]
              for i, r in enumerate(rows, 1)]
-    print_table(["#", "run", "preset", "changed settings", "val acc", "k-fold", "seconds", "public"], table)
+    print_table(["#", "run", "nets", "preset", "changed settings", "val acc", "k-fold", "seconds", "public"], table)
 
 
 COMMANDS = [runs_command, report]

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .. import pipeline
+from .. import provenance, rundir
 from ..data import load_test, load_train
 from ..errors import SubmissionError
 from ..report import confidently_wrong
@@ -45,7 +45,7 @@ def show():
 @color_option
 def show_train(path, rows, color):
     """Rows of train.csv, each under its label."""
-    folder, _ = pipeline.find_data(path)
+    folder, _ = provenance.find_data(path)
     x, y = load_train(folder / "train.csv")
     chosen = parse_rows(rows, len(x))
     _draw(x[chosen], [f"row {r}: {y[r]}" for r in chosen], color)
@@ -59,7 +59,7 @@ def show_train(path, rows, color):
 @color_option
 def show_test(path, rows, submission, color):
     """Rows of test.csv (ImageId = row + 1), with a submission's predictions."""
-    folder, _ = pipeline.find_data(path)
+    folder, _ = provenance.find_data(path)
     x = load_test(folder / "test.csv")
     chosen = parse_rows(rows, len(x))
     labels = {}
@@ -79,7 +79,7 @@ def show_test(path, rows, submission, color):
 @color_option
 def show_wrong(run, limit, path, color):
     """A run's misclassified validation digits: true → predicted (probability). RUN defaults to the newest."""
-    wrong = confidently_wrong(pipeline.resolve_model(run).parent, path, limit)
+    wrong = confidently_wrong(rundir.finished(run), path, limit)
     if not len(wrong["rows"]):
         click.echo("No misclassified validation digits.")
         return

@@ -1008,14 +1008,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        if not isinstance(d, dict):
+            raise ConfigError("the saved config is not a JSON object: its file is damaged")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config fields {sorted(unknown)}; the file is from another version")
         d = dict(d)
-        if "hidden" in d:
-            d["hidden"] = tuple(d["hidden"])
-        return cls(**d).check()
+        try:
+            if "hidden" in d:
+                d["hidden"] = tuple(d["hidden"])
+            return cls(**d).check()
+        except (TypeError, ValueError, AttributeError) as e:  # a saved value of the wrong type
+            raise ConfigError(f"the saved config holds a value of the wrong type ({type(e).__name__}): its file "
+                              f"is damaged") from None
 
     def override(self, **changes):
         """A copy with the given (non-None) fields changed, checked. New hidden sizes replace the

@@ -8,6 +8,7 @@ the value quoted.
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
+from .nn.augment import TTA_SHIFTS
 from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from .nn.spec import build_layers, mlp_spec
 
@@ -65,6 +66,8 @@ class TrainConfig:
     holdout_seed: int = _setting(None, "Seed for the holdout rows alone (default: --seed).")
     members: int = _setting(1, "Networks in an ensemble, seeds --seed, --seed+1, ...; they share one holdout "
                                "and predict with their averaged probabilities.")
+    tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
+                           f"one-pixel shifts (1: the image alone; at most {len(TTA_SHIFTS)}).")
 
     def __post_init__(self):
         # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
@@ -140,6 +143,8 @@ class TrainConfig:
             bad("val_size", "must be > 0")
         if self.members < 1:
             bad("members", "must be >= 1")
+        if not 1 <= self.tta <= len(TTA_SHIFTS):
+            bad("tta", f"must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}")
         if len(self.archs) > self.members:
             bad("arch", f"gives {len(self.archs)} architectures (separated by ';') for {self.members} member(s); "
                         f"give --members {len(self.archs)} or more")

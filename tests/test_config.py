@@ -34,6 +34,8 @@ def test_unknown_preset():
     ("dropout", 1.0, "dropout must be in [0, 1)"),
     ("activation", "gelu", "activation must be one of relu, tanh, sigmoid"),
     ("val_size", 0, "val_size must be > 0"),
+    ("tta", 0, "tta must be between 1 (no test-time augmentation) and 9, got 0"),
+    ("tta", 10, "tta must be between 1 (no test-time augmentation) and 9, got 10"),
 ])
 def test_bad_values_quoted(field, value, message):
     with pytest.raises(ConfigError) as e:
@@ -103,3 +105,10 @@ def test_a_bad_arch_fails_the_check():
         preset("mlp").override(arch="conv32x3")
     with pytest.raises(ConfigError, match=r"^--arch is empty; expected"):
         preset("mlp").override(arch="")
+
+
+def test_tta_is_off_by_default_and_reads_back_from_older_configs():
+    assert all(c.tta == 1 for c in PRESETS.values())
+    old = preset("lenet").to_dict()
+    del old["tta"]  # a config.json written before the field existed reads back as off
+    assert TrainConfig.from_dict(old) == preset("lenet")

@@ -50,6 +50,8 @@ class TrainConfig:
     label_smoothing: float = _setting(0.0, "Train towards (1-E)·one-hot + E/10 instead of the one-hot label.")
     momentum: float = _setting(0.9, "SGD momentum.")
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
+    ema: float = _setting(0.0, "Validate and keep an exponential moving average of the weights, moved after "
+                               "every step with this decay, e.g. 0.999 (0: off).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
     batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
     augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch (whole pixels; "
@@ -127,6 +129,10 @@ class TrainConfig:
             bad("momentum", "must be in [0, 1)")
         if self.weight_decay < 0:
             bad("weight_decay", "must be >= 0")
+        if not 0 <= self.ema < 1:
+            bad("ema", "must be in [0, 1) (0: off), e.g. 0.999")
+        if self.ema and self.batch_size == 0:
+            bad("ema", "goes with minibatches (--batch-size > 0), not full-batch descent")
         if self.epochs <= 0:
             bad("epochs", "must be > 0")
         if self.batch_size < 0:

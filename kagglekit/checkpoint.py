@@ -1,6 +1,7 @@
 """An unfinished run's checkpoint. After each best validation epoch the run folder gets that epoch's
-model.npz (the best model so far, usable as it is), checkpoint.npz (the optimizer's arrays, e.g.
-Adam's m and v) and checkpoint.json (the epoch and its validation accuracy, the config, the optimizer's
+model.npz (the best model so far, usable as it is: with --ema the averaged weights), checkpoint.npz
+(the optimizer's arrays, e.g. Adam's m and v, and with --ema the weights training goes on from, live.i)
+and checkpoint.json (the epoch and its validation accuracy, the config, the optimizer's
 numbers, the generator's state, the history so far): all that `kagglekit train --resume` needs to
 continue the run exactly as if it had never stopped. A finished run has metrics.json and no checkpoint."""
 import json
@@ -16,7 +17,7 @@ from .config import TrainConfig
 from .errors import KagglekitError, ModelError
 from .files import atomic_write, write_text
 from .nn.network import Network
-from .nn.train import History
+from .nn.train import History, weight_arrays, weight_average
 
 FORMAT = "kagglekit-checkpoint-1"
 STATE, ARRAYS, MODEL = "checkpoint.json", "checkpoint.npz", "model.npz"
@@ -40,9 +41,12 @@ def interrupts_deferred():
 
 
 def save(run_dir, net, optimizer, rng, history, config):
-    """Write the checkpoint of the epoch that ended last (the best so far), net holding its weights."""
+    """Write the checkpoint of the epoch that ended last (the best so far), net holding its weights (with
+    an EMA, the averages: nn.train.fit calls it so, and the EMA holds the live ones)."""
     run_dir, state = Path(run_dir), vars(optimizer)
     arrays = {f"{name}.{i}": a for name, v in state.items() if isinstance(v, dict) for i, a in v.items()}
+    if getattr(optimizer, "ema", None) is not None:
+        arrays.update({f"live.{i}": a for i, a in enumerate(optimizer.ema.live)})
     numbers = {name: v for name, v in state.items() if isinstance(v, (int, float))}
     record = {"format": FORMAT, "epoch": history.last["epoch"], "best_val_acc": history.last["val_acc"],
               "config": config.to_dict(), "optimizer": {"class": type(optimizer).__name__, **numbers},
@@ -90,8 +94,16 @@ class Checkpoint:
             for mine, theirs in ((layer.params, saved.params), (layer.buffers, saved.buffers)):
                 for k in mine:
                     mine[k][...] = theirs[k]
+        if self.config.ema:  # net holds model.npz's averages; training goes on from the live weights
+            weights = weight_arrays(net)
+            live = [self.arrays.get(f"live.{i}") for i in range(len(weights))]
+            if any(a is None or a.shape != w.shape for a, w in zip(live, weights)):
+                raise self.unfit("its live weights (--ema) are missing or do not fit the network")
+            weight_average(net, optimizer, self.config)  # averages that start from model.npz's
+            for w, a in zip(weights, live):
+                w[...] = a
         params = [p for p, _ in net.pairs()]
-        for key, a in self.arrays.items():
+        for key, a in ((k, a) for k, a in self.arrays.items() if not k.startswith("live.")):
             name, i = key.rsplit(".", 1)
             if not hasattr(optimizer, name) or not i.isdigit() or int(i) >= len(params) \
                     or a.shape != params[int(i)].shape:

@@ -8,6 +8,7 @@ the value quoted.
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
+from .nn.augment import TTA_SHIFTS
 from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from .nn.spec import build_layers, mlp_spec
 
@@ -49,6 +50,8 @@ class TrainConfig:
     label_smoothing: float = _setting(0.0, "Train towards (1-E)·one-hot + E/10 instead of the one-hot label.")
     momentum: float = _setting(0.9, "SGD momentum.")
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
+    ema: float = _setting(0.0, "Validate and keep an exponential moving average of the weights, moved after "
+                               "every step with this decay, e.g. 0.999 (0: off).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
     batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
     augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch (whole pixels; "
@@ -65,6 +68,8 @@ class TrainConfig:
     holdout_seed: int = _setting(None, "Seed for the holdout rows alone (default: --seed).")
     members: int = _setting(1, "Networks in an ensemble, seeds --seed, --seed+1, ...; they share one holdout "
                                "and predict with their averaged probabilities.")
+    tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
+                           f"one-pixel shifts (1: the image alone; at most {len(TTA_SHIFTS)}).")
 
     def __post_init__(self):
         # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
@@ -124,6 +129,10 @@ class TrainConfig:
             bad("momentum", "must be in [0, 1)")
         if self.weight_decay < 0:
             bad("weight_decay", "must be >= 0")
+        if not 0 <= self.ema < 1:
+            bad("ema", "must be in [0, 1) (0: off), e.g. 0.999")
+        if self.ema and self.batch_size == 0:
+            bad("ema", "goes with minibatches (--batch-size > 0), not full-batch descent")
         if self.epochs <= 0:
             bad("epochs", "must be > 0")
         if self.batch_size < 0:
@@ -140,6 +149,8 @@ class TrainConfig:
             bad("val_size", "must be > 0")
         if self.members < 1:
             bad("members", "must be >= 1")
+        if not 1 <= self.tta <= len(TTA_SHIFTS):
+            bad("tta", f"must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}")
         if len(self.archs) > self.members:
             bad("arch", f"gives {len(self.archs)} architectures (separated by ';') for {self.members} member(s); "
                         f"give --members {len(self.archs)} or more")

@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import stratified_split, test_pixels, to_float
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast.train import fast_optimizer, fit
+from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
 
@@ -32,6 +33,16 @@ def holdout(y, config):
 def average_proba(nets, x):
     """The ensemble's class probabilities (n, classes): the mean of each network's predict_proba."""
     return np.mean([net.predict_proba(x) for net in nets], axis=0)
+
+
+def tta_proba(nets, x, n=1):
+    """Test-time augmentation: average_proba of x (n_rows, 784) in [0, 1] and of its n-1 other fixed
+    views (nn.augment.TTA_SHIFTS: one-pixel shifts), averaged; n = 1 is average_proba(nets, x) itself.
+    Deterministic: a prediction is the same every time."""
+    if not 1 <= n <= len(TTA_SHIFTS):
+        raise ConfigError(f"tta must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}, got {n!r}")
+    return np.mean([average_proba(nets, x if (dy, dx) == (0, 0) else shift(x, dy, dx))
+                    for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):

@@ -34,6 +34,10 @@ def test_unknown_preset():
     ("dropout", 1.0, "dropout must be in [0, 1)"),
     ("activation", "gelu", "activation must be one of relu, tanh, sigmoid"),
     ("val_size", 0, "val_size must be > 0"),
+    ("ema", 1.0, "ema must be in [0, 1) (0: off), e.g. 0.999, got 1.0"),
+    ("ema", -0.5, "ema must be in [0, 1) (0: off), e.g. 0.999, got -0.5"),
+    ("tta", 0, "tta must be between 1 (no test-time augmentation) and 9, got 0"),
+    ("tta", 10, "tta must be between 1 (no test-time augmentation) and 9, got 10"),
 ])
 def test_bad_values_quoted(field, value, message):
     with pytest.raises(ConfigError) as e:
@@ -103,3 +107,14 @@ def test_a_bad_arch_fails_the_check():
         preset("mlp").override(arch="conv32x3")
     with pytest.raises(ConfigError, match=r"^--arch is empty; expected"):
         preset("mlp").override(arch="")
+
+
+def test_ema_and_tta_are_off_by_default_and_ema_needs_minibatches():
+    assert all(c.ema == 0 and c.tta == 1 for c in PRESETS.values())
+    assert preset("lenet").override(ema=0.999, tta=9).ema == 0.999
+    with pytest.raises(ConfigError, match=r"ema goes with minibatches \(--batch-size > 0\), not full-batch "
+                                          r"descent, got 0.999"):
+        preset("seed").override(ema=0.999)
+    old = preset("lenet").to_dict()
+    del old["ema"], old["tta"]  # a config.json written before the fields existed reads back as off
+    assert TrainConfig.from_dict(old) == preset("lenet")

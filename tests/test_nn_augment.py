@@ -7,7 +7,8 @@ import pytest
 from kagglekit.config import TrainConfig, preset
 from kagglekit.errors import ConfigError
 from kagglekit.fast.train import is_full_batch
-from kagglekit.nn.augment import affine_inverse, augment, is_augmented, random_affine, random_shift, warp
+from kagglekit.nn.augment import (TTA_SHIFTS, affine_inverse, augment, is_augmented, random_affine, random_shift,
+                                   shift, warp)
 
 
 def images(n=6, seed=0):
@@ -159,3 +160,25 @@ def test_affine_inverse_undoes_rotation_after_shear(angle, shear, scale):
     np.testing.assert_allclose(inv[:, :2] @ forward, np.eye(2), atol=1e-12)
     centre = (28 - 1) / 2
     np.testing.assert_allclose(inv @ [centre + 1.5, centre - 2.0, 1], [centre, centre], atol=1e-12)
+
+
+# --- the fixed shifts of test-time augmentation -------------------------------------------------
+@pytest.mark.parametrize("dy, dx", [(0, 0), (1, 0), (0, -1), (-1, 1), (2, -3)])
+def test_shift_is_roll_with_zero_fill(dy, dx):
+    x = images()
+    np.testing.assert_array_equal(shift(x, dy, dx), shifted(x, dy, dx))
+    assert shift(x, dy, dx).dtype == x.dtype
+
+
+def test_shift_moves_each_image_by_its_own_amount_and_random_shift_draws_them():
+    x = images(3)
+    out = shift(x, np.array([1, 0, -2]), np.array([0, 3, -1]))
+    for i, (dy, dx) in enumerate([(1, 0), (0, 3), (-2, -1)]):
+        np.testing.assert_array_equal(out[i], shifted(x[i:i + 1], dy, dx)[0])
+    dy, dx = np.random.default_rng(5).integers(-2, 3, size=(2, 3))
+    np.testing.assert_array_equal(random_shift(x, 2, np.random.default_rng(5)), shift(x, dy, dx))
+
+
+def test_tta_shifts_are_the_image_then_its_one_pixel_neighbours():
+    assert TTA_SHIFTS[:5] == ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0))
+    assert sorted(TTA_SHIFTS) == [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]

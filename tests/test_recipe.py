@@ -1,10 +1,14 @@
 """The one recipe: a seed gives bit-identical models run after run; the seed preset runs in float32
-through the full-batch path."""
+through the full-batch path; test-time augmentation averages the documented views."""
 import numpy as np
+import pytest
 
 from kagglekit.config import TrainConfig, preset
-from kagglekit.recipe import train_model
-from test_nn_train import blobs
+from kagglekit.errors import ConfigError
+from kagglekit.nn.layers import Dense
+from kagglekit.nn.network import Network
+from kagglekit.recipe import average_proba, train_model, tta_proba
+from test_nn_train import blobs, digits
 
 
 def test_train_model_is_deterministic_and_seed_dependent():
@@ -41,3 +45,52 @@ def test_uint8_pixels_train_the_weights_of_their_float_copy():
     assert ha.rows == hb.rows or all(r["train_loss"] == s["train_loss"] for r, s in zip(ha.rows, hb.rows))
     for (p, _), (q, _) in zip(a.pairs(), b.pairs()):
         np.testing.assert_array_equal(p, q)
+
+
+# --- test-time augmentation ---------------------------------------------------------------------
+def pixel(row, col):
+    return row * 28 + col
+
+
+class Probe:
+    """A stand-in network whose "probabilities" are ten watched pixels: the centre (10, 10), then right,
+    left, below, above it, the four diagonals, and one far away; averaging them shows which views came."""
+    WATCH = [pixel(10 + dy, 10 + dx) for dy, dx in
+             [(0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (15, 15)]]
+
+    def predict_proba(self, x):
+        return x[:, self.WATCH]
+
+
+def test_tta_views_are_the_documented_shifts_in_order():
+    x = np.zeros((1, 784), np.float32)
+    x[0, pixel(10, 10)] = 1.0  # one lit pixel; a view moving it by (dy, dx) lights (10 + dy, 10 + dx)
+    np.testing.assert_array_equal(tta_proba([Probe()], x, 1), [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(tta_proba([Probe()], x, 5), [[0.2, 0.2, 0.2, 0.2, 0.2, 0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(tta_proba([Probe()], x, 9), [[1 / 9] * 9 + [0]])
+
+
+def test_tta_of_one_view_is_the_plain_average():
+    x, y = digits(40)
+    config = TrainConfig(arch="conv4k3,pool", epochs=1, batch_size=10, val_size=5)
+    nets = [train_model(x, y, config.override(seed=s))[0] for s in (0, 1)]
+    np.testing.assert_array_equal(tta_proba(nets, x, 1), average_proba(nets, x))
+    assert not np.allclose(tta_proba(nets, x, 5), average_proba(nets, x))
+    with pytest.raises(ConfigError, match="tta must be between 1 .* and 9, got 10"):
+        tta_proba(nets, x, 10)
+
+
+def test_a_digit_one_pixel_off_its_template_is_recognised_with_tta_and_not_without():
+    # A template matcher: class 0 scores 1 per lit pixel of a bar in column 10, rows 5-22; class 3 has a
+    # small bias and wins when nothing matches. The digit is that bar one pixel to the right (column 11).
+    dense = Dense(784, 10)
+    dense.params["W"][[pixel(r, 10) for r in range(5, 23)], 0] = 1.0
+    dense.params["b"][3] = 0.2
+    net = Network([dense])
+    bar = np.zeros((2, 784), np.float32)
+    bar[0, [pixel(r, 11) for r in range(5, 23)]] = 1.0
+    bar[1, [pixel(r, 10) for r in range(5, 23)]] = 1.0  # the template itself
+    assert list(net.predict(bar)) == [3, 0]
+    # With 5 views the left-shifted one matches (p0 ~ 1): mean p0 ~ (1 + 4·0.098)/5 = 0.28 > p3 ~ 0.096.
+    assert list(tta_proba([net], bar, 5).argmax(axis=1)) == [0, 0]
+    assert list(tta_proba([net], bar, 2).argmax(axis=1)) == [3, 0]  # the image and its right shift: no match

@@ -40,8 +40,9 @@ def history_rows(run_dir):
 
 
 @pytest.mark.parametrize("config", [CONFIG, preset("seed").override(epochs=8, val_size=20, lr=0.5),
-                                    CONFIG.override(schedule="none", lr_decay=0.7, optimizer="sgd")],
-                         ids=["adam-minibatch", "gd-fullbatch", "sgd"])
+                                    CONFIG.override(schedule="none", lr_decay=0.7, optimizer="sgd"),
+                                    CONFIG.override(arch="dense16,bn", dropout=0.0, ema=0.9)],
+                         ids=["adam-minibatch", "gd-fullbatch", "sgd", "ema-batchnorm"])
 def test_an_interrupted_run_resumed_ends_as_the_uninterrupted_one(tiny_competition, tmp_path, config):
     runs = tmp_path / "runs"
     whole, metrics = pipeline.train_run(tiny_competition, config, "whole", runs=runs)
@@ -60,6 +61,8 @@ def test_an_interrupted_run_resumed_ends_as_the_uninterrupted_one(tiny_competiti
     for a, b in zip(Network.load(cut / "model.npz").layers, Network.load(whole / "model.npz").layers):
         for k in a.params:
             np.testing.assert_array_equal(a.params[k], b.params[k])
+        for k in a.buffers:
+            np.testing.assert_array_equal(a.buffers[k], b.buffers[k])
     assert resumed["best_epoch"] == metrics["best_epoch"] and resumed["validation"] == metrics["validation"]
 
 
@@ -166,3 +169,18 @@ def test_a_checkpoints_files_must_be_of_one_epoch(tiny_competition, tmp_path):
         pipeline.unfinished_run(runs / "r")
     assert str(e.value) == (f"{runs / 'r'}: checkpoint.npz is not from epoch {record['epoch']} as checkpoint.json "
                             f"says; train a new run")
+
+
+def test_an_ema_checkpoint_without_its_live_weights_is_refused_in_one_line(tiny_competition, tmp_path):
+    runs = tmp_path / "runs"
+    with pytest.raises(Interrupted):
+        pipeline.train_run(tiny_competition, CONFIG.override(ema=0.9), "r", callback=stop_at(3), runs=runs)
+    with np.load(runs / "r" / "checkpoint.npz") as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    assert {k for k in arrays if k.startswith("live.")} == {"live.0", "live.1", "live.2", "live.3"}
+    np.savez(runs / "r" / "checkpoint.npz", **{k: a for k, a in arrays.items() if k != "live.3"})
+    _, cut = pipeline.unfinished_run(runs / "r")
+    with pytest.raises(ModelError) as e:
+        pipeline.resume_run(runs / "r", cut, tiny_competition)
+    assert str(e.value) == (f"{runs / 'r'}: the checkpoint does not fit the run (its live weights (--ema) are "
+                            f"missing or do not fit the network); train a new run")

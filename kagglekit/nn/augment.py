@@ -1,7 +1,7 @@
 """Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
 and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
 the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
-entry point the training loop calls."""
+entry point the training loop calls; `shift` and TTA_SHIFTS give prediction its fixed views."""
 from dataclasses import fields
 
 import numpy as np
@@ -14,6 +14,11 @@ PADDED = SIDE + 2 * PAD
 # Each output pixel's (row, col, 1), fixed for every batch: warp turns it into source coordinates with
 # one (2, 3) @ (3, 784) product per image.
 GRID = np.stack([*np.divmod(np.arange(SIDE * SIDE), SIDE), np.ones(SIDE * SIDE)]).astype(np.float32)
+
+# Test-time augmentation's views of an image, as (dy, dx) whole-pixel shifts (see shift): the image
+# itself, then one pixel right, left, down, up, then the four diagonals. The first N are used (config
+# tta), so N = 1, 3, 5 and 9 are symmetric about the image.
+TTA_SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
 def is_augmented(config):
@@ -36,10 +41,18 @@ def augment(x, config, rng):
 def random_shift(x, max_shift, rng):
     """A copy of x (n, 784) with each image moved by its own random (dy, dx) in [-max_shift, max_shift],
     the uncovered border filled with 0 (background)."""
-    n, pad = len(x), max_shift
+    dy, dx = rng.integers(-max_shift, max_shift + 1, size=(2, len(x)))
+    return shift(x, dy, dx)
+
+
+def shift(x, dy, dx):
+    """A copy of x (n, 784) with image i moved down dy[i] and right dx[i] whole pixels (ints move every
+    image alike), the uncovered border filled with 0 (background)."""
+    n = len(x)
+    dy, dx = np.broadcast_to(dy, (n,)), np.broadcast_to(dx, (n,))
+    pad = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
     padded = np.zeros((n, SIDE + 2 * pad, SIDE + 2 * pad), dtype=x.dtype)
     padded[:, pad:pad + SIDE, pad:pad + SIDE] = x.reshape(n, SIDE, SIDE)
-    dy, dx = rng.integers(-max_shift, max_shift + 1, size=(2, n))
     # windows[i, a, b] is the 28x28 view of image i starting at (a, b): one gather copies every image's
     # own window.
     windows = sliding_window_view(padded, (SIDE, SIDE), axis=(1, 2))

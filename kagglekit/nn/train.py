@@ -1,7 +1,9 @@
 """The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
 network and an optimizer, each step at the rate the config's schedule gives it, and returns the
-per-epoch History. It keeps the weights of the best validation epoch, can stop early, and can continue
-the History of a checkpoint. `evaluate` scores a network on held-out rows."""
+per-epoch History. It keeps the weights of the best validation epoch (with config.ema, the moving
+average of the weights, nn.ema), can stop early, and can continue the History of a checkpoint.
+`evaluate` scores a network on held-out rows."""
+import contextlib
 import functools
 import time
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ import numpy as np
 
 from ..errors import TrainingError
 from .augment import augment
+from .ema import EMA
 from .registry import lookup, make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -42,25 +45,44 @@ class History:
         return self.rows[self.best_epoch - 1] if self.rows else {}
 
 
+def weight_arrays(net):
+    """Every params and buffers array of net (e.g. batch norm's running statistics), in a fixed order.
+    Look them up each time: the full-batch workers swap the parameter arrays for shared ones and back."""
+    return [a for layer in net.layers for d in (layer.params, layer.buffers) for a in d.values()]
+
+
 class BestWeights:
-    """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best
-    epoch so far, put back into the network when training ends."""
+    """Copies of the weights (params and buffers) of the best epoch so far, put back into the network
+    when training ends."""
 
     def __init__(self, net, history):
         self.net, self.saved = net, None
         if history.rows:  # a History being continued ends with the epoch whose weights net holds
             self.keep()
 
-    def _arrays(self):
-        # Looked up each time: the full-batch workers swap the parameter arrays for shared ones and back.
-        return [a for layer in self.net.layers for d in (layer.params, layer.buffers) for a in d.values()]
-
     def keep(self):
-        self.saved = [a.copy() for a in self._arrays()]
+        self.saved = [a.copy() for a in weight_arrays(self.net)]
 
     def restore(self):
-        for array, saved in zip(self._arrays(), self.saved or ()):
+        for array, saved in zip(weight_arrays(self.net), self.saved or ()):
             array[...] = saved  # in place: optimizers and fast twins hold these very arrays
+
+
+def weight_average(net, optimizer, config):
+    """The EMA of net's weights that config.ema asks for (None for 0). It rides on the optimizer, as
+    Keras's optimizers keep theirs (use_ema), so that a checkpoint of the optimizer carries it too; one
+    there already (a resumed run's) is continued."""
+    if not config.ema:
+        return None
+    if getattr(optimizer, "ema", None) is None:
+        optimizer.ema = EMA(config.ema, weight_arrays(net))
+    return optimizer.ema
+
+
+def averaged(net, ema):
+    """A context in which net holds the averaged weights of ema (none: its own), as validation, the kept
+    best epoch and its checkpoint see them."""
+    return contextlib.nullcontext() if ema is None else ema.applied(weight_arrays(net))
 
 
 def close_epoch(history, row, best, callback=None, checkpoint=None):
@@ -137,12 +159,15 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
     are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
     n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
-    accuracy and the step's learning rate (for a progress bar). Raises TrainingError if the weights
-    stop being finite."""
+    accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
+    best epoch and its checkpoint have the averaged weights (see weight_average). Raises TrainingError if
+    the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
     per_epoch = steps_per_epoch(len(x), config.batch_size)
-    rate, best = learning_rate(config, per_epoch), BestWeights(net, history)
+    rate, ema = learning_rate(config, per_epoch), weight_average(net, optimizer, config)
+    with averaged(net, ema):  # a History being continued: its best epoch's weights are the averages
+        best = BestWeights(net, history)
     start = time.perf_counter() - history.last.get("seconds", 0)
     # Overflow on the way to divergence ends in one clear TrainingError; NumPy's warnings before it
     # would only be noise.
@@ -154,15 +179,19 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
-                optimizer.lr = rate((epoch - 1) * per_epoch + i)
+                step = (epoch - 1) * per_epoch + i
+                optimizer.lr = rate(step)
                 update(net, optimizer, config)
+                if ema is not None:
+                    ema.update(weight_arrays(net), step)
                 if on_batch is not None:
                     seen += len(yb)
                     on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
-            if x_val is not None and len(x_val):
-                row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
-            close_epoch(history, row, best, callback, checkpoint)
+            with averaged(net, ema):
+                if x_val is not None and len(x_val):
+                    row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
+                close_epoch(history, row, best, callback, checkpoint)
             if should_stop(history, config.patience):
                 break
     best.restore()

@@ -122,6 +122,116 @@ training loop. Read it to learn backprop; the speed machinery lives apart, in ka
 '''
 
 
+# -------------------- kagglekit/nn/augment.py -----------------------------------------------
+SOURCES['kagglekit/nn/augment.py'] = r'''"""Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
+and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
+the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
+entry point the training loop calls; `shift` and TTA_SHIFTS give prediction its fixed views."""
+from dataclasses import fields
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+SIDE = 28
+CENTRE = (SIDE - 1) / 2  # 13.5: a quarter turn about it maps the pixel grid onto itself
+PAD = 2  # zero border that every clipped source's four neighbours fall in (see warp)
+PADDED = SIDE + 2 * PAD
+# Each output pixel's (row, col, 1), fixed for every batch: warp turns it into source coordinates with
+# one (2, 3) @ (3, 784) product per image.
+GRID = np.stack([*np.divmod(np.arange(SIDE * SIDE), SIDE), np.ones(SIDE * SIDE)]).astype(np.float32)
+
+# Test-time augmentation's views of an image, as (dy, dx) whole-pixel shifts (see shift): the image
+# itself, then one pixel right, left, down, up, then the four diagonals. The first N are used (config
+# tta), so N = 1, 3, 5 and 9 are symmetric about the image.
+TTA_SHIFTS = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
+
+
+def is_augmented(config):
+    """Whether any augment_* setting of the config is on; a pure function of the config."""
+    return any(getattr(config, f.name) for f in fields(config) if f.name.startswith("augment_"))
+
+
+def augment(x, config, rng):
+    """x (n, 784) as the config's augment_* settings say: an affine warp if rotate, zoom or shear is on
+    (the shift folded into it), else whole-pixel shifts (the draws the `mlp` preset has always made),
+    else x itself."""
+    if config.augment_rotate or config.augment_zoom or config.augment_shear:
+        return warp(x, random_affine(len(x), config.augment_rotate, config.augment_zoom,
+                                     config.augment_shear, config.augment_shift, rng))
+    if config.augment_shift:
+        return random_shift(x, config.augment_shift, rng)
+    return x
+
+
+def random_shift(x, max_shift, rng):
+    """A copy of x (n, 784) with each image moved by its own random (dy, dx) in [-max_shift, max_shift],
+    the uncovered border filled with 0 (background)."""
+    dy, dx = rng.integers(-max_shift, max_shift + 1, size=(2, len(x)))
+    return shift(x, dy, dx)
+
+
+def shift(x, dy, dx):
+    """A copy of x (n, 784) with image i moved down dy[i] and right dx[i] whole pixels (ints move every
+    image alike), the uncovered border filled with 0 (background)."""
+    n = len(x)
+    dy, dx = np.broadcast_to(dy, (n,)), np.broadcast_to(dx, (n,))
+    pad = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
+    padded = np.zeros((n, SIDE + 2 * pad, SIDE + 2 * pad), dtype=x.dtype)
+    padded[:, pad:pad + SIDE, pad:pad + SIDE] = x.reshape(n, SIDE, SIDE)
+    # windows[i, a, b] is the 28x28 view of image i starting at (a, b): one gather copies every image's
+    # own window.
+    windows = sliding_window_view(padded, (SIDE, SIDE), axis=(1, 2))
+    return windows[np.arange(n), pad - dy, pad - dx].reshape(n, SIDE * SIDE)
+
+
+def affine_inverse(angle, scale, shear, dy, dx):
+    """(n, 2, 3) maps from output (row, col, 1) to source (row, col) for n forward transforms about the
+    centre: shear the columns by tan(shear) per row, rotate by angle (both radians; a quarter turn is
+    np.rot90), scale, then shift by (dy, dx) pixels. All arguments are (n,) arrays."""
+    cos, sin, slant = np.cos(angle), np.sin(angle), np.tan(shear)
+    # The forward matrix is scale·R(angle)·[[1, 0], [slant, 1]]; its inverse, written out, needs no solve.
+    linear = np.stack([np.stack([cos, sin], -1), np.stack([-slant * cos - sin, cos - slant * sin], -1)], 1)
+    linear /= scale[:, None, None]
+    # source = centre + linear @ (output - centre - shift)
+    offset = CENTRE - linear @ np.stack([CENTRE + dy, CENTRE + dx], -1)[..., None]
+    return np.concatenate([linear, offset], axis=2)
+
+
+def random_affine(n, rotate, zoom, shear, shift, rng):
+    """affine_inverse for n images, each with its own uniform draws: rotation in ±rotate degrees, scale
+    in 1±zoom, shear in ±shear degrees and a (sub-pixel) shift in ±shift pixels along each axis."""
+    angle, slant = np.radians(rng.uniform(-1, 1, size=(2, n)) * [[rotate], [shear]])
+    scale = 1 + zoom * rng.uniform(-1, 1, size=n)
+    dy, dx = shift * rng.uniform(-1, 1, size=(2, n))
+    return affine_inverse(angle, scale, slant, dy, dx)
+
+
+def warp(x, inverse):
+    """x (n, 784) with image i resampled bilinearly at inverse[i] @ (row, col, 1) for every output pixel
+    (inverse (n, 2, 3), e.g. from affine_inverse); sources outside the image read 0. Same dtype as x."""
+    n = len(x)
+    padded = np.zeros((n, PADDED, PADDED), dtype=x.dtype)
+    padded[:, PAD:PAD + SIDE, PAD:PAD + SIDE] = x.reshape(n, SIDE, SIDE)
+    # A source more than a pixel outside reads 0 all the same: clipping it to [-1, SIDE] keeps its four
+    # neighbours inside the zero border, so the gathers below need no bounds mask.
+    frac = np.clip(inverse.astype(np.float32) @ GRID, -1, SIDE)  # (n, 2, 784) source (row, col)
+    corner = np.floor(frac)
+    frac -= corner  # in place, as below: fresh multi-megabyte temporaries cost more than the arithmetic
+    fy, fx = frac.swapaxes(0, 1)
+    corner = corner.astype(np.intp)
+    top_left = corner[:, 0] * PADDED
+    top_left += corner[:, 1] + (np.arange(n)[:, None] * PADDED + PAD) * PADDED + PAD
+    # The other three neighbours are the same indices into the pixels seen 1, PADDED and PADDED + 1
+    # further on: views, so no index arrays are added up.
+    pixels = padded.reshape(-1)
+    top, top_right, bottom, bottom_right = (pixels[k:][top_left] for k in (0, 1, PADDED, PADDED + 1))
+    # Written as a + f·(b - a) so that a source on a grid point returns that pixel exactly.
+    top += fx * (top_right - top)
+    bottom += fx * (bottom_right - bottom)
+    return (top + fy * (bottom - top)).astype(x.dtype, copy=False)
+'''
+
+
 # -------------------- kagglekit/nn/init.py --------------------------------------------------
 SOURCES['kagglekit/nn/init.py'] = r'''"""Weight initialisations. Each draws a layer's weights and biases from the run's generator: by default
 a dense layer's W (n_in, n_out) and b (n_out,); a convolution passes its own `shape` (out, in, k, k) and
@@ -861,6 +971,7 @@ the value quoted.
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
+from .nn.augment import TTA_SHIFTS
 from .nn.registry import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from .nn.spec import build_layers, mlp_spec
 
@@ -902,6 +1013,8 @@ class TrainConfig:
     label_smoothing: float = _setting(0.0, "Train towards (1-E)·one-hot + E/10 instead of the one-hot label.")
     momentum: float = _setting(0.9, "SGD momentum.")
     weight_decay: float = _setting(0.0, "L2 penalty on the weights (not the biases).")
+    ema: float = _setting(0.0, "Validate and keep an exponential moving average of the weights, moved after "
+                               "every step with this decay, e.g. 0.999 (0: off).")
     epochs: int = _setting(10, "Passes over the training rows (iterations if full-batch).")
     batch_size: int = _setting(128, "Rows per step; 0 = all rows (full-batch GD).")
     augment_shift: int = _setting(0, "Shift training images by up to N pixels each epoch (whole pixels; "
@@ -918,6 +1031,8 @@ class TrainConfig:
     holdout_seed: int = _setting(None, "Seed for the holdout rows alone (default: --seed).")
     members: int = _setting(1, "Networks in an ensemble, seeds --seed, --seed+1, ...; they share one holdout "
                                "and predict with their averaged probabilities.")
+    tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
+                           f"one-pixel shifts (1: the image alone; at most {len(TTA_SHIFTS)}).")
 
     def __post_init__(self):
         # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
@@ -977,6 +1092,10 @@ class TrainConfig:
             bad("momentum", "must be in [0, 1)")
         if self.weight_decay < 0:
             bad("weight_decay", "must be >= 0")
+        if not 0 <= self.ema < 1:
+            bad("ema", "must be in [0, 1) (0: off), e.g. 0.999")
+        if self.ema and self.batch_size == 0:
+            bad("ema", "goes with minibatches (--batch-size > 0), not full-batch descent")
         if self.epochs <= 0:
             bad("epochs", "must be > 0")
         if self.batch_size < 0:
@@ -993,6 +1112,8 @@ class TrainConfig:
             bad("val_size", "must be > 0")
         if self.members < 1:
             bad("members", "must be >= 1")
+        if not 1 <= self.tta <= len(TTA_SHIFTS):
+            bad("tta", f"must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}")
         if len(self.archs) > self.members:
             bad("arch", f"gives {len(self.archs)} architectures (separated by ';') for {self.members} member(s); "
                         f"give --members {len(self.archs)} or more")
@@ -1448,108 +1569,64 @@ memory. Each piece is tested equal to the plain path it replaces."""
 '''
 
 
-# -------------------- kagglekit/nn/augment.py -----------------------------------------------
-SOURCES['kagglekit/nn/augment.py'] = r'''"""Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
-and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
-the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
-entry point the training loop calls."""
-from dataclasses import fields
+# -------------------- kagglekit/nn/ema.py ---------------------------------------------------
+SOURCES['kagglekit/nn/ema.py'] = r'''"""An exponential moving average (EMA) of a network's weights, as An et al. 2020 use it: after every
+optimizer step each average moves a little towards its weight, and validation and the kept model use
+the averages, which wander less than the weights of any one step. Batch norm's running statistics are
+averaged like the parameters (as timm's ModelEma does), so that they describe the averaged network."""
+from contextlib import contextmanager
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
-SIDE = 28
-CENTRE = (SIDE - 1) / 2  # 13.5: a quarter turn about it maps the pixel grid onto itself
-PAD = 2  # zero border that every clipped source's four neighbours fall in (see warp)
-PADDED = SIDE + 2 * PAD
-# Each output pixel's (row, col, 1), fixed for every batch: warp turns it into source coordinates with
-# one (2, 3) @ (3, 784) product per image.
-GRID = np.stack([*np.divmod(np.arange(SIDE * SIDE), SIDE), np.ones(SIDE * SIDE)]).astype(np.float32)
 
 
-def is_augmented(config):
-    """Whether any augment_* setting of the config is on; a pure function of the config."""
-    return any(getattr(config, f.name) for f in fields(config) if f.name.startswith("augment_"))
+class EMA:
+    """Averages of arrays (a network's parameters and buffers, in a fixed order), starting from their
+    values now: after update number n (from 1) each is decay_n·average + (1 - decay_n)·array, with
+    decay_n = min(decay, (1 + n)/(10 + n)) (TensorFlow's ExponentialMovingAverage with num_updates, and
+    An et al.'s code), so that the starting weights are soon forgotten."""
 
+    def __init__(self, decay, arrays):
+        self.decay = decay
+        self.average = [a.copy() for a in arrays]
+        self.live = None  # within applied(): the values the arrays had
 
-def augment(x, config, rng):
-    """x (n, 784) as the config's augment_* settings say: an affine warp if rotate, zoom or shear is on
-    (the shift folded into it), else whole-pixel shifts (the draws the `mlp` preset has always made),
-    else x itself."""
-    if config.augment_rotate or config.augment_zoom or config.augment_shear:
-        return warp(x, random_affine(len(x), config.augment_rotate, config.augment_zoom,
-                                     config.augment_shear, config.augment_shift, rng))
-    if config.augment_shift:
-        return random_shift(x, config.augment_shift, rng)
-    return x
+    def rate(self, step):
+        """decay_n of the update after optimizer step `step` (from 0, as nn.train.fit counts them)."""
+        n = step + 1
+        return min(self.decay, (1 + n) / (10 + n))
 
+    def update(self, arrays, step):
+        """Move each average towards its array (the same order as at the start), after step `step`; a
+        function of the step, so that a resumed run averages as the uninterrupted one did."""
+        pull = float(1 - self.rate(step))  # a Python float keeps the float32 averages float32
+        for average, array in zip(self.average, arrays):
+            moved = np.subtract(array, average)
+            moved *= pull
+            average += moved
 
-def random_shift(x, max_shift, rng):
-    """A copy of x (n, 784) with each image moved by its own random (dy, dx) in [-max_shift, max_shift],
-    the uncovered border filled with 0 (background)."""
-    n, pad = len(x), max_shift
-    padded = np.zeros((n, SIDE + 2 * pad, SIDE + 2 * pad), dtype=x.dtype)
-    padded[:, pad:pad + SIDE, pad:pad + SIDE] = x.reshape(n, SIDE, SIDE)
-    dy, dx = rng.integers(-max_shift, max_shift + 1, size=(2, n))
-    # windows[i, a, b] is the 28x28 view of image i starting at (a, b): one gather copies every image's
-    # own window.
-    windows = sliding_window_view(padded, (SIDE, SIDE), axis=(1, 2))
-    return windows[np.arange(n), pad - dy, pad - dx].reshape(n, SIDE * SIDE)
-
-
-def affine_inverse(angle, scale, shear, dy, dx):
-    """(n, 2, 3) maps from output (row, col, 1) to source (row, col) for n forward transforms about the
-    centre: shear the columns by tan(shear) per row, rotate by angle (both radians; a quarter turn is
-    np.rot90), scale, then shift by (dy, dx) pixels. All arguments are (n,) arrays."""
-    cos, sin, slant = np.cos(angle), np.sin(angle), np.tan(shear)
-    # The forward matrix is scale·R(angle)·[[1, 0], [slant, 1]]; its inverse, written out, needs no solve.
-    linear = np.stack([np.stack([cos, sin], -1), np.stack([-slant * cos - sin, cos - slant * sin], -1)], 1)
-    linear /= scale[:, None, None]
-    # source = centre + linear @ (output - centre - shift)
-    offset = CENTRE - linear @ np.stack([CENTRE + dy, CENTRE + dx], -1)[..., None]
-    return np.concatenate([linear, offset], axis=2)
-
-
-def random_affine(n, rotate, zoom, shear, shift, rng):
-    """affine_inverse for n images, each with its own uniform draws: rotation in ±rotate degrees, scale
-    in 1±zoom, shear in ±shear degrees and a (sub-pixel) shift in ±shift pixels along each axis."""
-    angle, slant = np.radians(rng.uniform(-1, 1, size=(2, n)) * [[rotate], [shear]])
-    scale = 1 + zoom * rng.uniform(-1, 1, size=n)
-    dy, dx = shift * rng.uniform(-1, 1, size=(2, n))
-    return affine_inverse(angle, scale, slant, dy, dx)
-
-
-def warp(x, inverse):
-    """x (n, 784) with image i resampled bilinearly at inverse[i] @ (row, col, 1) for every output pixel
-    (inverse (n, 2, 3), e.g. from affine_inverse); sources outside the image read 0. Same dtype as x."""
-    n = len(x)
-    padded = np.zeros((n, PADDED, PADDED), dtype=x.dtype)
-    padded[:, PAD:PAD + SIDE, PAD:PAD + SIDE] = x.reshape(n, SIDE, SIDE)
-    # A source more than a pixel outside reads 0 all the same: clipping it to [-1, SIDE] keeps its four
-    # neighbours inside the zero border, so the gathers below need no bounds mask.
-    frac = np.clip(inverse.astype(np.float32) @ GRID, -1, SIDE)  # (n, 2, 784) source (row, col)
-    corner = np.floor(frac)
-    frac -= corner  # in place, as below: fresh multi-megabyte temporaries cost more than the arithmetic
-    fy, fx = frac.swapaxes(0, 1)
-    corner = corner.astype(np.intp)
-    top_left = corner[:, 0] * PADDED
-    top_left += corner[:, 1] + (np.arange(n)[:, None] * PADDED + PAD) * PADDED + PAD
-    # The other three neighbours are the same indices into the pixels seen 1, PADDED and PADDED + 1
-    # further on: views, so no index arrays are added up.
-    pixels = padded.reshape(-1)
-    top, top_right, bottom, bottom_right = (pixels[k:][top_left] for k in (0, 1, PADDED, PADDED + 1))
-    # Written as a + f·(b - a) so that a source on a grid point returns that pixel exactly.
-    top += fx * (top_right - top)
-    bottom += fx * (bottom_right - bottom)
-    return (top + fy * (bottom - top)).astype(x.dtype, copy=False)
+    @contextmanager
+    def applied(self, arrays):
+        """Within the block the arrays (in place) hold the averages, and self.live the values they had,
+        which they get back at its end, however it ends."""
+        self.live = [a.copy() for a in arrays]
+        try:
+            for array, average in zip(arrays, self.average):
+                array[...] = average
+            yield
+        finally:
+            for array, live in zip(arrays, self.live):
+                array[...] = live
+            self.live = None
 '''
 
 
 # -------------------- kagglekit/nn/train.py -------------------------------------------------
 SOURCES['kagglekit/nn/train.py'] = r'''"""The training loop: `fit` runs epochs of shuffled minibatches (optionally augmented images) through a
 network and an optimizer, each step at the rate the config's schedule gives it, and returns the
-per-epoch History. It keeps the weights of the best validation epoch, can stop early, and can continue
-the History of a checkpoint. `evaluate` scores a network on held-out rows."""
+per-epoch History. It keeps the weights of the best validation epoch (with config.ema, the moving
+average of the weights, nn.ema), can stop early, and can continue the History of a checkpoint.
+`evaluate` scores a network on held-out rows."""
+import contextlib
 import functools
 import time
 from dataclasses import dataclass, field
@@ -1558,6 +1635,7 @@ import numpy as np
 
 from ..errors import TrainingError
 from .augment import augment
+from .ema import EMA
 from .registry import lookup, make_optimizer
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -1590,25 +1668,44 @@ class History:
         return self.rows[self.best_epoch - 1] if self.rows else {}
 
 
+def weight_arrays(net):
+    """Every params and buffers array of net (e.g. batch norm's running statistics), in a fixed order.
+    Look them up each time: the full-batch workers swap the parameter arrays for shared ones and back."""
+    return [a for layer in net.layers for d in (layer.params, layer.buffers) for a in d.values()]
+
+
 class BestWeights:
-    """Copies of the weights (params and buffers, e.g. batch norm's running statistics) of the best
-    epoch so far, put back into the network when training ends."""
+    """Copies of the weights (params and buffers) of the best epoch so far, put back into the network
+    when training ends."""
 
     def __init__(self, net, history):
         self.net, self.saved = net, None
         if history.rows:  # a History being continued ends with the epoch whose weights net holds
             self.keep()
 
-    def _arrays(self):
-        # Looked up each time: the full-batch workers swap the parameter arrays for shared ones and back.
-        return [a for layer in self.net.layers for d in (layer.params, layer.buffers) for a in d.values()]
-
     def keep(self):
-        self.saved = [a.copy() for a in self._arrays()]
+        self.saved = [a.copy() for a in weight_arrays(self.net)]
 
     def restore(self):
-        for array, saved in zip(self._arrays(), self.saved or ()):
+        for array, saved in zip(weight_arrays(self.net), self.saved or ()):
             array[...] = saved  # in place: optimizers and fast twins hold these very arrays
+
+
+def weight_average(net, optimizer, config):
+    """The EMA of net's weights that config.ema asks for (None for 0). It rides on the optimizer, as
+    Keras's optimizers keep theirs (use_ema), so that a checkpoint of the optimizer carries it too; one
+    there already (a resumed run's) is continued."""
+    if not config.ema:
+        return None
+    if getattr(optimizer, "ema", None) is None:
+        optimizer.ema = EMA(config.ema, weight_arrays(net))
+    return optimizer.ema
+
+
+def averaged(net, ema):
+    """A context in which net holds the averaged weights of ema (none: its own), as validation, the kept
+    best epoch and its checkpoint see them."""
+    return contextlib.nullcontext() if ema is None else ema.applied(weight_arrays(net))
 
 
 def close_epoch(history, row, best, callback=None, checkpoint=None):
@@ -1685,12 +1782,15 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     last epoch's, and patience does not apply). `history` continues a checkpoint's History: its epochs
     are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
     n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
-    accuracy and the step's learning rate (for a progress bar). Raises TrainingError if the weights
-    stop being finite."""
+    accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
+    best epoch and its checkpoint have the averaged weights (see weight_average). Raises TrainingError if
+    the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
     per_epoch = steps_per_epoch(len(x), config.batch_size)
-    rate, best = learning_rate(config, per_epoch), BestWeights(net, history)
+    rate, ema = learning_rate(config, per_epoch), weight_average(net, optimizer, config)
+    with averaged(net, ema):  # a History being continued: its best epoch's weights are the averages
+        best = BestWeights(net, history)
     start = time.perf_counter() - history.last.get("seconds", 0)
     # Overflow on the way to divergence ends in one clear TrainingError; NumPy's warnings before it
     # would only be noise.
@@ -1702,15 +1802,19 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
                 loss, logits = net.train_step(xb, yb)
                 loss_sum += loss * len(yb)
                 correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
-                optimizer.lr = rate((epoch - 1) * per_epoch + i)
+                step = (epoch - 1) * per_epoch + i
+                optimizer.lr = rate(step)
                 update(net, optimizer, config)
+                if ema is not None:
+                    ema.update(weight_arrays(net), step)
                 if on_batch is not None:
                     seen += len(yb)
                     on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
-            if x_val is not None and len(x_val):
-                row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
-            close_epoch(history, row, best, callback, checkpoint)
+            with averaged(net, ema):
+                if x_val is not None and len(x_val):
+                    row["val_loss"], row["val_acc"] = evaluate(net, x_val, y_val)
+                close_epoch(history, row, best, callback, checkpoint)
             if should_stop(history, config.patience):
                 break
     best.restore()
@@ -2947,9 +3051,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import stratified_split, test_pixels, to_float
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast.train import fast_optimizer, fit
+from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import build_network
 from .submission import check_submission, read_ids, write_submission
 
@@ -2973,6 +3078,16 @@ def holdout(y, config):
 def average_proba(nets, x):
     """The ensemble's class probabilities (n, classes): the mean of each network's predict_proba."""
     return np.mean([net.predict_proba(x) for net in nets], axis=0)
+
+
+def tta_proba(nets, x, n=1):
+    """Test-time augmentation: average_proba of x (n_rows, 784) in [0, 1] and of its n-1 other fixed
+    views (nn.augment.TTA_SHIFTS: one-pixel shifts), averaged; n = 1 is average_proba(nets, x) itself.
+    Deterministic: a prediction is the same every time."""
+    if not 1 <= n <= len(TTA_SHIFTS):
+        raise ConfigError(f"tta must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}, got {n!r}")
+    return np.mean([average_proba(nets, x if (dy, dx) == (0, 0) else shift(x, dy, dx))
+                    for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
@@ -3047,6 +3162,7 @@ CONFIG: TrainConfig = TrainConfig(
     label_smoothing=0.1,
     momentum=0.9,
     weight_decay=0.0,
+    ema=0.0,
     epochs=14,
     batch_size=128,
     augment_shift=2,
@@ -3058,6 +3174,7 @@ CONFIG: TrainConfig = TrainConfig(
     seed=0,
     holdout_seed=None,
     members=1,
+    tta=1,
 ).check()
 INPUT_ROOT = "/kaggle/input"  # where Kaggle mounts a kernel's data; --input or KAGGLEKIT_INPUT override it
 OUTPUT_DIR = "/kaggle/working"  # what Kaggle keeps as the kernel's output; --output or KAGGLEKIT_OUTPUT

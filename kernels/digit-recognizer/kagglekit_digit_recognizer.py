@@ -461,12 +461,46 @@ class BatchNorm(Layer):
 
 # -------------------- kagglekit/nn/optim.py -------------------------------------------------
 SOURCES['kagglekit/nn/optim.py'] = r'''"""Optimizers update (param, grad) pairs in place. They never see the network, only the pairs, keyed
-by their position in the sequence, which the network keeps in a fixed order."""
+by their position in the sequence, which the network keeps in a fixed order. `state_dict()` is what
+continuing needs (hyper-parameters, step count, per-parameter arrays); `load_state_dict` takes it back."""
 import numpy as np
 
 
-class SGD:
+class Optimizer:
+    """What every optimizer shares: its state as a dict of numbers and of {position: array} dicts."""
+    NUMBERS, COUNTERS, ARRAYS = (), (), ()  # the attribute names that make up the state
+
+    def state_dict(self):
+        """{name: number} for the hyper-parameters and counters, {name: {position: array}} for the
+        per-parameter arrays (the optimizer's own, not copies): nothing else, no scratch buffers."""
+        return {**{name: getattr(self, name) for name in self.NUMBERS + self.COUNTERS},
+                **{name: dict(getattr(self, name)) for name in self.ARRAYS}}
+
+    def load_state_dict(self, state):
+        """Continue from a state_dict() (the arrays are copied); ValueError naming what is missing,
+        unknown or of the wrong type, with nothing changed."""
+        missing, unknown = set(self.state_dict()) - set(state), set(state) - set(self.state_dict())
+        if missing or unknown:
+            raise ValueError(f"{type(self).__name__} state lacks {sorted(missing)}" if missing else
+                             f"{type(self).__name__} state has unknown entries {sorted(unknown)}")
+        for name in self.NUMBERS + self.COUNTERS:
+            value, whole = state[name], name in self.COUNTERS
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not 0 <= value < float("inf"):
+                raise ValueError(f"{name} is {value!r}, not a {'whole ' if whole else ''}number >= 0")
+        for name in self.ARRAYS:
+            if not isinstance(state[name], dict) or not all(
+                    isinstance(i, int) and isinstance(a, np.ndarray) for i, a in state[name].items()):
+                raise ValueError(f"{name} is not a {{position: array}} dict")
+        for name in self.NUMBERS + self.COUNTERS:
+            setattr(self, name, state[name])
+        for name in self.ARRAYS:
+            setattr(self, name, {i: np.array(a) for i, a in state[name].items()})
+
+
+class SGD(Optimizer):
     """Gradient descent with optional momentum: v = momentum·v - lr·g; p += v (momentum 0: p -= lr·g)."""
+    NUMBERS, ARRAYS = ("lr", "momentum"), ("velocity",)
 
     def __init__(self, lr, momentum=0.0):
         self.lr, self.momentum = lr, momentum
@@ -484,14 +518,21 @@ class SGD:
             param += v
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba 2015): steps scaled by running averages of the gradient (m) and of its square
     (v), both corrected for starting at zero."""
+    NUMBERS, COUNTERS, ARRAYS = ("lr", "beta1", "beta2", "eps"), ("t",), ("m", "v")
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.t = 0
         self.m, self.v = {}, {}
+
+    def load_state_dict(self, state):
+        """As Optimizer's, also refusing a state of some steps that lost its moments."""
+        if state.get("t") and not (state.get("m") and state.get("v")):
+            raise ValueError(f"{type(self).__name__} state at step {state['t']} has no moments m and v")
+        super().load_state_dict(state)
 
     def step_size(self):
         """lr with both bias corrections folded in, as the paper's efficient form does."""
@@ -879,6 +920,20 @@ def _setting(default, help, **extra):
     return field(default=default, metadata={"help": help, **extra})
 
 
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a list of whole numbers"}
+
+
+def _of_type(value, kind, optional):
+    """Whether a value read from JSON fits a field of type kind (None too where the default is None)."""
+    if value is None:
+        return optional
+    if kind is tuple:
+        return isinstance(value, (list, tuple)) and all(_of_type(v, int, False) for v in value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
@@ -1008,10 +1063,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        """The config a to_dict() (e.g. read back from JSON) describes, checked, its fields' types too."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"a config must be an object of fields, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config fields {sorted(unknown)}; the file is from another version")
+        for f in fields(cls):
+            if f.name in d and not _of_type(d[f.name], f.type, f.default is None):
+                raise ConfigError(f"config field {f.name} must be {_TYPE_NAMES[f.type]}, got {d[f.name]!r}")
         d = dict(d)
         if "hidden" in d:
             d["hidden"] = tuple(d["hidden"])
@@ -2677,7 +2738,8 @@ BLOCK = 2 ** 16  # elements per block: five float32 blocks take 1.25 MiB of a 2 
 
 
 class BlockedAdam(Adam):
-    """Adam whose ten passes over a large matrix run ~30% faster block by block."""
+    """Adam whose ten passes over a large matrix run ~30% faster block by block. Its state_dict is
+    Adam's: the scratch buffers are no state, made again after load_state_dict."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -2689,6 +2751,7 @@ class BlockedAdam(Adam):
         for i, (param, grad) in enumerate(pairs):
             if i not in self.m:
                 self.m[i], self.v[i] = np.zeros_like(param), np.zeros_like(param)
+            if i not in self.scratch:
                 self.scratch[i] = np.empty_like(param)
             arrays = (param, grad, self.m[i], self.v[i], self.scratch[i])
             if param.size <= BLOCK or not all(a.flags.c_contiguous for a in arrays):

@@ -509,6 +509,17 @@ def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):
         f"Error: Kaggle refused to push kernel '{KERNEL_ID}': Notebook not found"
 
 
+@pytest.mark.parametrize("rpc, args", [("SaveKernel", ("kernel", "push")),
+                                       ("GetKernelSessionStatus", ("kernel", "status")),
+                                       ("ListKernelSessionOutput", ("kernel", "output"))])
+def test_kernel_commands_say_each_retry(fake_kaggle, pushed, rpc, args):
+    fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv().encode()}
+    fake_kaggle.fail(rpc, 429)
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "Kaggle answered HTTP 429; retrying in 0.01 s (2/4)" in result.stderr.splitlines()
+
+
 def test_status_follows_the_pushed_version(fake_kaggle, pushed):
     push_again(fake_kaggle)
     fake_kaggle.kernel_statuses = ["QUEUED", "RUNNING", "COMPLETE"]

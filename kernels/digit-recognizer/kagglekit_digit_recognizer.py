@@ -189,6 +189,18 @@ class Layer:
     def spec(self):
         return {"type": self.kind}
 
+    def twin(self, cls=None):
+        """A new layer of class cls (default: this layer's own; a fast version of it, see fast/layers.py)
+        with this layer's settings (its spec) and its very params, grads and buffers dicts, so that
+        training one trains the other; what forward keeps for backward is the twin's own."""
+        cls = cls or type(self)
+        if not issubclass(cls, type(self)):
+            raise TypeError(f"{cls.__name__} is no version of {type(self).__name__}")
+        twin = cls(**{k: v for k, v in self.spec().items() if k != "type"})  # zero weights, replaced here:
+        twin.params, twin.grads, twin.buffers = self.params, self.grads, self.buffers
+        twin.input_grad = self.input_grad
+        return twin
+
 
 class Dense(Layer):
     """y = x @ W + b, with W (n_in, n_out) and one bias per output unit."""
@@ -274,6 +286,11 @@ class Dropout(Layer):
 
     def backward(self, grad):
         return grad if self.mask is None else grad * self.mask
+
+    def twin(self, cls=None):
+        twin = super().twin(cls)
+        twin.rng = self.rng  # the same stream: the twin drops the units this layer would have dropped
+        return twin
 
     def spec(self):
         return {"type": self.kind, "rate": self.rate}
@@ -2200,6 +2217,11 @@ class FastConv2D(Conv2D):
     """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
     docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Conv2D (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         w, (n, c, h, wd) = self.params["W"], x.shape
         k, p, s, o = self.kernel, self.padding, self.stride, len(w)
@@ -2367,6 +2389,11 @@ def like_input(m, x):
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain BatchNorm (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type
@@ -2429,6 +2456,11 @@ class FastMaxPool2D(MaxPool2D):
     across each pair of columns, then across each pair of rows of the result, half the size. With
     NHWC memory the first reads runs of `channels` floats and the second runs of whole rows. On a tie
     the left pixel, then the top row wins: the first pixel in row-major order, as in the plain layer."""
+
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain MaxPool2D (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
 
     def forward(self, x, training=False):
         if self.size != 2:
@@ -2633,8 +2665,6 @@ any other array, takes packed RowBlocks as input, and writes its gradients in pl
 reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
 its gradient for a batch that is one part of a larger one.
 """
-import copy
-
 import numpy as np
 
 from ..nn.conv import Conv2D
@@ -2652,6 +2682,11 @@ from .rowblocks import RowBlocks
 
 class FastDense(Dense):
     """Dense: y = x @ W + b, with x an array or RowBlocks and y column-major."""
+
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Dense (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
 
     def forward(self, x, training=False):
         self.x = x
@@ -2711,13 +2746,12 @@ FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNor
 
 def accelerate(net, own_grads=False, n_total=None):
     """A network running net's layers through their fast versions, sharing net's parameters, so that
-    training it trains net. With own_grads it also has gradients, caches and dropout generators of its
-    own, so that another thread or worker process can run it on other rows at the same time."""
+    training it trains net; what forward keeps for backward is its own. With own_grads it also has
+    gradients and dropout generators of its own, so that another thread or worker process can run it on
+    other rows at the same time."""
     layers = []
-    for layer in net.layers:
-        fast = copy.copy(layer)  # shares the params (and grads) dicts
-        fast.__class__ = FAST.get(type(layer), type(layer))
-        fast.__dict__.pop("scratch", None)  # buffers of its own (fast/conv.py), never a shared one
+    for layer in net.layers:  # each twin shares the params (and grads) dicts, and keeps caches of its own
+        fast = FAST[type(layer)].from_plain(layer) if type(layer) in FAST else layer.twin()
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:
@@ -3006,8 +3040,10 @@ import numpy as np
 from .data import stratified_split, test_pixels, to_float
 from .errors import DataError
 from .files import copy_out
-from .fast.train import fast_optimizer, fit
+from .fast import train as fast_train
+from .nn import train as plain_train
 from .nn.network import build_network
+from .nn.registry import make_optimizer
 from .submission import check_submission, read_ids, write_submission
 
 PREDICT_ROWS = 8192  # test rows predicted at a time
@@ -3032,19 +3068,22 @@ def average_proba(nets, x):
     return np.mean([net.predict_proba(x) for net in nets], axis=0)
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
     x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook. fast=False trains with
+    nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
+    fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
     rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
-    optimizer = fast_optimizer(config)
+    optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
+    fit = fast_train.fit if fast else plain_train.fit
     history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history, on_batch)
     return net, history, (train_idx, val_idx)

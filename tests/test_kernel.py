@@ -254,6 +254,23 @@ def test_build_refuses_what_the_script_cannot_carry(package, module, line, messa
     assert "\n" not in str(error.value) and str(error.value).startswith("cannot build the kernel: ")
 
 
+@pytest.mark.parametrize("line", [
+    "try:\n    import torch\nexcept ImportError:\n    torch = None",
+    "def later():\n    try:\n        from click import echo\n    except (OSError, ModuleNotFoundError):\n        return None",
+])
+def test_build_carries_a_module_that_tries_another_library_and_does_without_it(package, line):
+    with open(package / "nn" / "losses.py", "a") as f:
+        f.write(f"\n{line}\n")
+    assert line in kernel.render_script("mlp", package_dir=package)
+
+
+def test_build_refuses_another_library_tried_for_other_errors(package):
+    with open(package / "nn" / "losses.py", "a") as f:
+        f.write("\ntry:\n    import torch\nexcept ValueError:\n    torch = None\n")
+    with pytest.raises(KernelError, match="imports torch: a kernel may use only numpy, pandas"):
+        kernel.render_script("mlp", package_dir=package)
+
+
 def test_build_refuses_an_entry_point_without_the_preset(package):
     text = (package / "kernel_main.py").read_text()
     (package / "kernel_main.py").write_text(text.replace("CONFIG: TrainConfig = preset(PRESET)", "CONFIG2 = 1"))

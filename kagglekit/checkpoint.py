@@ -1,12 +1,14 @@
 """An unfinished run's checkpoint. After each best validation epoch the run folder gets that epoch's
 model.npz (the best model so far, usable as it is: with --ema the averaged weights), checkpoint.npz
-(the optimizer's arrays, e.g. Adam's m and v, and with --ema the weights training goes on from, live.i)
-and checkpoint.json (the epoch and its validation accuracy, the config, the optimizer's
-numbers, the generator's state, the history so far): all that `kagglekit train --resume` needs to
-continue the run exactly as if it had never stopped. A finished run has metrics.json and no checkpoint."""
+(the arrays of the optimizer's state_dict(), e.g. Adam's m and v, and with --ema the weights training
+goes on from, live.i) and checkpoint.json (the epoch and its validation accuracy, the config, the
+state_dict's numbers, the generator's state, the history so far): all that `kagglekit train --resume`
+needs to continue the run exactly as if it had never stopped. A finished run has metrics.json and no
+checkpoint."""
 import json
 import signal
 import threading
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from .config import TrainConfig
 from .errors import KagglekitError, ModelError
 from .files import atomic_write, write_text
 from .nn.network import Network
-from .nn.train import History, weight_arrays, weight_average
+from .nn.train import HISTORY_COLUMNS, History, weight_arrays, weight_average
 
 FORMAT = "kagglekit-checkpoint-1"
 STATE, ARRAYS, MODEL = "checkpoint.json", "checkpoint.npz", "model.npz"
@@ -43,11 +45,11 @@ def interrupts_deferred():
 def save(run_dir, net, optimizer, rng, history, config):
     """Write the checkpoint of the epoch that ended last (the best so far), net holding its weights (with
     an EMA, the averages: nn.train.fit calls it so, and the EMA holds the live ones)."""
-    run_dir, state = Path(run_dir), vars(optimizer)
+    run_dir, state = Path(run_dir), optimizer.state_dict()
     arrays = {f"{name}.{i}": a for name, v in state.items() if isinstance(v, dict) for i, a in v.items()}
     if getattr(optimizer, "ema", None) is not None:
         arrays.update({f"live.{i}": a for i, a in enumerate(optimizer.ema.live)})
-    numbers = {name: v for name, v in state.items() if isinstance(v, (int, float))}
+    numbers = {name: v for name, v in state.items() if not isinstance(v, dict)}
     record = {"format": FORMAT, "epoch": history.last["epoch"], "best_val_acc": history.last["val_acc"],
               "config": config.to_dict(), "optimizer": {"class": type(optimizer).__name__, **numbers},
               "rng": rng.bit_generator.state if rng is not None else None, "history": history.rows}
@@ -103,15 +105,21 @@ class Checkpoint:
             for w, a in zip(weights, live):
                 w[...] = a
         params = [p for p, _ in net.pairs()]
+        state = {name: {} for name, v in optimizer.state_dict().items() if isinstance(v, dict)}
         for key, a in ((k, a) for k, a in self.arrays.items() if not k.startswith("live.")):
-            name, i = key.rsplit(".", 1)
-            if not hasattr(optimizer, name) or not i.isdigit() or int(i) >= len(params) \
-                    or a.shape != params[int(i)].shape:
+            name, _, i = key.rpartition(".")
+            if name not in state or not i.isdigit() or int(i) >= len(params) or a.shape != params[int(i)].shape:
                 raise self.unfit(f"its optimizer array {key} {a.shape} fits no parameter")
-            getattr(optimizer, name)[int(i)] = a.astype(params[int(i)].dtype)
-        for name, value in self.record["optimizer"].items():
-            if name != "class":
-                setattr(optimizer, name, value)
+            state[name][int(i)] = a.astype(params[int(i)].dtype)
+        partial = [name for name, arrays in state.items() if 0 < len(arrays) < len(params)]
+        if partial:
+            raise damaged(self.run_dir / ARRAYS, f"it holds {partial[0]} for some parameters only")
+        state.update({name: v for name, v in self.record["optimizer"].items() if name != "class"})
+        try:
+            optimizer.load_state_dict(state)
+        except ValueError as e:
+            raise ModelError(f"{self.run_dir}: {STATE} and {ARRAYS} make no optimizer state ({e}); train a new "
+                             f"run") from None
         if rng is not None and self.record["rng"] is not None:
             rng.bit_generator.state = self.record["rng"]
         return History([dict(row) for row in self.record["history"]])
@@ -120,31 +128,91 @@ class Checkpoint:
         return ModelError(f"{self.run_dir}: the checkpoint does not fit the run ({why}); train a new run")
 
 
+def damaged(path, why):
+    """The one line for a checkpoint file that does not read back as what save() wrote."""
+    why = str(why) if len(str(why)) < 100 else type(why).__name__
+    return ModelError(f"{path} is damaged or not a kagglekit checkpoint ({why}); train a new run")
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _read_record(path):
+    """checkpoint.json as save() wrote it: (record, config); ValueError or KagglekitError saying what
+    is wrong with it."""
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict):
+        raise ValueError(f"it holds a {type(record).__name__}, not an object")
+    if record.get("format") != FORMAT:
+        raise ValueError(f"format {record.get('format')!r}")
+    missing = [key for key in ("epoch", "best_val_acc", "config", "optimizer", "rng", "history") if key not in record]
+    if missing:
+        raise ValueError(f"it has no {missing[0]}")
+    epoch, history, optimizer = record["epoch"], record["history"], record["optimizer"]
+    if not (isinstance(epoch, int) and _number(epoch) and epoch >= 1) or not _number(record["best_val_acc"]):
+        raise ValueError(f"epoch {epoch!r} or its accuracy {record['best_val_acc']!r} is no number")
+    if not isinstance(history, list) or len(history) != epoch:
+        raise ValueError("its history does not end at its epoch")
+    for i, row in enumerate(history, 1):
+        if not isinstance(row, dict) or not all(_number(row.get(c)) for c in HISTORY_COLUMNS) or row["epoch"] != i:
+            raise ValueError(f"history row {i} is not the row of epoch {i}")
+    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("class"), str) \
+            or not all(_number(v) for k, v in optimizer.items() if k != "class"):
+        raise ValueError("its optimizer is not a class name and numbers")
+    if record["rng"] is not None:
+        try:
+            np.random.PCG64().state = record["rng"]  # the generator of recipe.holdout, which restore sets
+        except (TypeError, ValueError, KeyError):
+            raise ValueError("its generator state is not one") from None
+    return record, TrainConfig.from_dict(record["config"])
+
+
+def _read_arrays(path, epoch):
+    """checkpoint.npz as save() wrote it, {name: float array}, for the epoch `epoch`; ValueError saying
+    what is wrong with it."""
+    try:  # any failure to decode is damage: zipfile and NumPy raise a dozen kinds for a bad file
+        saved = np.load(path, allow_pickle=False)
+        if not isinstance(saved, np.lib.npyio.NpzFile):
+            raise ValueError("it is no .npz archive")
+        with saved:
+            arrays = {k: saved[k] for k in saved.files}
+    except FileNotFoundError:
+        raise ValueError("it is missing") from None
+    except Exception as e:
+        raise ValueError(e if isinstance(e, (ValueError, zipfile.BadZipFile)) else type(e).__name__) from None
+    saved_epoch = arrays.pop("epoch", None)
+    if saved_epoch is None or saved_epoch.shape != () or saved_epoch.dtype.kind not in "iu":
+        raise ValueError("it has no epoch")
+    if int(saved_epoch) != epoch:
+        raise ModelError(f"{path.parent}: {ARRAYS} is not from epoch {epoch} as {STATE} says; train a new run")
+    for name in [k for k in arrays if k.startswith("scratch.")]:  # BlockedAdam's buffers, saved before state_dict
+        del arrays[name]
+    odd = next((k for k, a in arrays.items() if a.dtype.kind != "f"), None)
+    if odd is not None:
+        raise ValueError(f"its array {odd} holds {arrays[odd].dtype}, not floats")
+    return arrays
+
+
 def load(run_dir):
-    """The checkpoint of an unfinished run; ModelError, one line, for a missing, corrupt or
+    """The checkpoint of an unfinished run; ModelError, one line, for a missing, damaged or
     inconsistent one (e.g. a model.npz of another architecture than checkpoint.json's config)."""
     run_dir = Path(run_dir)
     if not (run_dir / STATE).is_file():
         raise ModelError(f"{run_dir} has no checkpoint to resume from ({STATE} is missing: it stopped before its "
                          f"first epoch ended, or is no run folder); train a new run")
     try:
-        record = json.loads((run_dir / STATE).read_text())
-        if record.get("format") != FORMAT:
-            raise ValueError(f"format {record.get('format')!r}")
-        epoch, config = int(record["epoch"]), TrainConfig.from_dict(record["config"])
-        if len(record["history"]) != epoch or "class" not in record["optimizer"]:
-            raise ValueError("its history does not end at its epoch")
-        with np.load(run_dir / ARRAYS, allow_pickle=False) as saved:
-            arrays = {k: saved[k] for k in saved.files}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, KagglekitError) as e:
-        why = str(e) if isinstance(e, (ValueError, KagglekitError)) and len(str(e)) < 100 else type(e).__name__
-        raise ModelError(f"{run_dir}: {STATE} or {ARRAYS} is corrupt or not a kagglekit checkpoint ({why}); "
-                         f"train a new run") from None
-    if int(arrays.pop("epoch", -1)) != epoch:
-        raise ModelError(f"{run_dir}: {ARRAYS} is not from epoch {epoch} as {STATE} says; train a new run")
+        record, config = _read_record(run_dir / STATE)
+    except (OSError, ValueError, KagglekitError) as e:
+        raise damaged(run_dir / STATE, e) from None
+    try:
+        arrays = _read_arrays(run_dir / ARRAYS, record["epoch"])
+    except (OSError, ValueError) as e:
+        raise damaged(run_dir / ARRAYS, e) from None
     model = Network.load(run_dir / MODEL)
-    checkpoint = Checkpoint(run_dir, epoch, config, record, model, arrays)
-    trained = model.meta.get("config") or {}
+    checkpoint = Checkpoint(run_dir, record["epoch"], config, record, model, arrays)
+    trained = model.meta.get("config") if isinstance(model.meta, dict) else None
+    trained = trained if isinstance(trained, dict) else {}
     if trained.get("arch") != config.architecture:
         raise checkpoint.unfit(f"{MODEL} is {trained.get('arch', 'of no known architecture')}, {STATE} says "
                                f"{config.architecture}")

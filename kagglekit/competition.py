@@ -1,6 +1,7 @@
 """The Kaggle steps the CLI names: install the competition files, send a checked submission and wait for
-its score, push a kernel and fetch its output. Warnings and progress go to the callbacks given, results
-come back as values, and failures raise KagglekitError subclasses."""
+its score, push a kernel and fetch its output. Warnings and progress go to the callbacks given (on_note
+for notes, on_retry for each retry of a call to Kaggle, see kaggle_api), results come back as values, and
+failures raise KagglekitError subclasses."""
 import json
 import tempfile
 from dataclasses import dataclass, replace
@@ -28,7 +29,8 @@ def warn_about_credentials(on_note):
         on_note(warning)
 
 
-def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quiet=False, on_note=_ignore):
+def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quiet=False, on_note=_ignore,
+            on_retry=_ignore):
     """Put the checked competition files into path/competition/, unpacked from zip_file or else from a
     fresh download (deleted once unpacked or found bad, so a bad zip is never reused); the given zip
     stays. Returns (folder, False when it already held the files and not force, else True)."""
@@ -46,7 +48,8 @@ def install(competition=COMPETITION, path=DATA, force=False, zip_file=None, quie
             warn_about_credentials(on_note)
             if not quiet:
                 on_note(f"Downloading {competition} from Kaggle into {path}/")
-            zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet)
+            zip_file = kaggle_api.download_competition(competition, path, force=force, quiet=quiet,
+                                                       on_retry=on_retry)
         try:
             archive.install_competition(zip_file, target, force=True)
         finally:
@@ -69,7 +72,7 @@ class Sent:
 
 
 def send_submission(file, message, competition=COMPETITION, wait=False, sample=None, source=None,
-                    on_note=_ignore, on_sent=_ignore, on_poll=_ignore, quiet=True):
+                    on_note=_ignore, on_sent=_ignore, on_poll=_ignore, quiet=True, on_retry=_ignore):
     """Check a submission CSV against `sample` (default: data/<competition>/sample_submission.csv if there,
     else ids 1..28000), upload it and pass the Sent to on_sent; with wait, call on_poll() until Kaggle
     has scored it. Returns the Sent, with the public score when waited for. `source` names whose
@@ -91,7 +94,7 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
         on_note(f"Note: {checked.note}")
     warn_about_credentials(on_note)
     try:
-        ref, remaining = kaggle_api.submit(file, message, competition, quiet)
+        ref, remaining = kaggle_api.submit(file, message, competition, quiet, on_retry)
     except KeyboardInterrupt:
         raise Interrupted(f"the upload of {file} was cut short: Kaggle may or may not have it; check "
                           "`kagglekit submissions` before submitting it again") from None
@@ -102,7 +105,7 @@ def send_submission(file, message, competition=COMPETITION, wait=False, sample=N
     if ref is None:
         raise KaggleError("Kaggle returned no submission ref to wait for: see `kagglekit submissions`.")
     try:
-        scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll())
+        scored = kaggle_api.wait_for_score(ref, on_poll=lambda _: on_poll(), on_retry=on_retry)
     except KeyboardInterrupt:
         raise Interrupted(f"submission ref {ref} was made and Kaggle scores it anyway; follow it with "
                           f"`kagglekit submissions`") from None
@@ -116,16 +119,16 @@ def check_credentials(on_note=_ignore):
     kaggle_api.credential_source()
 
 
-def list_submissions(competition=COMPETITION, on_note=_ignore):
+def list_submissions(competition=COMPETITION, on_note=_ignore, on_retry=_ignore):
     """Your submissions to the competition, newest first (kaggle_api.Submission)."""
     warn_about_credentials(on_note)
-    return kaggle_api.list_submissions(competition)
+    return kaggle_api.list_submissions(competition, on_retry)
 
 
-def _own_id(folder_id):
+def _own_id(folder_id, on_retry):
     """A folder's kernel id with your Kaggle username in place of the project's placeholder owner."""
     owner, _, slug = folder_id.partition("/")
-    return f"{kaggle_api.username()}/{slug}" if owner == script.PLACEHOLDER_OWNER else folder_id
+    return f"{kaggle_api.username(on_retry)}/{slug}" if owner == script.PLACEHOLDER_OWNER else folder_id
 
 
 def _pushes():
@@ -137,22 +140,22 @@ def _pushes():
     return pushes if isinstance(pushes, dict) else {}
 
 
-def push_kernel(folder, kernel_id=None, on_note=_ignore):
+def push_kernel(folder, kernel_id=None, on_note=_ignore, on_retry=_ignore):
     """Check the folder's kernel-metadata.json, then upload the kernel as kernel_id (default: the folder's
     id, with your username for the placeholder owner) from a temporary copy, so the folder stays as
     built. The version Kaggle starts is recorded in PUSHES. Returns (kernel id, url, version)."""
     meta = script.check_metadata(folder)
     warn_about_credentials(on_note)
-    kernel_id = kernel_id or _own_id(meta["id"])
+    kernel_id = kernel_id or _own_id(meta["id"], on_retry)
     with tempfile.TemporaryDirectory() as tmp:
-        url, version = kaggle_api.push_kernel(script.stage_for_push(folder, meta, kernel_id, tmp))
+        url, version = kaggle_api.push_kernel(script.stage_for_push(folder, meta, kernel_id, tmp), on_retry)
     pushes = {k: v for k, v in _pushes().items() if k != kernel_id}
     PUSHES.parent.mkdir(parents=True, exist_ok=True)
     write_text(PUSHES, json.dumps({**pushes, kernel_id: version}, indent=2) + "\n")
     return kernel_id, url, version
 
 
-def pushed_run(kernel_id=None, on_note=_ignore):
+def pushed_run(kernel_id=None, on_note=_ignore, on_retry=_ignore):
     """(kernel id, version) that status, output and submit are about: kernel_id (default: the last one
     pushed from here, else the default folder's) at the version pushed from here; with no version
     recorded, (kernel id, None), its latest run, said in a note."""
@@ -161,7 +164,7 @@ def pushed_run(kernel_id=None, on_note=_ignore):
         raise KernelError(f"no kernel was pushed from here ({PUSHES}) and {folder} holds none: run it where you "
                           f"pushed from, or pass --id USER/SLUG")
     if not kernel_id:
-        kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(folder)["id"])
+        kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(folder)["id"], on_retry)
     version = pushes.get(kernel_id)
     if not isinstance(version, int):
         on_note(f"Note: no push of {kernel_id} recorded in {PUSHES}; using its latest run on Kaggle")
@@ -174,12 +177,12 @@ def kernel_run(kernel_id, version):
     return kernel_id if version is None else f"{kernel_id} version {version}"
 
 
-def kernel_state(kernel_id=None, on_note=_ignore):
+def kernel_state(kernel_id=None, on_note=_ignore, on_retry=_ignore):
     """(kernel id, version, state) of the pushed run (pushed_run); KernelError when it failed or was
     cancelled."""
     warn_about_credentials(on_note)
-    kernel_id, version = pushed_run(kernel_id, on_note)
-    state, message = kaggle_api.kernel_status(kernel_id, version)
+    kernel_id, version = pushed_run(kernel_id, on_note, on_retry)
+    state, message = kaggle_api.kernel_status(kernel_id, version, on_retry)
     run = kernel_run(kernel_id, version)
     if state == "error":
         raise KernelError(f"kernel {run} failed on Kaggle: {message or 'no message given'}; read its log "
@@ -189,14 +192,14 @@ def kernel_state(kernel_id=None, on_note=_ignore):
     return kernel_id, version, state
 
 
-def fetch_kernel_output(kernel_id, dest, complete=False, on_note=_ignore):
+def fetch_kernel_output(kernel_id, dest, complete=False, on_note=_ignore, on_retry=_ignore):
     """Fetch the output of the pushed run (pushed_run) into dest, noting each file; with complete, only
     once that run is complete (KernelError otherwise: its output would be stale). Returns (kernel id,
     version, path of its submission.csv); KernelError if it made none."""
     warn_about_credentials(on_note)
-    kernel_id, version = pushed_run(kernel_id, on_note)
+    kernel_id, version = pushed_run(kernel_id, on_note, on_retry)
     fetch = kaggle_api.completed_output if complete else kaggle_api.kernel_output
-    paths = fetch(kernel_id, dest, version)
+    paths = fetch(kernel_id, dest, version, on_retry)
     for path in paths:
         on_note(f"Fetched {path}")
     if Path(dest) / "submission.csv" not in paths:

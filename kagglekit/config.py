@@ -27,6 +27,20 @@ def _setting(default, help, **extra):
     return field(default=default, metadata={"help": help, **extra})
 
 
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a list of whole numbers"}
+
+
+def _of_type(value, kind, optional):
+    """Whether a value read from JSON fits a field of type kind (None too where the default is None)."""
+    if value is None:
+        return optional
+    if kind is tuple:
+        return isinstance(value, (list, tuple)) and all(_of_type(v, int, False) for v in value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
@@ -166,12 +180,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        """The config a to_dict() (e.g. read back from JSON) describes, checked, its fields' types too."""
         if not isinstance(d, dict):
-            raise ConfigError("the saved config is not a JSON object: its file is damaged")
+            raise ConfigError(f"a config must be an object of fields, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config fields {sorted(unknown)}; the file is from another version")
+        for f in fields(cls):
+            if f.name in d and not _of_type(d[f.name], f.type, f.default is None):
+                raise ConfigError(f"config field {f.name} must be {_TYPE_NAMES[f.type]}, got {d[f.name]!r}")
         d = dict(d)
         try:
             if "hidden" in d:

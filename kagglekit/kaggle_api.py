@@ -21,15 +21,14 @@ from .credentials import TOKEN_HELP, config_path, credential_source, credential_
 from .data import DATA_FILES, not_our_files
 from .errors import KaggleError, KagglekitError, KernelError, ScoreUnavailable, SubmissionError
 
-RETRY_DELAYS = (2.0, 5.0, 15.0)  # seconds before each retry after 429/5xx/unreachable; tests shrink it
+# Seconds before each retry after 429/5xx/unreachable; tests shrink it. Before each retry the calls
+# below tell their on_retry(line), e.g. "Kaggle answered HTTP 503; retrying in 5 s (2/4)", if given.
+RETRY_DELAYS = (2.0, 5.0, 15.0)
 POLL_SECONDS = 5.0  # between score polls; the official client never polls faster either
 WAIT_TIMEOUT = 1800.0  # stop waiting for a score after this many seconds
 KNOWN_COMPETITION = "digit-recognizer"
 UPLOAD_FAILED = "Could not submit to competition"  # what the client returns, rather than raising
 # Calls that create something: after a 5xx Kaggle may have done it, so retrying could do it twice.
-# Called with one line, e.g. "Kaggle answered HTTP 503; retrying in 5 s (2/4)", before each retry.
-# The CLI sets it once (to print on stderr); the library never prints. None: retry silently.
-on_retry = None
 _NOT_RETRIED_ON_5XX = ("/CreateSubmission", "/SaveKernel")
 _RPC_URL = re.compile(r"/v1/\w+\.\w+/\w+$")  # .../v1/<package>.<Service>/<Method>; a file URL may hold /v1/ too
 _RULES_TEXT = re.compile(r"\brules?\b", re.I)
@@ -59,7 +58,7 @@ def _hushed(stderr=True):
         yield
 
 
-def _client():
+def _client(on_retry=None):
     """A KaggleApi authenticated from the environment as it is now."""
     source = credential_source()
     with _hushed():
@@ -72,7 +71,7 @@ def _client():
         # The class fixes its kaggle.json path when first imported; follow today's environment.
         api.config_dir, api.config = str(config_path().parent), str(config_path())
         try:
-            _call(api.authenticate)
+            _call(api.authenticate, on_retry=on_retry)
         except SystemExit:  # a token the server calls inactive, and nothing to fall back on
             raise KaggleError(f"Kaggle did not accept the credentials from {source} (expired or revoked): "
                               f"{TOKEN_HELP} and replace them.") from None
@@ -93,9 +92,10 @@ def _server_message(e) -> str:
     return _kaggle_said(e) or " ".join(str((e.response.reason if e.response is not None else "") or e).split())
 
 
-def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **kwargs):
-    """Run one client call, retrying 429/5xx/unreachable after RETRY_DELAYS, and turn whatever
-    goes wrong into a one-line KaggleError. The context names say what the call was about."""
+def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, on_retry=None, **kwargs):
+    """Run one client call, retrying 429/5xx/unreachable after RETRY_DELAYS (each retry told to
+    on_retry(line) first, if given), and turn whatever goes wrong into a one-line KaggleError. The
+    context names say what the call was about."""
     import requests
     delays = list(RETRY_DELAYS)
     while True:
@@ -106,13 +106,13 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
             raise
         except requests.HTTPError as e:
             if _retriable(e) and delays:
-                _wait_to_retry(delays, f"Kaggle answered HTTP {_status_url(e)[0]}", len(RETRY_DELAYS) + 1)
+                _wait_to_retry(delays, f"Kaggle answered HTTP {_status_url(e)[0]}", len(RETRY_DELAYS) + 1, on_retry)
                 continue
             raise _http_error(e, competition, kernel, ref) from None
         except (requests.ConnectionError, requests.Timeout):  # refused, DNS, proxy down, no answer
             # One retry rides out a blip; more would only keep an offline user waiting.
             if len(delays) == len(RETRY_DELAYS) > 0:
-                _wait_to_retry(delays, "Could not reach Kaggle", 2)
+                _wait_to_retry(delays, "Could not reach Kaggle", 2, on_retry)
                 continue
             raise KaggleError("Could not reach Kaggle (tried twice): check your internet connection and proxy "
                               "settings, then try again.") from None
@@ -128,7 +128,7 @@ def _call(fn, *args, competition=None, kernel=None, ref=None, progress=False, **
                               f"path, its permissions and free disk space.") from None
 
 
-def _wait_to_retry(delays, what, tries):
+def _wait_to_retry(delays, what, tries, on_retry):
     """Sleep the next delay, first telling on_retry which try comes next."""
     delay = delays.pop(0)
     if on_retry is not None:
@@ -206,36 +206,37 @@ def _value_error(e, competition, kernel, ref):
 
 
 # --- competitions ------------------------------------------------------------------------------
-def username() -> str:
+def username(on_retry=None) -> str:
     """The Kaggle username the credentials belong to."""
-    name = _client().config_values.get("username")
+    name = _client(on_retry).config_values.get("username")
     if not name:
         raise KaggleError(f"The Kaggle credentials from {credential_source()} name no username: set "
                           f"KAGGLE_USERNAME or use a kaggle.json with a \"username\".")
     return name
 
 
-def _check_files(api, competition):
+def _check_files(api, competition, on_retry):
     """Refuse, before a download, a competition whose files are not Digit Recognizer's: another slug
     (a copy of the competition, a community mirror) is fine only with the same file names. Their
     headers are checked once unpacked (archive)."""
-    listed = _call(api.competition_list_files, competition, competition=competition)
+    listed = _call(api.competition_list_files, competition, competition=competition, on_retry=on_retry)
     names = sorted(f.name for f in (listed.files if listed else []) or [])
     if not set(DATA_FILES) <= set(names):
         raise KaggleError(not_our_files(competition, names))
 
 
-def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True) -> Path:
+def download_competition(competition: str, dest_dir, force: bool = False, quiet: bool = True,
+                         on_retry=None) -> Path:
     """Download the competition's zip into dest_dir; return its path, dest_dir/<competition>.zip.
     Unless quiet, the client's progress bar goes to stderr. Without force the client skips a
     zip already there that is as new as Kaggle's."""
-    api = _client()
+    api = _client(on_retry)
     if competition != KNOWN_COMPETITION:
-        _check_files(api, competition)
+        _check_files(api, competition, on_retry)
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)  # as the user's umask says, unlike a mkdtemp folder (0700)
     _call(api.competition_download_files, competition, path=str(dest), force=force, quiet=quiet,
-          competition=competition, progress=not quiet)
+          competition=competition, progress=not quiet, on_retry=on_retry)
     zip_path = dest / f"{competition}.zip"
     if not zip_path.is_file():
         raise KaggleError(f"Kaggle's download of '{competition}' did not produce {zip_path}: run it again with --force.")
@@ -252,21 +253,22 @@ def _limits(api, competition):
         return None
 
 
-def submit(path, message: str, competition: str, quiet: bool = True) -> tuple[int | None, int | None]:
+def submit(path, message: str, competition: str, quiet: bool = True,
+           on_retry=None) -> tuple[int | None, int | None]:
     """Upload a submission file; return (Kaggle's ref, submissions left today, None if unknown).
     Refuses before uploading when Kaggle says today's allowance is used up. Unless quiet, the client's
     upload bar (bytes, speed) goes to stderr."""
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path} does not exist: write it first (e.g. with `kagglekit predict`).")
-    api = _client()
+    api = _client(on_retry)
     before = _limits(api, competition)
     # All-zero counts mean "no team yet", not "limit reached", so a limit needs a submission behind it.
     if before and before.num_allowed_now == 0 and (before.num_today or before.limited_by_total):
         raise KaggleError(f"Daily submission limit reached for '{competition}' ({before.num_today} today, none "
                           f"left): nothing was uploaded; try again after midnight UTC.")
     result = _call(api.competition_submit, str(path), message, competition, quiet=quiet, competition=competition,
-                   progress=not quiet)
+                   progress=not quiet, on_retry=on_retry)
     if result.message == UPLOAD_FAILED:
         raise KaggleError(f"Kaggle refused the upload of {path.name} (\"{UPLOAD_FAILED}\"): nothing was "
                           f"submitted; try again in a few minutes.")
@@ -301,9 +303,9 @@ def _fetch_submission(api, ref, missing_ok=False):
             raise
 
 
-def get_submission(ref: int) -> Submission:
+def get_submission(ref: int, on_retry=None) -> Submission:
     """One submission by its ref."""
-    return _submission(_call(_fetch_submission, _client(), ref, ref=ref))
+    return _submission(_call(_fetch_submission, _client(on_retry), ref, ref=ref, on_retry=on_retry))
 
 
 def _why(error) -> str:
@@ -317,7 +319,8 @@ def _why(error) -> str:
     return str(error).rstrip(".")
 
 
-def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = None, on_poll=None) -> Submission:
+def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = None, on_poll=None,
+                   on_retry=None) -> Submission:
     """Poll until Kaggle has scored submission `ref`; return it. ERROR raises a KaggleError carrying
     Kaggle's errorDescription; failing to ask raises ScoreUnavailable, since the submission exists.
     on_poll(submission or None) is called before each wait."""
@@ -325,12 +328,12 @@ def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = 
     timeout = WAIT_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
     try:
-        api = _client()
+        api = _client(on_retry)
     except KaggleError as e:
         raise ScoreUnavailable(ref, _why(e)) from None
     while True:
         try:
-            raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref)
+            raw = _call(_fetch_submission, api, ref, missing_ok=True, ref=ref, on_retry=on_retry)
         except KaggleError as e:
             raise ScoreUnavailable(ref, _why(e)) from None
         sub = _submission(raw) if raw is not None else None
@@ -347,10 +350,11 @@ def wait_for_score(ref: int, poll: float | None = None, timeout: float | None = 
         time.sleep(poll)
 
 
-def list_submissions(competition: str) -> list[Submission]:
+def list_submissions(competition: str, on_retry=None) -> list[Submission]:
     """Your most recent submissions (Kaggle's first page, 20), newest first."""
-    api = _client()
-    subs = [_submission(s) for s in _call(api.competition_submissions, competition, competition=competition) or []]
+    api = _client(on_retry)
+    subs = [_submission(s) for s in _call(api.competition_submissions, competition, competition=competition,
+                                          on_retry=on_retry) or []]
     return sorted(subs, key=lambda s: s.date.timestamp() if s.date else 0.0, reverse=True)
 
 
@@ -364,7 +368,7 @@ def _push(api, folder):
                           f"{' '.join(str(e).split())}; fix it and push again.") from None
 
 
-def push_kernel(folder) -> tuple[str, int | None]:
+def push_kernel(folder, on_retry=None) -> tuple[str, int | None]:
     """Push the kernel in `folder` (kernel-metadata.json + its code file); return (its URL on Kaggle,
     the new version number). An `error` or a rejected source in Kaggle's reply raises KernelError
     (the official CLI exits 0 there)."""
@@ -372,8 +376,8 @@ def push_kernel(folder) -> tuple[str, int | None]:
         kernel = json.loads((Path(folder) / "kernel-metadata.json").read_text()).get("id") or str(folder)
     except (OSError, ValueError, AttributeError):
         kernel = str(folder)  # _push reports the unreadable file in the client's words
-    api = _client()
-    reply = _call(_push, api, folder, kernel=kernel)
+    api = _client(on_retry)
+    reply = _call(_push, api, folder, kernel=kernel, on_retry=on_retry)
     if reply.error:
         raise KernelError(f"Kaggle refused to push kernel '{kernel}': {' '.join(reply.error.split())}")
     rejected = {name: getattr(reply, f"invalid_{name}") for name in
@@ -391,29 +395,29 @@ def _versioned(kernel_id, version):
     return f"{kernel_id}/{version}" if version is not None else kernel_id
 
 
-def kernel_status(kernel_id: str, version: int | None = None) -> tuple[str, str]:
+def kernel_status(kernel_id: str, version: int | None = None, on_retry=None) -> tuple[str, str]:
     """(status, failure message) of the kernel's run of `version` (push_kernel's number), or of its
     latest run. Status is one of "queued", "running", "complete", "error", "cancel_requested",
     "cancel_acknowledged", "new_script"; the message is "" unless Kaggle gave one (on "error").
     Kaggle's reply names no version: pass one to know which run the status is of."""
-    api = _client()
-    reply = _call(api.kernels_status, _versioned(kernel_id, version), kernel=kernel_id)
+    api = _client(on_retry)
+    reply = _call(api.kernels_status, _versioned(kernel_id, version), kernel=kernel_id, on_retry=on_retry)
     status = reply.status.name.lower() if reply.status else "queued"
     return status, " ".join((reply.failure_message or "").split())
 
 
-def kernel_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+def kernel_output(kernel_id: str, dest, version: int | None = None, on_retry=None) -> list[Path]:
     """Fetch the files and log of the kernel's run of `version`, or of its latest run, into dest;
     return their paths. Files land in a temporary folder first, then each is moved into place, so
     a failed fetch leaves dest as it was."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    api = _client()
+    api = _client(on_retry)
     tmp = Path(tempfile.mkdtemp(prefix=".kernel-output-", dir=dest))
     try:
         # force: a rerun's output must replace the last one, whatever the timestamps say.
         fetched, _ = _call(api.kernels_output, _versioned(kernel_id, version), str(tmp), force=True, quiet=True,
-                           kernel=kernel_id)
+                           kernel=kernel_id, on_retry=on_retry)
         paths = []
         for path in fetched:
             final = dest / Path(path).relative_to(tmp)
@@ -425,17 +429,17 @@ def kernel_output(kernel_id: str, dest, version: int | None = None) -> list[Path
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def completed_output(kernel_id: str, dest, version: int | None = None) -> list[Path]:
+def completed_output(kernel_id: str, dest, version: int | None = None, on_retry=None) -> list[Path]:
     """kernel_output, but only once that run is complete: output fetched while a run is queued,
     running or failed is an older run's (or none), and submitting it submits stale predictions.
     With `version` (what push_kernel returned) status and files are both that run's; without
     it, a push between the two calls could still mix runs."""
     run = f"kernel {kernel_id}" + (f" version {version}" if version is not None else "")
-    state, message = kernel_status(kernel_id, version)
+    state, message = kernel_status(kernel_id, version, on_retry)
     if state == "error":
         raise KernelError(f"{run} failed on Kaggle: {message or 'no message given'}; its output is not "
                           f"submitted; read its log (`kagglekit kernel output`), fix the cause and push again.")
     if state != "complete":
         raise KernelError(f"{run} is {state.replace('_', ' ')}, not complete: its output would be stale; wait "
                           f"until `kagglekit kernel status` says complete, then submit.")
-    return kernel_output(kernel_id, dest, version)
+    return kernel_output(kernel_id, dest, version, on_retry)

@@ -8,9 +8,11 @@ import numpy as np
 from .data import stratified_split, test_pixels, to_float
 from .errors import ConfigError, DataError
 from .files import copy_out
-from .fast.train import fast_optimizer, fit
+from .fast import train as fast_train
+from .nn import train as plain_train
 from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import build_network
+from .nn.registry import make_optimizer
 from .submission import check_submission, read_ids, write_submission
 
 PREDICT_ROWS = 8192  # test rows predicted at a time
@@ -45,19 +47,22 @@ def tta_proba(nets, x, n=1):
                     for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
     x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook. fast=False trains with
+    nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
+    fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
     rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
-    optimizer = fast_optimizer(config)
+    optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
+    fit = fast_train.fit if fast else plain_train.fit
     history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history, on_batch)
     return net, history, (train_idx, val_idx)

@@ -165,6 +165,18 @@ def test_each_retry_says_so_on_stderr(fake_kaggle, cwd):
     assert run("submissions").stderr == ""  # no retry, no line
 
 
+@pytest.mark.parametrize("rpc, args", [
+    ("DownloadDataFiles", ("download", "--force", "-q")),
+    ("CreateSubmission", ("submit", "-f", "submission.csv", "-m", "m")),
+    ("GetSubmission", ("submit", "-f", "submission.csv", "-m", "m", "--wait")),
+])
+def test_download_and_submit_say_each_retry_too(good_csv, fake_kaggle, rpc, args):
+    fake_kaggle.fail(rpc, 429)
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "Kaggle answered HTTP 429; retrying in 0.01 s (2/4)" in result.stderr.splitlines()
+
+
 def test_submit_notes_columns_in_the_other_order(good_csv, fake_kaggle):
     lines = good_csv.read_text().splitlines()
     good_csv.write_text("\n".join(",".join(reversed(line.split(","))) for line in lines) + "\n")

@@ -42,3 +42,20 @@ def test_send_submission_names_the_source_of_an_invalid_file(fake_kaggle, cwd):
     with pytest.raises(SubmissionError, match="a submission needs a message saying what it is"):
         send_submission("bad.csv", " ")
     assert fake_kaggle.uploads == []
+
+
+def test_retries_go_to_the_on_retry_given_and_are_silent_without_one(fake_kaggle, cwd, capsys):
+    retries = []
+    fake_kaggle.fail("DownloadDataFiles", 503)
+    install(quiet=True, on_retry=retries.append)
+    (cwd / "sub.csv").write_text(fake_kaggle.submission_csv(correct=3))
+    fake_kaggle.fail("CreateSubmission", 429)
+    fake_kaggle.fail("GetSubmission", 429)
+    send_submission("sub.csv", "m", wait=True, on_retry=retries.append)
+    assert retries == ["Kaggle answered HTTP 503; retrying in 0.01 s (2/4)",
+                       "Kaggle answered HTTP 429; retrying in 0.01 s (2/4)",
+                       "Kaggle answered HTTP 429; retrying in 0.01 s (2/4)"]
+    fake_kaggle.fail("CreateSubmission", 429)
+    send_submission("sub.csv", "m")  # retried all the same, told to no one
+    assert len(fake_kaggle.called("CreateSubmission")) == 4 and len(retries) == 3
+    assert capsys.readouterr() == ("", "")

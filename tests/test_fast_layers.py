@@ -93,6 +93,28 @@ def test_accelerated_network_trains_the_original_and_predicts_the_same():
     assert not np.array_equal(twin.pairs()[0][1], net.pairs()[0][1])
 
 
+def test_each_fast_layer_is_made_from_its_plain_twin_sharing_its_arrays():
+    from kagglekit.fast.conv import FastConv2D
+    from kagglekit.fast.norm import FastBatchNorm
+    from kagglekit.fast.pool import FastMaxPool2D
+    from kagglekit.nn.conv import Conv2D
+    from kagglekit.nn.norm import BatchNorm
+    from kagglekit.nn.pool import MaxPool2D
+    rng = np.random.default_rng(3)
+    for plain, cls, cache in [(Dense(5, 3, init="uniform", rng=rng), FastDense, "x"),
+                              (Conv2D(4, 2, 3, padding=1, stride=2, rng=rng), FastConv2D, "x_shape"),
+                              (BatchNorm(4, momentum=0.2, eps=1e-3), FastBatchNorm, "xhat"),
+                              (MaxPool2D(3), FastMaxPool2D, "winner")]:
+        plain.input_grad = False  # as a network's first layer
+        plain.forward(rng.random((2, 5) if cls is FastDense else (2, 4, 6, 6), dtype=np.float32), training=True)
+        fast = cls.from_plain(plain)
+        assert type(fast) is cls and fast.spec() == plain.spec() and fast.input_grad is False
+        assert fast.params is plain.params and fast.grads is plain.grads and fast.buffers is plain.buffers
+        assert hasattr(plain, cache) and not hasattr(fast, cache)  # what forward keeps is each one's own
+    with pytest.raises(TypeError, match="FastDense is no version of Conv2D"):
+        FastDense.from_plain(Conv2D(1, 2, 3))
+
+
 def test_validation_on_packed_rows_equals_validation_on_the_array():
     x, y = pixel_digits()
     net = build_network(TrainConfig(hidden=(10,), init="uniform"), np.random.default_rng(5))

@@ -1,4 +1,6 @@
-"""The hot path's products and reductions equal the plain NumPy expressions they replace."""
+"""The hot path's products and reductions equal the plain NumPy expressions they replace; BLAS threads."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -19,16 +21,29 @@ def test_column_sums():
     np.testing.assert_allclose(column_sums(a), a.sum(axis=0), rtol=1e-10)
 
 
+def blas_thread_counts():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+
 def test_blas_threads_limits_then_restores_the_count():
-    from kagglekit.fast.blas import _openblas_thread_calls
-    calls = _openblas_thread_calls()
-    if calls is None:
-        pytest.skip("NumPy is not linked against OpenBLAS here")
-    get, _ = calls
-    before = get()
+    before = blas_thread_counts()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS here")
     with blas_threads(1):
-        assert get() == 1
-    assert get() == before
+        assert blas_thread_counts() == [1] * len(before)
+    assert blas_thread_counts() == before
+    with blas_threads(None):  # None: the BLAS's own setting
+        assert blas_thread_counts() == before
+
+
+def test_blas_threads_without_threadpoolctl_leaves_the_count_alone(monkeypatch):
+    before = blas_thread_counts()
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # what a kernel with only numpy and pandas has
+    with blas_threads(1):
+        assert np.ones((3, 3)) @ np.ones(3) @ np.ones(3) == 9
+        monkeypatch.undo()
+        assert blas_thread_counts() == before
 
 
 @pytest.mark.parametrize("k", [3, 10, 40])

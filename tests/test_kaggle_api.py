@@ -377,21 +377,19 @@ def test_403_about_the_rules_or_unexplained_says_accept_the_rules(fake_kaggle, t
                             "again.")
 
 
-def test_each_retry_is_reported_through_on_retry(fake_kaggle, monkeypatch):
+def test_each_retry_is_reported_through_on_retry(fake_kaggle):
     said = []
-    monkeypatch.setattr(kaggle_api, "on_retry", said.append)
     fake_kaggle.fail("ListSubmissions", 503, times=2)
-    assert kaggle_api.list_submissions("digit-recognizer") == []
+    assert kaggle_api.list_submissions("digit-recognizer", on_retry=said.append) == []
     assert said == ["Kaggle answered HTTP 503; retrying in 0.01 s (2/4)",
                     "Kaggle answered HTTP 503; retrying in 0.01 s (3/4)"]
 
 
 def test_unreachable_retry_is_reported(fake_kaggle, monkeypatch):
     said = []
-    monkeypatch.setattr(kaggle_api, "on_retry", said.append)
     fake_kaggle.go_offline(monkeypatch)
     with pytest.raises(KaggleError, match="Could not reach Kaggle"):
-        kaggle_api.list_submissions("digit-recognizer")
+        kaggle_api.list_submissions("digit-recognizer", on_retry=said.append)
     assert said == ["Could not reach Kaggle; retrying in 0.01 s (2/2)"]
 
 

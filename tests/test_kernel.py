@@ -254,6 +254,23 @@ def test_build_refuses_what_the_script_cannot_carry(package, module, line, messa
     assert "\n" not in str(error.value) and str(error.value).startswith("cannot build the kernel: ")
 
 
+@pytest.mark.parametrize("line", [
+    "try:\n    import torch\nexcept ImportError:\n    torch = None",
+    "def later():\n    try:\n        from click import echo\n    except (OSError, ModuleNotFoundError):\n        return None",
+])
+def test_build_carries_a_module_that_tries_another_library_and_does_without_it(package, line):
+    with open(package / "nn" / "losses.py", "a") as f:
+        f.write(f"\n{line}\n")
+    assert line in kernel.render_script("mlp", package_dir=package)
+
+
+def test_build_refuses_another_library_tried_for_other_errors(package):
+    with open(package / "nn" / "losses.py", "a") as f:
+        f.write("\ntry:\n    import torch\nexcept ValueError:\n    torch = None\n")
+    with pytest.raises(KernelError, match="imports torch: a kernel may use only numpy, pandas"):
+        kernel.render_script("mlp", package_dir=package)
+
+
 def test_build_refuses_an_entry_point_without_the_preset(package):
     text = (package / "kernel_main.py").read_text()
     (package / "kernel_main.py").write_text(text.replace("CONFIG: TrainConfig = preset(PRESET)", "CONFIG2 = 1"))
@@ -507,6 +524,17 @@ def test_push_with_an_error_in_the_response_fails(fake_kaggle, built):
     fake_kaggle.respond("SaveKernel", {"error": "Notebook not found"})
     assert error_line(run("kernel", "push")) == \
         f"Error: Kaggle refused to push kernel '{KERNEL_ID}': Notebook not found"
+
+
+@pytest.mark.parametrize("rpc, args", [("SaveKernel", ("kernel", "push")),
+                                       ("GetKernelSessionStatus", ("kernel", "status")),
+                                       ("ListKernelSessionOutput", ("kernel", "output"))])
+def test_kernel_commands_say_each_retry(fake_kaggle, pushed, rpc, args):
+    fake_kaggle.kernel_files = {"submission.csv": fake_kaggle.submission_csv().encode()}
+    fake_kaggle.fail(rpc, 429)
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "Kaggle answered HTTP 429; retrying in 0.01 s (2/4)" in result.stderr.splitlines()
 
 
 def test_status_follows_the_pushed_version(fake_kaggle, pushed):

@@ -94,3 +94,40 @@ def test_a_digit_one_pixel_off_its_template_is_recognised_with_tta_and_not_witho
     # With 5 views the left-shifted one matches (p0 ~ 1): mean p0 ~ (1 + 4·0.098)/5 = 0.28 > p3 ~ 0.096.
     assert list(tta_proba([net], bar, 5).argmax(axis=1)) == [0, 0]
     assert list(tta_proba([net], bar, 2).argmax(axis=1)) == [3, 0]  # the image and its right shift: no match
+
+
+CNN = dict(schedule="onecycle", epochs=2, batch_size=16, augment_shift=1, augment_rotate=5, label_smoothing=0.1,
+           val_size=20)
+
+
+@pytest.mark.parametrize("config", [
+    # few channels (by image rows), then 16 (channel-last); a ReLU before each pool (swapped), dropout
+    TrainConfig(arch="conv4k5p2,pool,conv16k3,pool,dense24,dropout0.25", optimizer="adam", lr=3e-3, **CNN),
+    # batch norm with SGD, not Adam: a conv bias before batch norm has a true gradient of 0, and Adam turns
+    # its rounding noise (different in the two paths) into full-size steps of either sign
+    TrainConfig(arch="conv4k5p2,pool,conv16k3,bn,pool,dense24", optimizer="sgd", lr=0.01, **CNN),
+], ids=["adam", "sgd-batchnorm"])
+def test_a_small_cnn_trains_to_the_same_weights_with_nn_alone_and_with_fast(monkeypatch, config):
+    from kagglekit.fast import train as fast_train
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 256, (80, 784), dtype=np.uint8), np.arange(80) % 10
+    x[np.arange(80), y * 78] = 255  # something to learn: each digit lights a pixel of its own
+    accelerated = []
+    real_accelerate = fast_train.accelerate
+    monkeypatch.setattr(fast_train, "accelerate", lambda net: accelerated.append(1) or real_accelerate(net))
+    fast, fast_history, _ = train_model(x, y, config)
+    assert accelerated
+
+    def no_fast(*args, **kwargs):
+        raise AssertionError("fast=False used fast/")
+    monkeypatch.setattr(fast_train, "fit", no_fast)
+    monkeypatch.setattr(fast_train, "fast_optimizer", no_fast)
+    plain, plain_history, _ = train_model(x, y, config, fast=False)
+    assert [layer.spec() for layer in plain.layers] == [layer.spec() for layer in fast.layers]
+    for a, b in zip(plain.layers, fast.layers):
+        for name in a.params:
+            assert a.params[name].dtype == b.params[name].dtype == np.float32
+            np.testing.assert_allclose(b.params[name], a.params[name], rtol=1e-4, atol=2e-5)
+        for name in a.buffers:
+            np.testing.assert_allclose(b.buffers[name], a.buffers[name], rtol=1e-4, atol=2e-5)
+    assert plain_history.column("val_acc") == fast_history.column("val_acc")

@@ -39,11 +39,15 @@ def history_rows(run_dir):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-@pytest.mark.parametrize("config", [CONFIG, preset("seed").override(epochs=8, val_size=20, lr=0.5),
-                                    CONFIG.override(schedule="none", lr_decay=0.7, optimizer="sgd"),
-                                    CONFIG.override(arch="dense16,bn", dropout=0.0, ema=0.9)],
-                         ids=["adam-minibatch", "gd-fullbatch", "sgd", "ema-batchnorm"])
-def test_an_interrupted_run_resumed_ends_as_the_uninterrupted_one(tiny_competition, tmp_path, config):
+@pytest.mark.parametrize("config, optimizer, arrays", [
+    (CONFIG, "BlockedAdam", {"epoch", "m", "v"}),
+    (CONFIG.override(hidden=(96,)), "BlockedAdam", {"epoch", "m", "v"}),  # 784x96 weights: updated block by block
+    (preset("seed").override(epochs=8, val_size=20, lr=0.5), "SGD", {"epoch"}),  # gd keeps no velocity
+    (CONFIG.override(schedule="none", lr_decay=0.7, optimizer="sgd"), "SGD", {"epoch", "velocity"}),
+    (CONFIG.override(arch="dense16,bn", dropout=0.0, ema=0.9), "BlockedAdam", {"epoch", "m", "v", "live"})],
+    ids=["adam-minibatch", "blocked-adam", "gd-fullbatch", "sgd", "ema-batchnorm"])
+def test_an_interrupted_run_resumed_ends_as_the_uninterrupted_one(tiny_competition, tmp_path, config, optimizer,
+                                                                   arrays):
     runs = tmp_path / "runs"
     whole, metrics = pipeline.train_run(tiny_competition, config, "whole", runs=runs)
     with pytest.raises(Interrupted) as e:
@@ -53,6 +57,10 @@ def test_an_interrupted_run_resumed_ends_as_the_uninterrupted_one(tiny_competiti
     assert str(e.value) == (f"kept the best model so far (epoch {epoch}, validation accuracy {acc:.4f}) in {cut}; "
                             f"continue with `kagglekit train --resume {cut}`")
     assert {p.name for p in cut.iterdir()} == UNFINISHED and 1 <= epoch <= 4
+    # The optimizer's state_dict and nothing else: no scratch buffers
+    assert json.loads((cut / "checkpoint.json").read_text())["optimizer"]["class"] == optimizer
+    with np.load(cut / "checkpoint.npz") as saved:
+        assert {name.split(".")[0] for name in saved.files} == arrays
     run_dir, checkpoint_ = pipeline.unfinished_run(cut)
     assert checkpoint_.epoch == epoch and checkpoint_.config == config
     _, resumed = pipeline.resume_run(run_dir, checkpoint_, tiny_competition)
@@ -140,9 +148,8 @@ def test_bad_resumes_are_one_line_and_change_nothing(cli, tiny_competition, tmp_
                          "its first epoch ended, or is no run folder); train a new run"),
         (["runs/odd"], "runs/odd: the checkpoint does not fit the run (model.npz is dense32, checkpoint.json says "
                        "dense64); train a new run"),
-        (["runs/corrupt"], "runs/corrupt: checkpoint.json or checkpoint.npz is corrupt or not a kagglekit checkpoint "
-                           "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); train a "
-                           "new run"),
+        (["runs/corrupt"], "runs/corrupt/checkpoint.json is damaged or not a kagglekit checkpoint (Expecting property "
+                           "name enclosed in double quotes: line 1 column 2 (char 1)); train a new run"),
         (["runs/stranger"], "runs/stranger: the checkpoint does not fit the run (model.npz was trained with another "
                             "config than checkpoint.json holds); train a new run"),
         (["runs/cut", "--lr", "0.1"], "--resume continues a run with the config it started with; only --epochs may "
@@ -163,7 +170,7 @@ def test_a_checkpoints_files_must_be_of_one_epoch(tiny_competition, tmp_path):
         pipeline.train_run(tiny_competition, CONFIG, "r", callback=stop_at(3), runs=runs)
     record = json.loads((runs / "r" / "checkpoint.json").read_text())
     record["epoch"] += 1
-    record["history"].append(record["history"][-1])
+    record["history"].append({**record["history"][-1], "epoch": record["epoch"]})
     (runs / "r" / "checkpoint.json").write_text(json.dumps(record))
     with pytest.raises(ModelError) as e:
         pipeline.unfinished_run(runs / "r")

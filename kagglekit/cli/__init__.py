@@ -6,10 +6,8 @@ import errno
 
 import click
 
-from .. import kaggle_api
 from ..errors import Interrupted, KagglekitError
 from . import kaggle, kernel, pipeline, runs, show
-from .options import note
 
 
 class Group(click.Group):
@@ -49,8 +47,6 @@ def main():
     Start with:  kagglekit run            (train, evaluate, predict, validate)
     Full data:   kagglekit download && kagglekit run -p data/digit-recognizer
     """
-    kaggle_api.on_retry = note  # each 429/5xx/unreachable retry says so, instead of seconds of silence
-
 
 for module in (pipeline, kaggle, kernel, runs, show):
     for command in module.COMMANDS:

@@ -25,7 +25,7 @@ def download(competition, path, force, quiet, zip_file):
     Example: kagglekit download                 (into data/digit-recognizer/)
              kagglekit download --from-file ~/Downloads/digit-recognizer.zip
     """
-    target, installed = install(competition, path, force, zip_file, quiet, on_note=note)
+    target, installed = install(competition, path, force, zip_file, quiet, on_note=note, on_retry=note)
     if installed:
         click.echo(f"Competition files ready in {target}")
     else:
@@ -67,7 +67,7 @@ def submissions(competition):
     \b
     Example: kagglekit submissions -c digit-recognizer
     """
-    found = list_submissions(competition, on_note=note)
+    found = list_submissions(competition, on_note=note, on_retry=note)
     for run_dir in runs.record_scores(found):  # the scores Kaggle has given since, into the runs' reports
         write_report(run_dir)
     if not found:

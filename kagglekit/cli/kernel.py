@@ -58,7 +58,7 @@ def push(folder, kernel_id):
     \b
     Example: kagglekit kernel push --id you/kagglekit-digit-recognizer
     """
-    kernel_id, url, version = push_kernel(folder, kernel_id, on_note=note)
+    kernel_id, url, version = push_kernel(folder, kernel_id, on_note=note, on_retry=note)
     click.echo(f"Pushed {kernel_run(kernel_id, version)}: {url}")
     click.echo("Follow it with `kagglekit kernel status`, then `kagglekit kernel submit -m MESSAGE`.")
 
@@ -71,7 +71,7 @@ def status(kernel_id):
     \b
     Example: kagglekit kernel status
     """
-    kernel_id, version, state = kernel_state(kernel_id, on_note=note)
+    kernel_id, version, state = kernel_state(kernel_id, on_note=note, on_retry=note)
     click.echo(f"{kernel_run(kernel_id, version)}: {state}")
 
 
@@ -84,7 +84,7 @@ def output(dest, kernel_id):
     \b
     Example: kagglekit kernel output -p runs/kernel-output
     """
-    kernel_id, version, path = fetch_kernel_output(kernel_id, dest, on_note=note)
+    kernel_id, version, path = fetch_kernel_output(kernel_id, dest, on_note=note, on_retry=note)
     click.echo(f"Output of {kernel_run(kernel_id, version)} in {dest}: check it with `kagglekit validate {path}`")
 
 
@@ -100,7 +100,8 @@ def submit(message, dest, kernel_id, wait):
     \b
     Example: kagglekit kernel submit -m "kernel, mlp preset" --wait
     """
-    kernel_id, version, path = fetch_kernel_output(kernel_id, dest, complete=True, on_note=note)
+    kernel_id, version, path = fetch_kernel_output(kernel_id, dest, complete=True, on_note=note,
+                                                   on_retry=note)
     click.echo(f"Fetched the output of kernel {kernel_run(kernel_id, version)}")
     send_submission(path, message, COMPETITION, wait, source="the kernel's output")
 

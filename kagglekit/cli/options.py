@@ -106,9 +106,15 @@ def send_submission(file, message, competition, wait, sample=None, source=None, 
             click.echo("Waiting for the score", nl=False, err=True)
             waiting.append(True)
 
+    def retrying(line):  # on a line of its own, not after "Waiting for the score..."
+        if waiting:
+            click.echo("", err=True)
+        note(line)
+
     try:
         result = runs.submit(file, message, competition, wait, sample, source, on_recorded=write_report,
                              on_note=note, on_sent=sent, on_poll=lambda: click.echo(".", nl=False, err=True),
+                             on_retry=retrying,
                              quiet=quiet or not progress.is_terminal(sys.stderr))  # no bar drawn into a log
     except ScoreUnavailable as e:  # the submission exists: not a failure, and no invitation to resubmit
         click.echo("", err=True)

@@ -52,6 +52,11 @@ class FastConv2D(Conv2D):
     """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
     docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Conv2D (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         w, (n, c, h, wd) = self.params["W"], x.shape
         k, p, s, o = self.kernel, self.padding, self.stride, len(w)

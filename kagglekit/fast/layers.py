@@ -5,8 +5,6 @@ any other array, takes packed RowBlocks as input, and writes its gradients in pl
 reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
 its gradient for a batch that is one part of a larger one.
 """
-import copy
-
 import numpy as np
 
 from ..nn.conv import Conv2D
@@ -24,6 +22,11 @@ from .rowblocks import RowBlocks
 
 class FastDense(Dense):
     """Dense: y = x @ W + b, with x an array or RowBlocks and y column-major."""
+
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Dense (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
 
     def forward(self, x, training=False):
         self.x = x
@@ -83,13 +86,12 @@ FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNor
 
 def accelerate(net, own_grads=False, n_total=None):
     """A network running net's layers through their fast versions, sharing net's parameters, so that
-    training it trains net. With own_grads it also has gradients, caches and dropout generators of its
-    own, so that another thread or worker process can run it on other rows at the same time."""
+    training it trains net; what forward keeps for backward is its own. With own_grads it also has
+    gradients and dropout generators of its own, so that another thread or worker process can run it on
+    other rows at the same time."""
     layers = []
-    for layer in net.layers:
-        fast = copy.copy(layer)  # shares the params (and grads) dicts
-        fast.__class__ = FAST.get(type(layer), type(layer))
-        fast.__dict__.pop("scratch", None)  # buffers of its own (fast/conv.py), never a shared one
+    for layer in net.layers:  # each twin shares the params (and grads) dicts, and keeps caches of its own
+        fast = FAST[type(layer)].from_plain(layer) if type(layer) in FAST else layer.twin()
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:

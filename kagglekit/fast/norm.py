@@ -27,6 +27,11 @@ def like_input(m, x):
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain BatchNorm (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type

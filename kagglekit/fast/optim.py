@@ -8,7 +8,8 @@ BLOCK = 2 ** 16  # elements per block: five float32 blocks take 1.25 MiB of a 2 
 
 
 class BlockedAdam(Adam):
-    """Adam whose ten passes over a large matrix run ~30% faster block by block."""
+    """Adam whose ten passes over a large matrix run ~30% faster block by block. Its state_dict is
+    Adam's: the scratch buffers are no state, made again after load_state_dict."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -20,6 +21,7 @@ class BlockedAdam(Adam):
         for i, (param, grad) in enumerate(pairs):
             if i not in self.m:
                 self.m[i], self.v[i] = np.zeros_like(param), np.zeros_like(param)
+            if i not in self.scratch:
                 self.scratch[i] = np.empty_like(param)
             arrays = (param, grad, self.m[i], self.v[i], self.scratch[i])
             if param.size <= BLOCK or not all(a.flags.c_contiguous for a in arrays):

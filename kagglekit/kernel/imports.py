@@ -1,7 +1,8 @@
 """Which of the package's modules the kernel script carries: those the entry point imports, followed
 module by module, in dependency order. A module imported only inside a function (lazily) is carried
 when LAZY says the config needs it, or when LAZY does not name it. Anything the script could not run
-on Kaggle is refused with one KernelError naming the module, the line and the fix."""
+on Kaggle is refused with one KernelError naming the module, the line and the fix; another library is
+allowed only where the import is tried (`try: ... except ImportError:`), as the module then does without it."""
 import ast
 import symtable
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 from ..errors import KernelError
 from ..fast.train import is_full_batch
 
-ALLOWED = {"numpy", "pandas", "__future__"}  # beyond the standard library, all a kernel may import
+ALLOWED = {"numpy", "pandas", "__future__"}  # beyond the standard library, all a kernel may import untried
 FIX = "fix the module, then run `make kernel`"
 # Lazily imported modules carried only when the config uses them, with why. A module left out fails
 # with a clear ImportError if it is ever imported (kernel/loader.py).
@@ -41,13 +42,26 @@ class Module:
         raise KernelError(f"cannot build the kernel: {self.file} line {node.lineno} {problem}; {FIX}")
 
 
-def _imports(tree, in_function=False):
-    """(node, lazy) for every import in tree; lazy when it runs only once a function is called."""
+def _imports(tree, in_function=False, tried=False):
+    """(node, lazy, tried) for every import in tree; lazy when it runs only once a function is called,
+    tried when it is in the body of a try that catches ImportError (the code does without the module)."""
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node, in_function
-        yield from _imports(node, in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                      ast.Lambda)))
+            yield node, in_function, tried
+        lazy = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        if isinstance(node, ast.Try) and any(_catches_import_error(h.type) for h in node.handlers):
+            for child in node.body:
+                yield from _imports(ast.Module([child], []), lazy, True)
+            for child in node.handlers + node.orelse + node.finalbody:
+                yield from _imports(ast.Module([child], []), lazy, tried)
+            continue
+        yield from _imports(node, lazy, tried)
+
+
+def _catches_import_error(kind):
+    """Whether an except clause's type (a name, or a tuple of names) catches ImportError."""
+    names = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+    return any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names)
 
 
 class Graph:
@@ -68,13 +82,13 @@ class Graph:
             module = self.modules[name] = Module(name, self.path(name), self.root)
             if "." in name:  # importing a.b runs a/__init__.py first
                 module.imports.append((name.rpartition(".")[0], [], None, False))
-            for node, lazy in _imports(module.tree):
-                module.imports += [(dep, names, node, lazy) for dep, names in self._targets(module, node)]
+            for node, lazy, tried in _imports(module.tree):
+                module.imports += [(dep, names, node, lazy) for dep, names in self._targets(module, node, tried)]
         return self.modules[name]
 
-    def _targets(self, module, node):
+    def _targets(self, module, node, tried=False):
         """(package module, names it must define) for each module an import needs; refuses imports of
-        anything but the package, numpy, pandas and the standard library."""
+        anything but the package, numpy, pandas and the standard library, unless tried."""
         if isinstance(node, ast.Import):
             names = [(alias.name, []) for alias in node.names]
         elif node.level:
@@ -94,7 +108,7 @@ class Graph:
                 subs = [f"{full}.{a}" for a in attrs if self.path(f"{full}.{a}")]  # `from . import data`
                 found += [(full, [a for a in attrs if f"{full}.{a}" not in subs and a != "*"])]
                 found += [(sub, []) for sub in subs]
-            elif top not in ALLOWED and top not in sys.stdlib_module_names:
+            elif top not in ALLOWED and top not in sys.stdlib_module_names and not tried:
                 module.fail(node, f"imports {full}: a kernel may use only numpy, pandas, the standard "
                                   f"library and {self.top}'s own modules")
         return found

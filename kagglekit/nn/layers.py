@@ -34,6 +34,18 @@ class Layer:
     def spec(self):
         return {"type": self.kind}
 
+    def twin(self, cls=None):
+        """A new layer of class cls (default: this layer's own; a fast version of it, see fast/layers.py)
+        with this layer's settings (its spec) and its very params, grads and buffers dicts, so that
+        training one trains the other; what forward keeps for backward is the twin's own."""
+        cls = cls or type(self)
+        if not issubclass(cls, type(self)):
+            raise TypeError(f"{cls.__name__} is no version of {type(self).__name__}")
+        twin = cls(**{k: v for k, v in self.spec().items() if k != "type"})  # zero weights, replaced here:
+        twin.params, twin.grads, twin.buffers = self.params, self.grads, self.buffers
+        twin.input_grad = self.input_grad
+        return twin
+
 
 class Dense(Layer):
     """y = x @ W + b, with W (n_in, n_out) and one bias per output unit."""
@@ -119,6 +131,11 @@ class Dropout(Layer):
 
     def backward(self, grad):
         return grad if self.mask is None else grad * self.mask
+
+    def twin(self, cls=None):
+        twin = super().twin(cls)
+        twin.rng = self.rng  # the same stream: the twin drops the units this layer would have dropped
+        return twin
 
     def spec(self):
         return {"type": self.kind, "rate": self.rate}

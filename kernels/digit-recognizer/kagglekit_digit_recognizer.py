@@ -299,6 +299,18 @@ class Layer:
     def spec(self):
         return {"type": self.kind}
 
+    def twin(self, cls=None):
+        """A new layer of class cls (default: this layer's own; a fast version of it, see fast/layers.py)
+        with this layer's settings (its spec) and its very params, grads and buffers dicts, so that
+        training one trains the other; what forward keeps for backward is the twin's own."""
+        cls = cls or type(self)
+        if not issubclass(cls, type(self)):
+            raise TypeError(f"{cls.__name__} is no version of {type(self).__name__}")
+        twin = cls(**{k: v for k, v in self.spec().items() if k != "type"})  # zero weights, replaced here:
+        twin.params, twin.grads, twin.buffers = self.params, self.grads, self.buffers
+        twin.input_grad = self.input_grad
+        return twin
+
 
 class Dense(Layer):
     """y = x @ W + b, with W (n_in, n_out) and one bias per output unit."""
@@ -384,6 +396,11 @@ class Dropout(Layer):
 
     def backward(self, grad):
         return grad if self.mask is None else grad * self.mask
+
+    def twin(self, cls=None):
+        twin = super().twin(cls)
+        twin.rng = self.rng  # the same stream: the twin drops the units this layer would have dropped
+        return twin
 
     def spec(self):
         return {"type": self.kind, "rate": self.rate}
@@ -571,12 +588,46 @@ class BatchNorm(Layer):
 
 # -------------------- kagglekit/nn/optim.py -------------------------------------------------
 SOURCES['kagglekit/nn/optim.py'] = r'''"""Optimizers update (param, grad) pairs in place. They never see the network, only the pairs, keyed
-by their position in the sequence, which the network keeps in a fixed order."""
+by their position in the sequence, which the network keeps in a fixed order. `state_dict()` is what
+continuing needs (hyper-parameters, step count, per-parameter arrays); `load_state_dict` takes it back."""
 import numpy as np
 
 
-class SGD:
+class Optimizer:
+    """What every optimizer shares: its state as a dict of numbers and of {position: array} dicts."""
+    NUMBERS, COUNTERS, ARRAYS = (), (), ()  # the attribute names that make up the state
+
+    def state_dict(self):
+        """{name: number} for the hyper-parameters and counters, {name: {position: array}} for the
+        per-parameter arrays (the optimizer's own, not copies): nothing else, no scratch buffers."""
+        return {**{name: getattr(self, name) for name in self.NUMBERS + self.COUNTERS},
+                **{name: dict(getattr(self, name)) for name in self.ARRAYS}}
+
+    def load_state_dict(self, state):
+        """Continue from a state_dict() (the arrays are copied); ValueError naming what is missing,
+        unknown or of the wrong type, with nothing changed."""
+        missing, unknown = set(self.state_dict()) - set(state), set(state) - set(self.state_dict())
+        if missing or unknown:
+            raise ValueError(f"{type(self).__name__} state lacks {sorted(missing)}" if missing else
+                             f"{type(self).__name__} state has unknown entries {sorted(unknown)}")
+        for name in self.NUMBERS + self.COUNTERS:
+            value, whole = state[name], name in self.COUNTERS
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not 0 <= value < float("inf"):
+                raise ValueError(f"{name} is {value!r}, not a {'whole ' if whole else ''}number >= 0")
+        for name in self.ARRAYS:
+            if not isinstance(state[name], dict) or not all(
+                    isinstance(i, int) and isinstance(a, np.ndarray) for i, a in state[name].items()):
+                raise ValueError(f"{name} is not a {{position: array}} dict")
+        for name in self.NUMBERS + self.COUNTERS:
+            setattr(self, name, state[name])
+        for name in self.ARRAYS:
+            setattr(self, name, {i: np.array(a) for i, a in state[name].items()})
+
+
+class SGD(Optimizer):
     """Gradient descent with optional momentum: v = momentum·v - lr·g; p += v (momentum 0: p -= lr·g)."""
+    NUMBERS, ARRAYS = ("lr", "momentum"), ("velocity",)
 
     def __init__(self, lr, momentum=0.0):
         self.lr, self.momentum = lr, momentum
@@ -594,14 +645,21 @@ class SGD:
             param += v
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba 2015): steps scaled by running averages of the gradient (m) and of its square
     (v), both corrected for starting at zero."""
+    NUMBERS, COUNTERS, ARRAYS = ("lr", "beta1", "beta2", "eps"), ("t",), ("m", "v")
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.t = 0
         self.m, self.v = {}, {}
+
+    def load_state_dict(self, state):
+        """As Optimizer's, also refusing a state of some steps that lost its moments."""
+        if state.get("t") and not (state.get("m") and state.get("v")):
+            raise ValueError(f"{type(self).__name__} state at step {state['t']} has no moments m and v")
+        super().load_state_dict(state)
 
     def step_size(self):
         """lr with both bias corrections folded in, as the paper's efficient form does."""
@@ -990,6 +1048,20 @@ def _setting(default, help, **extra):
     return field(default=default, metadata={"help": help, **extra})
 
 
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a list of whole numbers"}
+
+
+def _of_type(value, kind, optional):
+    """Whether a value read from JSON fits a field of type kind (None too where the default is None)."""
+    if value is None:
+        return optional
+    if kind is tuple:
+        return isinstance(value, (list, tuple)) and all(_of_type(v, int, False) for v in value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
@@ -1129,12 +1201,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        """The config a to_dict() (e.g. read back from JSON) describes, checked, its fields' types too."""
         if not isinstance(d, dict):
-            raise ConfigError("the saved config is not a JSON object: its file is damaged")
+            raise ConfigError(f"a config must be an object of fields, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config fields {sorted(unknown)}; the file is from another version")
+        for f in fields(cls):
+            if f.name in d and not _of_type(d[f.name], f.type, f.default is None):
+                raise ConfigError(f"config field {f.name} must be {_TYPE_NAMES[f.type]}, got {d[f.name]!r}")
         d = dict(d)
         try:
             if "hidden" in d:
@@ -1826,50 +1902,24 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
 SOURCES['kagglekit/fast/blas.py'] = r'''"""The BLAS's thread count while training. Our products are small or narrow and come thousands of times
 per epoch; on a shared 2-core machine every multi-threaded call then waits for a second core to be free
 (measured: an mlp epoch 2.5 s with one thread, 10 s with two while other work ran). One thread also
-makes results independent of the machine's core count."""
-import ctypes
-from contextlib import contextmanager
+makes results independent of the machine's core count. threadpoolctl, as scikit-learn uses it, finds
+whichever BLAS NumPy loaded (OpenBLAS, MKL, BLIS, Accelerate); without it (a Kaggle kernel needs only
+numpy and pandas) the BLAS keeps its own setting."""
+from contextlib import nullcontext
 
 THREADS = 1  # while fitting; None leaves the BLAS's own setting alone
 
 
-def _openblas_thread_calls():
-    """(get, set) of the thread count of the OpenBLAS that NumPy loaded, or None (other BLAS, not Linux)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split(None, 5)[5].strip() for line in maps
-                            if "openblas" in line.lower() and len(line.split(None, 5)) == 6})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", "_64_", ""):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    return None
-
-
-@contextmanager
 def blas_threads(n):
-    """Run the block with the BLAS limited to n threads (where we can set it), then restore the count."""
-    calls = _openblas_thread_calls() if n else None
-    if calls is None:
-        yield
-        return
-    get, put = calls
-    before = get()
-    put(n)
+    """A context manager that runs its block with the BLAS limited to n threads, then restores the
+    count; it changes nothing for n None or 0, or where threadpoolctl is not installed."""
+    if not n:
+        return nullcontext()
     try:
-        yield
-    finally:
-        put(before)
-
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
 '''
 
 
@@ -2249,6 +2299,11 @@ class FastConv2D(Conv2D):
     """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
     docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Conv2D (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         w, (n, c, h, wd) = self.params["W"], x.shape
         k, p, s, o = self.kernel, self.padding, self.stride, len(w)
@@ -2416,6 +2471,11 @@ def like_input(m, x):
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring."""
 
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain BatchNorm (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
+
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type
@@ -2478,6 +2538,11 @@ class FastMaxPool2D(MaxPool2D):
     across each pair of columns, then across each pair of rows of the result, half the size. With
     NHWC memory the first reads runs of `channels` floats and the second runs of whole rows. On a tie
     the left pixel, then the top row wins: the first pixel in row-major order, as in the plain layer."""
+
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain MaxPool2D (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
 
     def forward(self, x, training=False):
         if self.size != 2:
@@ -2682,8 +2747,6 @@ any other array, takes packed RowBlocks as input, and writes its gradients in pl
 reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
 its gradient for a batch that is one part of a larger one.
 """
-import copy
-
 import numpy as np
 
 from ..nn.conv import Conv2D
@@ -2701,6 +2764,11 @@ from .rowblocks import RowBlocks
 
 class FastDense(Dense):
     """Dense: y = x @ W + b, with x an array or RowBlocks and y column-major."""
+
+    @classmethod
+    def from_plain(cls, layer):
+        """The fast twin of a plain Dense (see Layer.twin): its settings, its very parameter arrays."""
+        return layer.twin(cls)
 
     def forward(self, x, training=False):
         self.x = x
@@ -2760,13 +2828,12 @@ FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNor
 
 def accelerate(net, own_grads=False, n_total=None):
     """A network running net's layers through their fast versions, sharing net's parameters, so that
-    training it trains net. With own_grads it also has gradients, caches and dropout generators of its
-    own, so that another thread or worker process can run it on other rows at the same time."""
+    training it trains net; what forward keeps for backward is its own. With own_grads it also has
+    gradients and dropout generators of its own, so that another thread or worker process can run it on
+    other rows at the same time."""
     layers = []
-    for layer in net.layers:
-        fast = copy.copy(layer)  # shares the params (and grads) dicts
-        fast.__class__ = FAST.get(type(layer), type(layer))
-        fast.__dict__.pop("scratch", None)  # buffers of its own (fast/conv.py), never a shared one
+    for layer in net.layers:  # each twin shares the params (and grads) dicts, and keeps caches of its own
+        fast = FAST[type(layer)].from_plain(layer) if type(layer) in FAST else layer.twin()
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:
@@ -2787,7 +2854,8 @@ BLOCK = 2 ** 16  # elements per block: five float32 blocks take 1.25 MiB of a 2 
 
 
 class BlockedAdam(Adam):
-    """Adam whose ten passes over a large matrix run ~30% faster block by block."""
+    """Adam whose ten passes over a large matrix run ~30% faster block by block. Its state_dict is
+    Adam's: the scratch buffers are no state, made again after load_state_dict."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -2799,6 +2867,7 @@ class BlockedAdam(Adam):
         for i, (param, grad) in enumerate(pairs):
             if i not in self.m:
                 self.m[i], self.v[i] = np.zeros_like(param), np.zeros_like(param)
+            if i not in self.scratch:
                 self.scratch[i] = np.empty_like(param)
             arrays = (param, grad, self.m[i], self.v[i], self.scratch[i])
             if param.size <= BLOCK or not all(a.flags.c_contiguous for a in arrays):
@@ -3053,9 +3122,11 @@ import numpy as np
 from .data import stratified_split, test_pixels, to_float
 from .errors import ConfigError, DataError
 from .files import copy_out
-from .fast.train import fast_optimizer, fit
+from .fast import train as fast_train
+from .nn import train as plain_train
 from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import build_network
+from .nn.registry import make_optimizer
 from .submission import check_submission, read_ids, write_submission
 
 PREDICT_ROWS = 8192  # test rows predicted at a time
@@ -3090,19 +3161,22 @@ def tta_proba(nets, x, n=1):
                     for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
     """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
     x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues. `on_batch` is nn.train.fit's per-step hook."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook. fast=False trains with
+    nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
+    fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
     net = build_network(config, rng, n_in=x.shape[1])
     rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
-    optimizer = fast_optimizer(config)
+    optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
+    fit = fast_train.fit if fast else plain_train.fit
     history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
                   hook, history, on_batch)
     return net, history, (train_idx, val_idx)

@@ -74,14 +74,23 @@ class TrainConfig:
     augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
     augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
-    patience: int = _setting(0, "Stop after N epochs without a better validation accuracy (0: never). "
-                                "The run keeps its best epoch's weights either way.")
+    patience: int = _setting(0, "Stop after N epochs without a better accuracy on the --select-size rows "
+                                "(0: never).")
+    # The rows that choose are never the rows that report: an accuracy chosen as the best of several
+    # epochs on the same rows reads high.
+    select_size: int = _setting(0, "Rows, apart from the validation holdout, on which the best epoch (and "
+                                   "--patience) is chosen; 0: none, the run keeps its last epoch.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
     # None: --seed. Runs with other seeds but one holdout seed hold out the same rows, so their
     # probabilities can be averaged and judged on those rows: ensemble members are such runs.
     holdout_seed: int = _setting(None, "Seed for the holdout rows alone (default: --seed).")
     members: int = _setting(1, "Networks in an ensemble, seeds --seed, --seed+1, ...; they share one holdout "
                                "and predict with their averaged probabilities.")
+    folds: int = _setting(0, "Out-of-fold ensemble: K members, member i holding out fold i of K (stratified); "
+                             "its estimate is the out-of-fold accuracy over every row of train.csv (0: off).",
+                          metavar="K")
+    fold: int = _setting(None, "With --folds K: train only the member that holds out fold I (from 0) of K, as "
+                               "the ensemble trains it.", metavar="I")
     tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
                            f"one-pixel shifts (1: the image alone; at most {len(TTA_SHIFTS)}).")
 
@@ -92,6 +101,8 @@ class TrainConfig:
             object.__setattr__(self, "arch", None)
         if self.holdout_seed == self.seed:  # likewise: member 0 of an ensemble is the plain run of its seed
             object.__setattr__(self, "holdout_seed", None)
+        if isinstance(self.folds, int) and self.folds >= 2 and self.fold is None and self.members == 1:
+            object.__setattr__(self, "members", self.folds)  # --folds K alone: K members
 
     @property
     def architecture(self):
@@ -108,7 +119,8 @@ class TrainConfig:
         in turn; a plain run of its own (members 1)."""
         archs = self.archs
         return replace(self, members=1, seed=self.seed + i, arch=archs[i % len(archs)],
-                       holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed)
+                       holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed,
+                       fold=i if self.folds else None)
 
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
@@ -170,6 +182,19 @@ class TrainConfig:
                         f"give --members {len(self.archs)} or more")
         if self.patience < 0:
             bad("patience", "must be >= 0 (0: no early stopping)")
+        if self.select_size < 0:
+            bad("select_size", "must be >= 0 (0: keep the last epoch)")
+        if self.patience and not self.select_size:
+            bad("patience", "needs rows to judge the epochs on that are not the reported holdout: give "
+                            "--select-size N as well, e.g. 1000")
+        if self.folds and self.folds < 2:
+            bad("folds", "must be 0 (off) or at least 2")
+        if self.folds and self.fold is None and self.members != self.folds:
+            bad("members", f"must equal --folds ({self.folds}) in an out-of-fold ensemble: one member a fold")
+        if self.fold is not None and not self.folds:
+            bad("fold", "goes with --folds K: it picks one of the K members")
+        if self.fold is not None and not 0 <= self.fold < self.folds:
+            bad("fold", f"must be in [0, {self.folds})")
         return self
 
     def to_dict(self):

@@ -16,7 +16,7 @@ from .errors import DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
 from .parallel import Failed, check_backend, run_tasks
 from .provenance import data_record, train_fingerprint
-from .recipe import average_proba, predict_test
+from .recipe import predict_test, tta_proba
 
 
 def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_batch=None, on_member=None,
@@ -135,7 +135,8 @@ def ensemble_metrics(run_dir, data_folder, seconds):
     folders = rundir.members(run_dir)
     report = evaluate(rundir.model_files(run_dir), data_folder)
     members = [rundir.read_json(f / rundir.METRICS) for f in folders]
-    return {"validation": {k: v for k, v in report.items() if k != "members"}, "members": len(folders),
+    return {"validation": {k: v for k, v in report.items() if k not in ("members", "estimate")},
+            "estimate": report["estimate"], "members": len(folders),
             "member_accuracy": report.get("members", [m["validation"]["accuracy"] for m in members]),
             "member_train_seconds": [m["train_seconds"] for m in members],
             "train_seconds": round(seconds, 3), "n_train": members[0]["n_train"],
@@ -163,17 +164,19 @@ def default_output(folders):
     return folders[0] / rundir.SUBMISSION
 
 
-def predict(paths, data_folder, output=None):
+def predict(paths, data_folder, output=None, tta=None):
     """Predict test.csv with the averaged probabilities of the runs paths name (see rundir.resolve: a run,
-    an ensemble, several, model files); write and check the submission (default: in the one folder named)."""
+    an ensemble, several, model files), over tta views (recipe.tta_proba; default: the first run's
+    config.tta); write and check the submission (default: in the one folder named)."""
     files, folders = rundir.resolve(paths)
-    nets, _ = load_runs(files)
+    nets, configs = load_runs(files)
+    tta = configs[0].tta if tta is None else tta
     output = default_output(folders) if output is None else output
 
     def checked(x):
         for net in nets:
             check_fits(net, x, "test.csv")
-        return average_proba(nets, x).argmax(axis=1)
+        return tta_proba(nets, x, tta).argmax(axis=1)
     try:
         return predict_test(checked, data_folder, output)[0]
     except KeyboardInterrupt:

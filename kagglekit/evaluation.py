@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
-from .data import load_train, stratified_kfold
+from .data import N_CLASSES, load_train, stratified_kfold
 from .errors import ModelError
 from .fast.train import fit
-from .metrics import accuracy, classification_report
+from .metrics import accuracy, classification_report, estimate
 from .nn.network import Network, build_network
 from .parallel import Failed, run_tasks
-from .recipe import average_proba, holdout
+from .recipe import holdout, tta_proba
 
 
 def load_model(model_file):
@@ -31,73 +31,102 @@ def check_fits(net, x, what):
 
 
 def _holdout_of(net, config):
+    """What decides a network's holdout rows, but its fold: members of one ensemble agree on all of it."""
     data = net.meta.get("data")
-    return (config.seed if config.holdout_seed is None else config.holdout_seed, config.val_size,
+    return (config.seed if config.holdout_seed is None else config.holdout_seed,
+            config.folds if config.fold is not None else config.val_size,
             data.get("train_csv") if isinstance(data, dict) else None)
 
 
 def load_runs(files, same_holdout=False):
-    """([Network], the first one's TrainConfig) of model files; ModelError, one line, for models that cannot
-    be averaged: other inputs, or with same_holdout (evaluate) other holdout rows."""
+    """([Network], [TrainConfig]) of model files; ModelError, one line, for models that cannot be
+    averaged: other inputs, or with same_holdout (evaluate) other holdout rows (or folds)."""
     loaded = [(Path(f), *load_model(f)) for f in files]
     first_path, first, first_config = loaded[0]
     for path, net, config in loaded[1:]:
         if net.n_in != first.n_in:
             raise ModelError(f"{first_path.parent} takes {first.n_in} inputs but {path.parent} takes {net.n_in}: "
                              f"their probabilities cannot be averaged; pass models trained on the same data")
-        if same_holdout and _holdout_of(net, config) != _holdout_of(first, first_config):
+        if same_holdout and (_holdout_of(net, config) != _holdout_of(first, first_config)
+                             or (config.fold is None) != (first_config.fold is None)):
             raise ModelError(f"{first_path.parent} and {path.parent} hold out different rows: their ensemble has "
                              f"no common holdout to be evaluated on; train members with the same --holdout-seed, "
                              f"--val-size and data, or only predict with them")
-    return [net for _, net, _ in loaded], first_config
+    return [net for _, net, _ in loaded], [config for _, _, config in loaded]
 
 
-def proba(nets, x, what="the data"):
-    """The averaged class probabilities (n, 10) of nets on x, each checked to fit it."""
+def proba(nets, x, tta=1, what="the data"):
+    """The averaged class probabilities (n, 10) of nets on x (over tta views, see recipe.tta_proba), each
+    network checked to fit it."""
     for net in nets:
         check_fits(net, x, what)
-    return average_proba(nets, x)
+    return tta_proba(nets, x, tta)
 
 
-def holdout_proba(files, data_folder):
-    """(y, val_idx, probabilities on the holdout rows, nets): what evaluate and the report's wrong digits
-    start from."""
-    nets, config = load_runs(files, same_holdout=True)
+def holdout_proba(files, data_folder, tta=None):
+    """(y, rows, probabilities on those rows (len(rows), 10), nets, x, method): what evaluate and the
+    report's wrong digits start from. rows are the holdout the networks share, averaged over them; for
+    the members of an out-of-fold ensemble every row of train.csv, each predicted by the member that
+    held it out. tta: the views to average (default: the first network's config)."""
+    nets, configs = load_runs(files, same_holdout=True)
+    tta = configs[0].tta if tta is None else tta
     x, y = load_train(Path(data_folder) / "train.csv")
-    (_, val_idx), _ = holdout(y, config)
-    return y, val_idx, proba(nets, x[val_idx], "train.csv"), nets, x
+    check_fits(nets[0], x, "train.csv")
+    if configs[0].fold is None:
+        (_, val_idx), _ = holdout(y, configs[0])
+        return y, val_idx, proba(nets, x[val_idx], tta, "train.csv"), nets, x, "holdout"
+    missing = sorted(set(range(configs[0].folds)) - {config.fold for config in configs})
+    if missing:
+        raise ModelError(f"the out-of-fold members cover folds {sorted(c.fold for c in configs)} of "
+                         f"{configs[0].folds}, not {missing}: pass every member, or the ensemble folder")
+    p = np.zeros((len(y), N_CLASSES))
+    for net, config in zip(nets, configs):  # the folds partition the rows: each row is predicted once
+        (_, val_idx), _ = holdout(y, config)
+        p[val_idx] += proba([net], x[val_idx], tta, "train.csv")
+    return y, np.arange(len(y)), p, nets, x, "out-of-fold"
 
 
-def evaluate(files, data_folder):
-    """The runs' averaged probabilities reported on their shared holdout (see metrics.classification_report);
-    with several networks also "members": each one's own accuracy there."""
-    y, val_idx, p, nets, x = holdout_proba(files, data_folder)
-    report = classification_report(y[val_idx], p.argmax(axis=1))
+def evaluate(files, data_folder, tta=None):
+    """The runs' averaged probabilities reported on their shared holdout, or an out-of-fold ensemble's on
+    every row (see holdout_proba): metrics.classification_report plus "estimate" (accuracy, 95% Wilson
+    interval, n, method); with several networks also "members": each one's own accuracy on its rows."""
+    y, rows, p, nets, x, method = holdout_proba(files, data_folder, tta)
+    predicted = p.argmax(axis=1)
+    report = classification_report(y[rows], predicted)
+    report["estimate"] = estimate(y[rows], predicted, method)
     if len(nets) > 1:
-        report["members"] = [accuracy(y[val_idx], net.predict(x[val_idx])) for net in nets]
+        own = [holdout(y, load_model(f)[1])[0][1] for f in files]  # each member's own holdout or fold
+        report["members"] = [accuracy(y[idx], net.predict(x[idx])) for net, idx in zip(nets, own)]
     return report
 
 
 def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="loky", scheduler=None):
-    """Stratified k-fold: a fresh network per fold, the folds run as parallel tasks (see parallel.py);
-    returns per-fold accuracies, mean and std. callback(fold number, accuracy) as each fold ends."""
+    """Stratified k-fold: a fresh network per fold (keeping its last epoch: nothing is chosen on the fold),
+    the folds run as parallel tasks (see parallel.py); returns per-fold accuracies, their mean and std, and
+    "estimate": the out-of-fold accuracy over every row with its 95% interval. callback(fold number,
+    accuracy) as each fold ends."""
     _, y = load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
     stratified_kfold(y, folds, np.random.default_rng(config.seed))  # a bad K: one error, not one per fold
     tasks = [(str(Path(data_folder).resolve()), config, folds, i) for i in range(folds)]
-    results = run_tasks(fold_accuracy, tasks, jobs, backend, scheduler,
-                        on_done=callback and (lambda i, r: isinstance(r, Failed) or callback(i + 1, r)))
+    results = run_tasks(fold_predictions, tasks, jobs, backend, scheduler,
+                        on_done=callback and (lambda i, r: isinstance(r, Failed) or callback(
+                            i + 1, accuracy(y[r[0]], r[1]))))
     failed = [(i, r.why) for i, r in enumerate(results) if isinstance(r, Failed)]
     if failed:
         raise ModelError("; ".join(f"fold {i + 1}/{folds} failed: {why}" for i, why in failed))
-    return {"folds": results, "mean": float(np.mean(results)), "std": float(np.std(results))}
+    scores = [accuracy(y[idx], predicted) for idx, predicted in results]
+    rows = np.concatenate([idx for idx, _ in results])
+    pooled = estimate(y[rows], np.concatenate([predicted for _, predicted in results]), "out-of-fold")
+    return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)), "estimate": pooled}
 
 
-def fold_accuracy(data_folder, config, folds, i):
-    """The task of fold i (from 0): the folds are the first draw of config.seed's generator; the fold's
-    network is drawn and trained from a generator of its own, seed + i, so folds need not run in order."""
+def fold_predictions(data_folder, config, folds, i):
+    """The task of fold i (from 0): (its rows, their predicted labels). The folds are the first draw of
+    config.seed's generator; the fold's network is drawn and trained from a generator of its own, seed + i,
+    so folds need not run in order."""
     x, y = load_train(Path(data_folder) / "train.csv")
     train_idx, val_idx = stratified_kfold(y, folds, np.random.default_rng(config.seed))[i]
     rng = np.random.default_rng(config.seed + i)
     net = build_network(config, rng, n_in=x.shape[1])
     fit(net, x[train_idx], y[train_idx], config, rng)
-    return accuracy(y[val_idx], net.predict(x[val_idx]))
+    return val_idx, tta_proba([net], x[val_idx], config.tta).argmax(axis=1)

@@ -7,10 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .config import TrainConfig, preset
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
-from .recipe import average_proba, predict_test, train_model
+from .metrics import estimate, format_estimate
+from .recipe import predict_test, train_model, tta_proba
 
 # The build rewrites these two assignments: the preset's name, and its config as a TrainConfig literal
 # so that the script shows every setting it trains with.
@@ -60,23 +63,23 @@ def main(argv=None):
             print(f"{member}epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    if CONFIG.members == 1:
-        net, history, _ = train_model(x, y, CONFIG, progress)
-        path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
-        best = history.best
-        print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
-              f"{best['epoch']}, the best)", flush=True)
-        return
-    nets = []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
+    nets, held = [], []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
     for i in range(CONFIG.members):
-        member = f"member {i + 1}/{CONFIG.members} "
-        net, history, (_, val_idx) = train_model(x, y, CONFIG.member(i), progress)
+        member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
+        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
         nets.append(net)
-    path, rows = predict_test(lambda x: average_proba(nets, x).argmax(axis=1), folder,
+        held.append(val_idx)
+    path, rows = predict_test(lambda x: tta_proba(nets, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
-    accuracy = float((average_proba(nets, x[val_idx]).argmax(axis=1) == y[val_idx]).mean())
-    print(f"wrote {path}: {rows} rows, validation accuracy {accuracy:.4f} (the average of {len(nets)} members)",
-          flush=True)
+    if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
+        predicted = np.empty(len(y), np.int64)
+        for net, val_idx in zip(nets, held):
+            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta).argmax(axis=1)
+        est = estimate(y, predicted, "out-of-fold")
+    else:  # the rows every member held out
+        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+    print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
+          f"rows that neither trained nor chose them)", flush=True)
 
 
 def run(argv=None):

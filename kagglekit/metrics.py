@@ -52,6 +52,16 @@ def estimate(y_true, y_pred, method):
     return {"accuracy": correct / n, "low": low, "high": high, "n": n, "method": method}
 
 
+def estimate_of(metrics):
+    """The estimate a run's metrics.json holds; for a run from before estimates, one worked out from its
+    validation accuracy and rows, whose method says that its epoch was chosen on those same rows."""
+    if isinstance(metrics.get("estimate"), dict):
+        return metrics["estimate"]
+    acc, n = metrics["validation"]["accuracy"], metrics["validation"]["n"]
+    low, high = wilson(round(acc * n), n)
+    return {"accuracy": acc, "low": low, "high": high, "n": n, "method": "holdout, also chosen on (reads high)"}
+
+
 def format_estimate(est):
     """An estimate as a person reads it, e.g. "0.9934 (95%: 0.9911–0.9951, 2,000 rows)"."""
     rows = "1 row" if est["n"] == 1 else f"{est['n']:,} rows"

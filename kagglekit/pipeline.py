@@ -17,10 +17,10 @@ from . import rundir
 from .data import N_CLASSES, train_pixels, to_float
 from .errors import ConfigError, Interrupted, ModelError
 from .files import atomic_write
-from .metrics import classification_report
+from .metrics import classification_report, estimate
 from .nn.train import HISTORY_COLUMNS
 from .provenance import data_record
-from .recipe import train_model
+from .recipe import train_model, tta_proba
 
 CHANCE = 1 / N_CLASSES
 MIN_JUDGED_ROWS = 50  # fewer validation rows are too noisy to call an accuracy "chance"
@@ -108,16 +108,19 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
         saved_state.save(run_dir, net, optimizer, rng, history, config)
 
     start = time.perf_counter() - (resume.record["history"][-1]["seconds"] if resume else 0)
-    net, history, (_, val_idx) = train_model(x, y, config, callback, checkpoint, resume and resume.restore,
-                                             on_batch)
+    net, history, (train_idx, val_idx) = train_model(x, y, config, callback, checkpoint,
+                                                     resume and resume.restore, on_batch)
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]
-    report = classification_report(y[val_idx], net.predict(to_float(x, val_idx)))
-    metrics = {"validation": report,
+    predicted = tta_proba([net], to_float(x, val_idx), config.tta).argmax(axis=1)
+    report = classification_report(y[val_idx], predicted)
+    method = "holdout" if config.fold is None else f"fold {config.fold + 1} of {config.folds}"
+    metrics = {"validation": report, "estimate": estimate(y[val_idx], predicted, method),
+               "chosen_on": "select rows" if config.select_size else "none (the last epoch)",
                "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,
-               "n_train": int(len(y) - len(val_idx)), "data": data,
+               "n_train": int(len(train_idx)), "data": data,
                "warning": learning_warning(report, history.column("train_loss"), config.lr)}
     with saved_state.interrupts_deferred():  # the finished run's files, then no checkpoint: all or none
         net.save(run_dir / rundir.MODEL)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import stratified_split, test_pixels, to_float
+from .data import stratified_kfold, stratified_split, test_pixels, to_float
 from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast import train as fast_train
@@ -29,6 +29,8 @@ def holdout(y, config):
     first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
+    if config.fold is not None:  # a member of an out-of-fold ensemble: its fold of the ensemble's K
+        return stratified_kfold(y, config.folds, split_rng)[config.fold], rng
     return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 
@@ -48,7 +50,10 @@ def tta_proba(nets, x, n=1):
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
-    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    """Split off config.val_size rows (or the member's fold), and config.select_size more to choose the
+    epoch on, build the network and fit it: (net, history, (train_idx, val_idx)). The validation rows
+    only report: with select rows the best epoch on those is kept (and --patience judged there), without
+    them the last epoch; the history's val_* columns are the select rows', else the validation rows'.
     x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
@@ -57,15 +62,19 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
     fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
+    fit_idx, select_idx = train_idx, val_idx  # without select rows: the holdout is watched, never chosen by
+    if config.select_size:
+        rest, chosen = stratified_split(y[train_idx], min(config.select_size, len(train_idx) // 2), rng)
+        fit_idx, select_idx = train_idx[rest], train_idx[chosen]
     net = build_network(config, rng, n_in=x.shape[1])
     rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
     fit = fast_train.fit if fast else plain_train.fit
-    history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
-                  hook, history, on_batch)
-    return net, history, (train_idx, val_idx)
+    history = fit(net, rows(fit_idx), y[fit_idx], config, rng, rows(select_idx), y[select_idx], callback,
+                  optimizer, hook, history, on_batch, choose=bool(config.select_size))
+    return net, history, (fit_idx, val_idx)
 
 
 def predict_test(predict, folder, output):

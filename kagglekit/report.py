@@ -11,6 +11,7 @@ import numpy as np
 from . import plots, rundir, runs
 from .evaluation import holdout_proba
 from .files import write_text
+from .metrics import estimate_of, format_estimate
 from .nn.train import learning_rate, steps_per_epoch
 from .provenance import data_for_run
 
@@ -46,7 +47,7 @@ def confidently_wrong(run, path=None, limit=GALLERY):
     provenance.data_for_run; path overrides it)."""
     files = rundir.model_files(run)
     folder, _ = data_for_run(run, files[0], path, same_train=True)
-    y, val_idx, proba, _, x = holdout_proba(files, folder)
+    y, val_idx, proba, _, x, _ = holdout_proba(files, folder)
     predicted = proba.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y[val_idx])
     wrong = wrong[np.argsort(-proba[wrong, predicted[wrong]], kind="stable")][:limit]
@@ -148,11 +149,14 @@ def write_report(run_dir):
              f"- train.csv: {csv_info.get('size', '?')} bytes, sha256 {str(csv_info.get('sha256', '?'))[:12]}",
              f"- rows: {metrics['n_train']} trained on, {validation['n']} held out for validation", "",
              *_training(metrics, run_dir)]
-    kfold = record.get("kfold")
-    lines += ["", "## Accuracy", "", *_table(["measure", "accuracy"], [
-        [f"holdout ({validation['n']} rows)", _accuracy(validation["accuracy"])],
+    kfold, est = record.get("kfold"), estimate_of(metrics)
+    lines += ["", "## Accuracy", "", "The estimate is measured on rows that neither trained the network nor chose "
+              "its epoch (out-of-fold: every row, each by the member that held it out).", "", *_table(["measure", "accuracy"], [
+        [f"estimate: {est['method']} ({est['n']:,} rows)", format_estimate(est)],
         *([["train (best epoch)", _accuracy(metrics.get("train_accuracy"))]] if "train_accuracy" in metrics else []),
-        [f"{len(kfold['folds'])}-fold cross-validation", f"{kfold['mean']:.4f} ± {kfold['std']:.4f}"]
+        [f"{len(kfold['folds'])}-fold cross-validation", (format_estimate(kfold["estimate"]) + "; per fold "
+                                                           if isinstance(kfold.get("estimate"), dict) else "")
+         + f"{kfold['mean']:.4f} ± {kfold['std']:.4f}"]
         if kfold else ["k-fold cross-validation", f"not run (`kagglekit evaluate {run_dir} --folds 5`)"]]),
         "", "Per class (holdout):", "",
         *_table(["digit", *range(len(validation["per_class"]))],

@@ -10,6 +10,7 @@ from . import rundir
 from .competition import send_submission
 from .config import PRESETS, TrainConfig
 from .errors import ConfigError, ModelError
+from .metrics import estimate_of
 
 RUNS, RECORD, METRICS = rundir.RUNS, rundir.RECORD, rundir.METRICS
 
@@ -169,7 +170,7 @@ def summary(run_dir):
             "architecture": config.architecture, "optimizer": config.optimizer, "lr": config.lr,
             "schedule": config.schedule, "batch_size": config.batch_size, "epochs": config.epochs,
             "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
-            "val_accuracy": validation["accuracy"], "val_rows": validation["n"],
+            "val_accuracy": validation["accuracy"], "val_rows": validation["n"], "estimate": estimate_of(metrics),
             "train_seconds": metrics.get("train_seconds"), "kfold": record.get("kfold", {}).get("mean"),
             "public": best_public(record), "submissions": len(record["submissions"])}
 

@@ -11,6 +11,7 @@ from layer_stand_ins import stand_ins  # noqa: F401 (a fixture)
 from kagglekit.cli import main
 from kagglekit import ensemble, pipeline, provenance
 from kagglekit.config import TrainConfig
+from kagglekit.metrics import format_estimate
 from competition import write_competition
 
 FAST = ["--preset", "quick", "--epochs", "1", "--val-size", "20"]
@@ -49,7 +50,8 @@ def test_train_then_evaluate_then_predict(cli, tiny_competition, tmp_path):
 
     result = cli(["evaluate", run])
     assert result.exit_code == 0, result.output
-    assert f"Validation accuracy: {metrics['validation']['accuracy']:.4f} on 20 rows" in result.output
+    assert f"Validation accuracy: {format_estimate(metrics['estimate'])}" in result.output
+    assert metrics["estimate"]["n"] == 20 and metrics["estimate"]["method"] == "holdout"
     assert "confusion matrix" in result.output
 
     result = cli(["predict", "-p", tiny_competition, "-o", "out/sub.csv"])  # newest run by default
@@ -72,7 +74,7 @@ def test_evaluate_folds(cli, tiny_competition):
     cli(["train", *FAST, "-p", tiny_competition])
     result = cli(["evaluate", "--folds", "3", "-p", tiny_competition])
     assert result.exit_code == 0, result.output
-    assert "fold 3/3" in result.output and "3-fold accuracy: " in result.output and "±" in result.output
+    assert "fold 3/3" in result.output and "3-fold out-of-fold accuracy: " in result.output and "±" in result.output
     fails(cli(["evaluate", "--folds", "61", "-p", tiny_competition]), "--folds must be between 2 and 60, got 61")
     for folds in ("0", "1"):  # 0 was silently ignored: a plain evaluation instead of the K-fold asked for
         result = cli(["evaluate", "--folds", folds, "-p", tiny_competition])
@@ -190,10 +192,10 @@ def test_predict_and_evaluate_use_the_runs_own_data_from_anywhere(cli, trained, 
     assert len((elsewhere / "sub.csv").read_text().splitlines()) == 21  # tiny's 20 test rows, not the sample's
     assert sorted(p.name for p in elsewhere.iterdir()) == ["sub.csv"]  # no sample unpacked here
     monkeypatch.chdir(trained)  # evaluate from inside the run folder: its own holdout, not the sample's
-    accuracy = json.loads((trained / "metrics.json").read_text())["validation"]["accuracy"]
+    est = json.loads((trained / "metrics.json").read_text())["estimate"]
     result = cli(["evaluate", "."])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == f"Validation accuracy: {accuracy:.4f} on 20 rows"
+    assert result.stdout.splitlines()[0] == f"Validation accuracy: {format_estimate(est)}"
 
 
 def test_newest_run_is_named_first(cli, trained):

@@ -128,7 +128,7 @@ def test_cli_ensemble_resume_predict_and_evaluate(tiny_competition, tmp_path, mo
     result = run("evaluate", "runs/e/members/0", "runs/e/members/1", "-q")
     assert result.exit_code == 0, result.output
     assert "Ensemble validation accuracy: " in result.output
-    assert run("evaluate", "runs/e", "--folds", "2", "-j", "2", "-q").output.startswith("2-fold accuracy: ")
+    assert run("evaluate", "runs/e", "--folds", "2", "-j", "2", "-q").output.startswith("2-fold out-of-fold accuracy: ")
 
 
 def test_cli_errors_are_one_line(tiny_competition, tmp_path, monkeypatch):

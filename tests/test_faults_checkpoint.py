@@ -91,7 +91,7 @@ CASES = {
     "npz-text-epoch": (_npz(lambda a: {**a, "epoch": np.array("2")}), NPZ, "it has no epoch"),
     "npz-text-moments": (_npz(lambda a: {**a, "m.0": np.array(["x"] * 3)}), NPZ, "m.0 holds <U1, not floats"),
     "npz-moments-of-one-parameter-lost": (_npz(_without("m.1")), NPZ, "it holds m for some parameters only"),
-    "npz-all-moments-lost": (_npz(_no_moments), STATE, "(BlockedAdam state at step 1 has no moments m and v)"),
+    "npz-all-moments-lost": (_npz(_no_moments), STATE, "has no moments m and v)"),
     "npz-moment-of-another-shape": (_npz(lambda a: {**a, "m.0": np.zeros(7, np.float32)}),
                                     "runs/cut: the checkpoint does not fit the run", "m.0 (7,) fits no parameter"),
     # checkpoint.json: the epoch, config, optimizer numbers, generator and history

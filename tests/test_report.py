@@ -12,6 +12,7 @@ from kagglekit import plots, report, runs
 from kagglekit.cli import main
 from kagglekit.cli.pipeline import train
 from kagglekit.config import TrainConfig, preset
+from kagglekit.metrics import format_estimate
 
 SIZES = {"loss.png": (640, 400), "accuracy.png": (640, 400), "lr.png": (640, 400),
          "confusion.png": (560, 500), "wrong.png": (800, 260)}
@@ -45,7 +46,7 @@ def test_plots_are_pngs_of_the_expected_sizes(trained):
 def test_report_holds_the_measured_numbers(trained, sample_competition):
     metrics = json.loads((trained / "metrics.json").read_text())
     text = (trained / "report.md").read_text()
-    assert f"| holdout (500 rows) | {metrics['validation']['accuracy']:.4f} |" in text
+    assert f"| estimate: holdout (500 rows) | {format_estimate(metrics['estimate'])} |" in text
     assert f"- time: {metrics['train_seconds']:.1f} s" in text
     assert "- rows: 4500 trained on, 500 held out for validation" in text
     assert "| accuracy | " + " | ".join(f"{a:.4f}" for a in metrics["validation"]["per_class"]) + " |" in text
@@ -85,7 +86,8 @@ def test_kfold_goes_into_the_report_and_the_runs_table(cli, trained):
     assert result.exit_code == 0, result.output
     kfold = runs.read_record(trained)["kfold"]
     assert len(kfold["folds"]) == 2
-    assert f"| 2-fold cross-validation | {kfold['mean']:.4f} ± {kfold['std']:.4f} |" in (
+    assert (f"| 2-fold cross-validation | {format_estimate(kfold['estimate'])}; per fold {kfold['mean']:.4f} ± "
+            f"{kfold['std']:.4f} |") in (
         trained / "report.md").read_text()
     assert json.loads(cli("runs", "--json").output)[0]["kfold"] == kfold["mean"]
 
@@ -121,7 +123,7 @@ def test_an_ensemble_gets_a_report_linking_its_members(cli, sample_competition, 
     text = (folder / "report.md").read_text()
     metrics = json.loads((folder / "metrics.json").read_text())
     assert text.startswith("# Ensemble ens (2 members)\n")
-    assert f"| holdout ({metrics['validation']['n']} rows) | {metrics['validation']['accuracy']:.4f} |" in text
+    assert f"| estimate: holdout ({metrics['validation']['n']} rows) | {format_estimate(metrics['estimate'])} |" in text
     for i, acc in enumerate(metrics["member_accuracy"]):
         assert f"| {i} | [members/{i}](members/{i}/report.md) | {acc:.4f} |" in text
         assert (folder / "members" / str(i) / "report.md").is_file()

@@ -14,6 +14,7 @@ from kagglekit import checkpoint, pipeline
 from kagglekit.cli import main
 from kagglekit.config import preset
 from kagglekit.errors import Interrupted, ModelError
+from kagglekit.metrics import format_estimate
 from kagglekit.nn.network import Network
 
 CONFIG = preset("quick").override(epochs=6, val_size=20, batch_size=8, dropout=0.2, augment_shift=1,
@@ -82,7 +83,8 @@ def test_resuming_may_extend_the_epochs_and_patience_stops_early(tiny_competitio
     _, metrics = pipeline.resume_run(*pipeline.unfinished_run(runs / "r"), tiny_competition, epochs=9)
     assert metrics["epochs"] == metrics["epochs_run"] == 9
     assert json.loads((runs / "r" / "config.json").read_text())["epochs"] == 9
-    _, stopped = pipeline.train_run(tiny_competition, config.override(epochs=60, patience=2), "p", runs=runs)
+    _, stopped = pipeline.train_run(tiny_competition, config.override(epochs=60, patience=2, select_size=10), "p",
+                                       runs=runs)
     assert stopped["epochs_run"] == stopped["best_epoch"] + 2 < 60
 
 
@@ -120,8 +122,8 @@ def test_ctrl_c_keeps_the_run_and_train_resume_finishes_it(cli, tiny_competition
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "runs" / "r" / "metrics.json").read_text())
     assert result.stdout.splitlines() == [
-        f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy {metrics['validation']['accuracy']:.4f} "
-        f"(best epoch {metrics['best_epoch']} of 8), run saved in runs/r"]
+        f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy {format_estimate(metrics['estimate'])} "
+        f"(epoch 8 of 8), run saved in runs/r"]
     assert {p.name for p in (tmp_path / "runs" / "r").iterdir()} == FINISHED | {"report.md"}  # the CLI adds the report
 
 

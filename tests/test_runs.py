@@ -33,8 +33,8 @@ def test_two_presets_then_submit_wait_then_runs(downloaded, cwd, fake_kaggle):
     assert (by_name["small"]["preset"], by_name["small"]["public"]) == ("quick", public)
     assert (by_name["wide"]["preset"], by_name["wide"]["public"]) == ("mlp", "")
     lines = run("runs").stdout.splitlines()
-    assert lines[0].split() == ["#", "run", "nets", "preset", "changed", "settings", "val", "acc", "k-fold",
-                                "seconds", "public"]
+    assert lines[0].split() == ["#", "run", "nets", "preset", "changed", "settings", "estimate", "(95%,", "rows)",
+                                "k-fold", "seconds", "public"]
     rows = {line.split()[1]: line.split() for line in lines[2:]}
     assert rows["small"][-1] == public and rows["wide"][-1] == "-"
     assert rows["small"][2:6] == ["1", "quick", "epochs", "1,"]

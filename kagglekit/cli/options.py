@@ -73,7 +73,8 @@ def _parsed(parse, ctx, param, value):
 
 def config_options(f):
     """--preset and one option per TrainConfig field; the command gets the overridden preset as `config`."""
-    names = [field.name for field in dataclasses.fields(TrainConfig)]
+    settable = dataclasses.fields(TrainConfig)
+    names = [field.name for field in settable]
 
     @functools.wraps(f)
     def wrapper(preset_name, **kwargs):
@@ -81,7 +82,7 @@ def config_options(f):
         return f(config=preset(preset_name).override(**changes), **kwargs)
 
     for option in reversed([preset_option("Starting configuration; the options below override it."),
-                            *map(_config_option, dataclasses.fields(TrainConfig))]):
+                            *map(_config_option, settable)]):
         wrapper = option(wrapper)
     return wrapper
 

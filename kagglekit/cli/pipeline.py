@@ -7,6 +7,7 @@ from click.core import ParameterSource
 from .. import ensemble, evaluation, pipeline, provenance, rundir, runs
 from ..data import COMPETITION, is_cached
 from ..errors import ConfigError
+from ..metrics import estimate_of, format_estimate
 from ..report import write_report
 from ..submission import check_submission, score_submission
 from .options import (check_credentials, config_options, message_option, note, parallel_options, path_option,
@@ -61,8 +62,11 @@ def run_data(run, model_file, path, quiet, same_train=False, err=False):
     return folder
 
 
-def print_report(report, title):
-    click.echo(f"{title} accuracy: {report['accuracy']:.4f} on {report['n']} rows")
+def print_report(report, ensemble=False):
+    """The estimate (validation, or out-of-fold), per-class accuracy and confusion matrix of a report."""
+    rows = "out-of-fold" if report["estimate"]["method"] == "out-of-fold" else "validation"
+    title = f"Ensemble {rows}" if ensemble else rows.capitalize()
+    click.echo(f"{title} accuracy: {format_estimate(report['estimate'])}")
     click.echo("per class: " + "  ".join(f"{i}:{a:.3f}" if a is not None else f"{i}:-"
                                           for i, a in enumerate(report["per_class"])))
     click.echo("confusion matrix (rows = true label, columns = predicted):")
@@ -99,15 +103,18 @@ def train_and_report(folder, config, name, quiet, parallel):
 
 
 def report_run(run_dir, metrics):
-    accuracy = metrics["validation"]["accuracy"]
+    est = estimate_of(metrics)
+    what = "out-of-fold accuracy" if est["method"] == "out-of-fold" else "validation accuracy"
     if "members" in metrics:
         members = "  ".join(f"{a:.4f}" for a in metrics["member_accuracy"])
-        click.echo(f"Trained {metrics['members']} members in {metrics['train_seconds']:.1f} s: ensemble validation "
-                   f"accuracy {accuracy:.4f} (members {members}), saved in {run_dir}")
+        click.echo(f"Trained {metrics['members']} members in {metrics['train_seconds']:.1f} s: ensemble {what} "
+                   f"{format_estimate(est)} (members {members}), saved in {run_dir}")
     else:
         stopped = f", stopped early after {metrics['epochs_run']}" if metrics["epochs_run"] < metrics["epochs"] else ""
-        click.echo(f"Trained in {metrics['train_seconds']:.1f} s: validation accuracy {accuracy:.4f} (best epoch "
-                   f"{metrics['best_epoch']} of {metrics['epochs']}{stopped}), run saved in {run_dir}")
+        kept = (f"best epoch {metrics['best_epoch']} of {metrics['epochs']} on the select rows{stopped}"
+                if metrics.get("chosen_on") == "select rows" else f"epoch {metrics['best_epoch']} of {metrics['epochs']}")
+        click.echo(f"Trained in {metrics['train_seconds']:.1f} s: {what} {format_estimate(est)} ({kept}), run saved "
+                   f"in {run_dir}")
     if metrics["warning"]:
         note(f"Warning: {metrics['warning']}")  # even with -q: this run must not pass for a good one
 
@@ -198,7 +205,8 @@ def evaluate(models, path, folds, quiet, parallel):
         _, config = evaluation.load_model(files[0])
         result = evaluation.cross_validate(folder, config, folds, lambda i, acc: note(
             f"fold {i}/{folds}: accuracy {acc:.4f}", quiet), **parallel)
-        click.echo(f"{folds}-fold accuracy: {result['mean']:.4f} ± {result['std']:.4f}")
+        click.echo(f"{folds}-fold out-of-fold accuracy: {format_estimate(result['estimate'])}; per fold "
+                   f"{result['mean']:.4f} ± {result['std']:.4f}")
         if len(folders) == 1 and runs.is_run(folders[0]):  # kept for `kagglekit runs` and the run's report
             runs.record_kfold(folders[0], result)
             write_report(folders[0])
@@ -207,7 +215,7 @@ def evaluate(models, path, folds, quiet, parallel):
     if "members" in report:
         click.echo(f"Members: {len(report['members'])}, each alone: "
                    + "  ".join(f"{a:.4f}" for a in report["members"]))
-    print_report(report, "Ensemble validation" if "members" in report else "Validation")
+    print_report(report, "members" in report)
 
 
 def _at_least_two(folds):
@@ -220,8 +228,10 @@ def _at_least_two(folds):
 @models_argument
 @run_data_option
 @output_option
+@click.option("--tta", type=int, metavar="N", help="Average the probabilities over the image and its first N-1 "
+              "fixed one-pixel shifts (default: the run's own --tta setting; 1: the image alone).")
 @quiet_option()
-def predict(models, path, output, quiet):
+def predict(models, path, output, tta, quiet):
     """Predict test.csv and write a checked ImageId,Label submission CSV.
 
     MODELS are run folders or model files (default: the newest run); several runs, or an ensemble
@@ -233,7 +243,7 @@ def predict(models, path, output, quiet):
     """
     to_stdout = str(output) == "-"
     paths, files, folders = named_runs(models, err=to_stdout)
-    written = ensemble.predict(paths, run_data(folders[0], files[0], path, quiet, err=to_stdout), output)
+    written = ensemble.predict(paths, run_data(folders[0], files[0], path, quiet, err=to_stdout), output, tta)
     average = f"; the average of {len(files)} models" if len(files) > 1 else ""
     click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated{average})",
                err=to_stdout)
@@ -308,7 +318,7 @@ def run(config, path, name, output, submit, message, force, quiet, parallel):
         check_credentials(on_note=note)  # now, not after minutes of training
     run_dir, metrics = train_and_report(folder, config, name, quiet, parallel)
     if not quiet:
-        print_report(metrics["validation"], "Validation")
+        print_report({**metrics["validation"], "estimate": estimate_of(metrics)}, "members" in metrics)
     written = ensemble.predict([run_dir], folder, output)
     sample = folder / "sample_submission.csv"
     if metrics["warning"]:

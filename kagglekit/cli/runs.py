@@ -28,6 +28,11 @@ def _score(value):
     return "-" if value is None else f"{value:.4f}"
 
 
+def _estimate(est):
+    method = " oof" if est["method"] == "out-of-fold" else ""
+    return f"{est['accuracy']:.4f} ({est['low']:.4f}–{est['high']:.4f}, {est['n']:,}{method})"
+
+
 def _settings(changed):
     text = ", ".join(f"{k} {','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in changed.items())
     return text if len(text) <= 48 else text[:47] + "…"
@@ -54,10 +59,10 @@ def runs_command(as_json):
     if not rows:
         click.echo(f"No finished runs in {runs.RUNS}/ yet: train one with `kagglekit run`.")
         return
-    table = [[i, r["name"], r["members"], r["preset"], _settings(r["changed"]) or "-", _score(r["val_accuracy"]),
+    table = [[i, r["name"], r["members"], r["preset"], _settings(r["changed"]) or "-", _estimate(r["estimate"]),
               _score(r["kfold"]), f"{r['train_seconds']:.1f}", r["public"] or ("pending" if r["submissions"] else "-")]
              for i, r in enumerate(rows, 1)]
-    print_table(["#", "run", "nets", "preset", "changed settings", "val acc", "k-fold", "seconds", "public"], table)
+    print_table(["#", "run", "nets", "preset", "changed settings", "estimate (95%, rows)", "k-fold", "seconds", "public"], table)
 
 
 COMMANDS = [runs_command, report]

@@ -180,12 +180,13 @@ class Workers:
 
 
 def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-                   history=None, on_batch=None):
+                   history=None, on_batch=None, choose=True):
     """nn.train.fit for a full-batch config without augmentation: the same rows every step, run as
     FullBatch parts. Each epoch's validation rows (packed once too) are evaluated while the other parts
     run the next step, with the weights the epoch ended with, so this process's part is lighter by
     about the cost of that evaluation; the epoch's checkpoint is written then too."""
     history = History() if history is None else history
+    history.choose = choose
     rate, best = learning_rate(config, 1), BestWeights(net, history)
     start = time.perf_counter() - history.last.get("seconds", 0)
     validate = x_val is not None and len(x_val) > 0

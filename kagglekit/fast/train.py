@@ -29,7 +29,7 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None):
+        history=None, on_batch=None, choose=True):
     """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
     optimizer, if not given, is fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
@@ -37,6 +37,6 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
             return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
-                                  on_batch)
+                                  on_batch, choose)
         return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history, on_batch)
+                         history, on_batch, choose)

@@ -20,8 +20,10 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "s
 
 @dataclass
 class History:
-    """One row per epoch; val_* are NaN when there is no validation set."""
+    """One row per epoch; val_* are NaN when there is no validation set. With choose False the validation
+    rows are only watched: the best epoch is the last one, whatever they say."""
     rows: list = field(default_factory=list)
+    choose: bool = True
 
     def column(self, name):
         return [row[name] for row in self.rows]
@@ -35,7 +37,7 @@ class History:
         """The epoch of the highest validation accuracy (the first of equals); without validation the
         last epoch, as nothing says an earlier one was better; 0 before the first epoch."""
         scored = [row for row in self.rows if not np.isnan(row["val_acc"])]
-        if not scored:
+        if not scored or not self.choose:
             return self.last.get("epoch", 0)
         return max(scored, key=lambda row: row["val_acc"])["epoch"]
 
@@ -100,7 +102,7 @@ def close_epoch(history, row, best, callback=None, checkpoint=None):
 
 def should_stop(history, patience):
     """Whether `patience` epochs (0: never) have gone by without a better validation accuracy."""
-    return patience > 0 and history.last["epoch"] - history.best_epoch >= patience
+    return patience > 0 and history.choose and history.last["epoch"] - history.best_epoch >= patience
 
 
 def steps_per_epoch(n, batch_size):
@@ -150,7 +152,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None):
+        history=None, on_batch=None, choose=True):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -160,10 +162,13 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
     n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
     accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
-    best epoch and its checkpoint have the averaged weights (see weight_average). Raises TrainingError if
+    best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
+    validation rows are only scored, for the history: net keeps the last epoch and patience does not
+    apply. Raises TrainingError if
     the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
+    history.choose = choose
     per_epoch = steps_per_epoch(len(x), config.batch_size)
     rate, ema = learning_rate(config, per_epoch), weight_average(net, optimizer, config)
     with averaged(net, ema):  # a History being continued: its best epoch's weights are the averages

@@ -1095,14 +1095,23 @@ class TrainConfig:
     augment_zoom: float = _setting(0.0, "Scale training images by a factor in [1-Z, 1+Z], e.g. 0.1.")
     augment_shear: float = _setting(0.0, "Shear training images by up to N degrees either way.")
     val_size: int = _setting(1000, "Rows held out (stratified) for validation.")
-    patience: int = _setting(0, "Stop after N epochs without a better validation accuracy (0: never). "
-                                "The run keeps its best epoch's weights either way.")
+    patience: int = _setting(0, "Stop after N epochs without a better accuracy on the --select-size rows "
+                                "(0: never).")
+    # The rows that choose are never the rows that report: an accuracy chosen as the best of several
+    # epochs on the same rows reads high.
+    select_size: int = _setting(0, "Rows, apart from the validation holdout, on which the best epoch (and "
+                                   "--patience) is chosen; 0: none, the run keeps its last epoch.")
     seed: int = _setting(0, "Seed for the split, init, shuffles and augmentation.")
     # None: --seed. Runs with other seeds but one holdout seed hold out the same rows, so their
     # probabilities can be averaged and judged on those rows: ensemble members are such runs.
     holdout_seed: int = _setting(None, "Seed for the holdout rows alone (default: --seed).")
     members: int = _setting(1, "Networks in an ensemble, seeds --seed, --seed+1, ...; they share one holdout "
                                "and predict with their averaged probabilities.")
+    folds: int = _setting(0, "Out-of-fold ensemble: K members, member i holding out fold i of K (stratified); "
+                             "its estimate is the out-of-fold accuracy over every row of train.csv (0: off).",
+                          metavar="K")
+    fold: int = _setting(None, "With --folds K: train only the member that holds out fold I (from 0) of K, as "
+                               "the ensemble trains it.", metavar="I")
     tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
                            f"one-pixel shifts (1: the image alone; at most {len(TTA_SHIFTS)}).")
 
@@ -1113,6 +1122,8 @@ class TrainConfig:
             object.__setattr__(self, "arch", None)
         if self.holdout_seed == self.seed:  # likewise: member 0 of an ensemble is the plain run of its seed
             object.__setattr__(self, "holdout_seed", None)
+        if isinstance(self.folds, int) and self.folds >= 2 and self.fold is None and self.members == 1:
+            object.__setattr__(self, "members", self.folds)  # --folds K alone: K members
 
     @property
     def architecture(self):
@@ -1129,7 +1140,8 @@ class TrainConfig:
         in turn; a plain run of its own (members 1)."""
         archs = self.archs
         return replace(self, members=1, seed=self.seed + i, arch=archs[i % len(archs)],
-                       holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed)
+                       holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed,
+                       fold=i if self.folds else None)
 
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
@@ -1191,6 +1203,19 @@ class TrainConfig:
                         f"give --members {len(self.archs)} or more")
         if self.patience < 0:
             bad("patience", "must be >= 0 (0: no early stopping)")
+        if self.select_size < 0:
+            bad("select_size", "must be >= 0 (0: keep the last epoch)")
+        if self.patience and not self.select_size:
+            bad("patience", "needs rows to judge the epochs on that are not the reported holdout: give "
+                            "--select-size N as well, e.g. 1000")
+        if self.folds and self.folds < 2:
+            bad("folds", "must be 0 (off) or at least 2")
+        if self.folds and self.fold is None and self.members != self.folds:
+            bad("members", f"must equal --folds ({self.folds}) in an out-of-fold ensemble: one member a fold")
+        if self.fold is not None and not self.folds:
+            bad("fold", "goes with --folds K: it picks one of the K members")
+        if self.fold is not None and not 0 <= self.fold < self.folds:
+            bad("fold", f"must be in [0, {self.folds})")
         return self
 
     def to_dict(self):
@@ -1639,6 +1664,78 @@ def _class_sorted(y, rng):
 '''
 
 
+# -------------------- kagglekit/metrics.py --------------------------------------------------
+SOURCES['kagglekit/metrics.py'] = r'''"""How well predicted labels match the true ones: accuracy, per-class accuracy, the confusion matrix, and
+an accuracy estimate with its 95% Wilson interval, which says how far the figure may be from the accuracy
+on rows never seen. Labels are int arrays of shape (n_samples,) with values in 0..9."""
+import math
+
+import numpy as np
+
+from .data import N_CLASSES
+from .errors import DataError
+
+Z95 = 1.96  # the standard normal's 97.5% quantile: a two-sided 95% interval
+
+
+def accuracy(y_true, y_pred):
+    """The fraction of rows predicted right, as a float."""
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def classification_report(y_true, y_pred):
+    """Accuracy, per-class accuracy (recall) and the confusion matrix (rows: true, columns: predicted)."""
+    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    support = confusion.sum(axis=1)
+    per_class = np.divide(np.diag(confusion), support, out=np.full(N_CLASSES, np.nan), where=support > 0)
+    return {"accuracy": accuracy(y_true, y_pred), "n": int(len(y_true)),
+            "per_class": [None if np.isnan(a) else float(a) for a in per_class],
+            "confusion": confusion.tolist()}
+
+
+def wilson(correct, n, z=Z95):
+    """(low, high): the Wilson score interval of a binomial proportion, correct successes out of n > 0.
+    Unlike p ± z·sqrt(p(1-p)/n) it stays inside [0, 1] and does not shrink to nothing at p = 0 or 1,
+    which is where a digit classifier's accuracy lives."""
+    if n <= 0 or not 0 <= correct <= n:
+        raise ValueError(f"wilson needs 0 <= correct <= n and n > 0, got correct={correct}, n={n}")
+    p, z2 = correct / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)  # rounding may step past 0 or 1 at p = 0 or 1
+
+
+def estimate(y_true, y_pred, method):
+    """{"accuracy", "low", "high", "n", "method"}: the accuracy of y_pred on the n rows of y_true and its
+    95% Wilson interval; method says which rows they are, e.g. "holdout" or "out-of-fold". DataError
+    for no rows, where there is nothing to estimate."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(y_true)
+    if n == 0:
+        raise DataError(f"cannot estimate accuracy on 0 {method} rows; keep some rows out of training to measure on")
+    correct = int(np.count_nonzero(y_true == y_pred))
+    low, high = wilson(correct, n)
+    return {"accuracy": correct / n, "low": low, "high": high, "n": n, "method": method}
+
+
+def estimate_of(metrics):
+    """The estimate a run's metrics.json holds; for a run from before estimates, one worked out from its
+    validation accuracy and rows, whose method says that its epoch was chosen on those same rows."""
+    if isinstance(metrics.get("estimate"), dict):
+        return metrics["estimate"]
+    acc, n = metrics["validation"]["accuracy"], metrics["validation"]["n"]
+    low, high = wilson(round(acc * n), n)
+    return {"accuracy": acc, "low": low, "high": high, "n": n, "method": "holdout, also chosen on (reads high)"}
+
+
+def format_estimate(est):
+    """An estimate as a person reads it, e.g. "0.9934 (95%: 0.9911–0.9951, 2,000 rows)"."""
+    rows = "1 row" if est["n"] == 1 else f"{est['n']:,} rows"
+    return f"{est['accuracy']:.4f} (95%: {est['low']:.4f}–{est['high']:.4f}, {rows})"
+'''
+
+
 # -------------------- kagglekit/fast/__init__.py --------------------------------------------
 SOURCES['kagglekit/fast/__init__.py'] = r'''"""Opt-in speed for the plain network in kagglekit.nn: the same maths, computed with fewer passes over
 memory. Each piece is tested equal to the plain path it replaces."""
@@ -1719,8 +1816,10 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "s
 
 @dataclass
 class History:
-    """One row per epoch; val_* are NaN when there is no validation set."""
+    """One row per epoch; val_* are NaN when there is no validation set. With choose False the validation
+    rows are only watched: the best epoch is the last one, whatever they say."""
     rows: list = field(default_factory=list)
+    choose: bool = True
 
     def column(self, name):
         return [row[name] for row in self.rows]
@@ -1734,7 +1833,7 @@ class History:
         """The epoch of the highest validation accuracy (the first of equals); without validation the
         last epoch, as nothing says an earlier one was better; 0 before the first epoch."""
         scored = [row for row in self.rows if not np.isnan(row["val_acc"])]
-        if not scored:
+        if not scored or not self.choose:
             return self.last.get("epoch", 0)
         return max(scored, key=lambda row: row["val_acc"])["epoch"]
 
@@ -1799,7 +1898,7 @@ def close_epoch(history, row, best, callback=None, checkpoint=None):
 
 def should_stop(history, patience):
     """Whether `patience` epochs (0: never) have gone by without a better validation accuracy."""
-    return patience > 0 and history.last["epoch"] - history.best_epoch >= patience
+    return patience > 0 and history.choose and history.last["epoch"] - history.best_epoch >= patience
 
 
 def steps_per_epoch(n, batch_size):
@@ -1849,7 +1948,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None):
+        history=None, on_batch=None, choose=True):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -1859,10 +1958,13 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     are not run again, and net, optimizer and rng must be as its last epoch left them. `on_batch(i,
     n_batches, loss, acc, lr)` is called after every step with the epoch's running mean loss and
     accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
-    best epoch and its checkpoint have the averaged weights (see weight_average). Raises TrainingError if
+    best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
+    validation rows are only scored, for the history: net keeps the last epoch and patience does not
+    apply. Raises TrainingError if
     the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     history = History() if history is None else history
+    history.choose = choose
     per_epoch = steps_per_epoch(len(x), config.batch_size)
     rate, ema = learning_rate(config, per_epoch), weight_average(net, optimizer, config)
     with averaged(net, ema):  # a History being continued: its best epoch's weights are the averages
@@ -2925,7 +3027,7 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None):
+        history=None, on_batch=None, choose=True):
     """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
     optimizer, if not given, is fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
@@ -2933,9 +3035,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         if is_full_batch(config):
             from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
             return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
-                                  on_batch)
+                                  on_batch, choose)
         return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history, on_batch)
+                         history, on_batch, choose)
 '''
 
 
@@ -3119,7 +3221,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import stratified_split, test_pixels, to_float
+from .data import stratified_kfold, stratified_split, test_pixels, to_float
 from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast import train as fast_train
@@ -3143,6 +3245,8 @@ def holdout(y, config):
     first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
+    if config.fold is not None:  # a member of an out-of-fold ensemble: its fold of the ensemble's K
+        return stratified_kfold(y, config.folds, split_rng)[config.fold], rng
     return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 
@@ -3162,7 +3266,10 @@ def tta_proba(nets, x, n=1):
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
-    """Split off config.val_size rows, build the network and fit it: (net, history, (train_idx, val_idx)).
+    """Split off config.val_size rows (or the member's fold), and config.select_size more to choose the
+    epoch on, build the network and fit it: (net, history, (train_idx, val_idx)). The validation rows
+    only report: with select rows the best epoch on those is kept (and --patience judged there), without
+    them the last epoch; the history's val_* columns are the select rows', else the validation rows'.
     x is float32 in [0, 1], or uint8 pixels (data.train_pixels), whose parts are converted as they are
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
@@ -3171,15 +3278,19 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
     fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
+    fit_idx, select_idx = train_idx, val_idx  # without select rows: the holdout is watched, never chosen by
+    if config.select_size:
+        rest, chosen = stratified_split(y[train_idx], min(config.select_size, len(train_idx) // 2), rng)
+        fit_idx, select_idx = train_idx[rest], train_idx[chosen]
     net = build_network(config, rng, n_in=x.shape[1])
     rows = (lambda idx: to_float(x, idx)) if x.dtype == np.uint8 else (lambda idx: x[idx])
     optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
     fit = fast_train.fit if fast else plain_train.fit
-    history = fit(net, rows(train_idx), y[train_idx], config, rng, rows(val_idx), y[val_idx], callback, optimizer,
-                  hook, history, on_batch)
-    return net, history, (train_idx, val_idx)
+    history = fit(net, rows(fit_idx), y[fit_idx], config, rng, rows(select_idx), y[select_idx], callback,
+                  optimizer, hook, history, on_batch, choose=bool(config.select_size))
+    return net, history, (fit_idx, val_idx)
 
 
 def predict_test(predict, folder, output):
@@ -3214,10 +3325,13 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .config import TrainConfig, preset
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
-from .recipe import average_proba, predict_test, train_model
+from .metrics import estimate, format_estimate
+from .recipe import predict_test, train_model, tta_proba
 
 # The build rewrites these two assignments: the preset's name, and its config as a TrainConfig literal
 # so that the script shows every setting it trains with.
@@ -3245,9 +3359,12 @@ CONFIG: TrainConfig = TrainConfig(
     augment_shear=0.0,
     val_size=2000,
     patience=0,
+    select_size=0,
     seed=0,
     holdout_seed=None,
     members=1,
+    folds=0,
+    fold=None,
     tta=1,
 ).check()
 INPUT_ROOT = "/kaggle/input"  # where Kaggle mounts a kernel's data; --input or KAGGLEKIT_INPUT override it
@@ -3294,23 +3411,23 @@ def main(argv=None):
             print(f"{member}epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    if CONFIG.members == 1:
-        net, history, _ = train_model(x, y, CONFIG, progress)
-        path, rows = predict_test(net.predict, folder, Path(args.output) / "submission.csv")
-        best = history.best
-        print(f"wrote {path}: {rows} rows, validation accuracy {best['val_acc']:.4f} (the weights of epoch "
-              f"{best['epoch']}, the best)", flush=True)
-        return
-    nets = []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
+    nets, held = [], []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
     for i in range(CONFIG.members):
-        member = f"member {i + 1}/{CONFIG.members} "
-        net, history, (_, val_idx) = train_model(x, y, CONFIG.member(i), progress)
+        member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
+        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
         nets.append(net)
-    path, rows = predict_test(lambda x: average_proba(nets, x).argmax(axis=1), folder,
+        held.append(val_idx)
+    path, rows = predict_test(lambda x: tta_proba(nets, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
-    accuracy = float((average_proba(nets, x[val_idx]).argmax(axis=1) == y[val_idx]).mean())
-    print(f"wrote {path}: {rows} rows, validation accuracy {accuracy:.4f} (the average of {len(nets)} members)",
-          flush=True)
+    if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
+        predicted = np.empty(len(y), np.int64)
+        for net, val_idx in zip(nets, held):
+            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta).argmax(axis=1)
+        est = estimate(y, predicted, "out-of-fold")
+    else:  # the rows every member held out
+        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+    print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
+          f"rows that neither trained nor chose them)", flush=True)
 
 
 def run(argv=None):

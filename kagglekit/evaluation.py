@@ -72,9 +72,10 @@ def holdout_proba(files, data_folder, tta=None):
     tta = configs[0].tta if tta is None else tta
     x, y = load_train(Path(data_folder) / "train.csv")
     check_fits(nets[0], x, "train.csv")
-    if configs[0].fold is None:
+    if configs[0].fold is None or len(nets) == 1:  # one member of an out-of-fold ensemble: its fold
         (_, val_idx), _ = holdout(y, configs[0])
-        return y, val_idx, proba(nets, x[val_idx], tta, "train.csv"), nets, x, "holdout"
+        method = "holdout" if configs[0].fold is None else f"fold {configs[0].fold + 1} of {configs[0].folds}"
+        return y, val_idx, proba(nets, x[val_idx], tta, "train.csv"), nets, x, method
     missing = sorted(set(range(configs[0].folds)) - {config.fold for config in configs})
     if missing:
         raise ModelError(f"the out-of-fold members cover folds {sorted(c.fold for c in configs)} of "
@@ -96,7 +97,8 @@ def evaluate(files, data_folder, tta=None):
     report["estimate"] = estimate(y[rows], predicted, method)
     if len(nets) > 1:
         own = [holdout(y, load_model(f)[1])[0][1] for f in files]  # each member's own holdout or fold
-        report["members"] = [accuracy(y[idx], net.predict(x[idx])) for net, idx in zip(nets, own)]
+        tta = load_model(files[0])[1].tta if tta is None else tta
+        report["members"] = [accuracy(y[idx], proba([net], x[idx], tta).argmax(axis=1)) for net, idx in zip(nets, own)]
     return report
 
 

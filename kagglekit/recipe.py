@@ -9,9 +9,10 @@ from .data import stratified_kfold, stratified_split, test_pixels, to_float
 from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast import train as fast_train
+from .fast.layers import accelerate
 from .nn import train as plain_train
 from .nn.augment import TTA_SHIFTS, shift
-from .nn.network import build_network
+from .nn.network import Network, build_network
 from .nn.registry import make_optimizer
 from .submission import check_submission, read_ids, write_submission
 
@@ -35,8 +36,11 @@ def holdout(y, config):
 
 
 def average_proba(nets, x):
-    """The ensemble's class probabilities (n, classes): the mean of each network's predict_proba."""
-    return np.mean([net.predict_proba(x) for net in nets], axis=0)
+    """The ensemble's class probabilities (n, classes): the mean of each network's predict_proba, run
+    through its fast layers (fast.layers.accelerate: the same numbers within float32 round-off, several
+    times faster for conv layers)."""
+    fast = [accelerate(net) if isinstance(net, Network) else net for net in nets]  # any predict_proba will do
+    return np.mean([net.predict_proba(x) for net in fast], axis=0)
 
 
 def tta_proba(nets, x, n=1):

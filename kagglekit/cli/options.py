@@ -137,9 +137,9 @@ def parallel_options(f):
         return f(parallel={"jobs": jobs, "backend": backend, "scheduler": scheduler}, **kwargs)
 
     options = [
-        click.option("-j", "--jobs", type=int, default=1, show_default=True,
+        click.option("-j", "--jobs", type=int, default=-1, show_default=True,
                      help="Ensemble members (or folds) trained at once, each a process with one BLAS thread; "
-                          "-1: one per core (or per cluster worker)."),
+                          "-1: one per core this process may use (or per cluster worker)."),
         click.option("--backend", default="loky", show_default=True, metavar="|".join(BACKENDS),
                      help="Where they train: loky (processes here), or an existing Dask or Ray cluster."),
         click.option("--scheduler", metavar="ADDRESS",

@@ -88,13 +88,14 @@ def _member_note(quiet, count):
 def train_and_report(folder, config, name, quiet, parallel):
     """Train a run or an ensemble (ensemble.train), say how it went, and write its report."""
     if config.members > 1:
-        note(f"Training {config.members} members, {parallel['jobs']} at a time ({parallel['backend']})", quiet)
+        at_once = "one per core" if parallel["jobs"] == -1 else f"{parallel['jobs']} at a time"
+        note(f"Training {config.members} members, {at_once} ({parallel['backend']})", quiet)
     with TrainingProgress(config.epochs, quiet or config.members > 1) as progress:  # an ensemble: a line a member
         run_dir, metrics = ensemble.train(folder, config, name, callback=progress.on_epoch,
                                           on_batch=progress.on_batch, on_member=_member_note(quiet, config.members),
                                           **parallel)
     n_val = metrics["validation"]["n"]
-    if n_val != config.val_size:
+    if n_val != config.val_size and not config.folds:
         note(f"Note: held out {n_val} of train.csv's {n_val + metrics['n_train']} rows for validation, as "
              f"--val-size {config.val_size} would leave too few to train on; set --val-size to choose", quiet)
     report_run(run_dir, metrics)

@@ -125,7 +125,7 @@ def minibatches(n, batch_size, rng):
         yield perm[start:start + batch_size]
 
 
-def evaluate(net, x, y, batch_size=4096):
+def evaluate(net, x, y, batch_size=256):
     """(mean cross-entropy, accuracy) of net on x (n, features), y (n,), without training state."""
     total, correct = 0.0, 0
     for i in range(0, len(x), batch_size):

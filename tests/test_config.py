@@ -74,7 +74,7 @@ def test_presets_are_specs_the_mlps_spelled_by_hidden():
         "seed": "dense10", "mlp": "dense800", "quick": "dense64",
         "lenet": "conv6k5p2,pool,conv16k5,pool,dense120,dense84",
         "cnn": "conv32k3,pool,conv64k3,pool,dense128,dropout0.3",
-        "best": "conv32k3,pool,conv64k3,pool,dense128,dropout0.3"}
+        "best": "conv32k3p1,bn,conv32k3p1,bn,pool,conv64k3,bn,conv64k3,bn,pool,dense128,bn,dropout0.4"}
     assert [name for name, c in PRESETS.items() if c.arch is None] == ["seed", "mlp", "quick"]
     assert all(c.check() is c for c in PRESETS.values()) and DEFAULT_PRESET in PRESETS
     assert preset("mlp").override(dropout=0.5).architecture == "dense800,dropout0.5"
@@ -109,8 +109,9 @@ def test_a_bad_arch_fails_the_check():
         preset("mlp").override(arch="")
 
 
-def test_ema_and_tta_are_off_by_default_and_ema_needs_minibatches():
-    assert all(c.ema == 0 and c.tta == 1 for c in PRESETS.values())
+def test_ema_and_tta_are_off_by_default_but_in_best_and_ema_needs_minibatches():
+    assert all(c.ema == 0 and c.tta == 1 for name, c in PRESETS.items() if name != "best")
+    assert PRESETS["best"].tta == 5  # measured: five views help (bench/tta_ema.py)
     assert preset("lenet").override(ema=0.999, tta=9).ema == 0.999
     with pytest.raises(ConfigError, match=r"ema goes with minibatches \(--batch-size > 0\), not full-batch "
                                           r"descent, got 0.999"):

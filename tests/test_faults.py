@@ -291,9 +291,9 @@ CASES = [
          _model(_pickled_npz)),
     # --- where outputs go ---------------------------------------------------------------------------
     Case("predict-full-disk", ("predict", "{model}", "-p", "{d}", "-o", "out.csv"),
-         ("No space left on device", "free some space, or write elsewhere"), _fail_writes(errno.ENOSPC)),
+         ("No space left on device (/", "submission.csv): free some space on its disk"), _fail_writes(errno.ENOSPC)),
     Case("predict-disk-fills-mid-write", ("predict", "{model}", "-p", "{d}", "-o", "earlier.csv"),
-         ("No space left on device", "free some space"), _full_disk_mid_write),
+         ("No space left on device (", "free some space"), _full_disk_mid_write),
     Case("predict-read-only-folder", ("predict", "{model}", "-p", "{d}", "-o", "ro/out.csv"),
          ("Permission denied (ro/out.csv)", "check its permissions"), _fail_writes(errno.EACCES, "ro/")),
     Case("predict-output-is-a-folder", ("predict", "{model}", "-p", "{d}", "-o", "runs"), ("is a directory",), code=2),

@@ -29,13 +29,15 @@ class Group(click.Group):
 
 
 def os_error(e):
-    """One line for an OSError the library let through, naming the file and what to do."""
+    """One line for an OSError the library let through, naming the file and what to do. The fix names
+    no option: which one chooses where a file goes differs from command to command (-p is where
+    `download` writes, but where `train` reads)."""
     where = f" ({e.filename})" if e.filename else ""
-    fixes = {errno.ENOSPC: "free some space, or write elsewhere (-o FILE, -p FOLDER)",
-             errno.EDQUOT: "free some space, or write elsewhere (-o FILE, -p FOLDER)",
-             errno.EACCES: "check its permissions, or write elsewhere (-o FILE, -p FOLDER)",
-             errno.EPERM: "check its permissions, or write elsewhere (-o FILE, -p FOLDER)",
-             errno.EROFS: "the file system is read-only: write elsewhere (-o FILE, -p FOLDER)"}
+    fixes = {errno.ENOSPC: "free some space on its disk, then run the command again",
+             errno.EDQUOT: "free some space within your disk quota, then run the command again",
+             errno.EACCES: "check its permissions and its folder's, then run the command again",
+             errno.EPERM: "check its permissions and its folder's, then run the command again",
+             errno.EROFS: "that disk is mounted read-only: run the command in a folder you can write to"}
     fix = fixes.get(e.errno, "check the path and try again")
     return f"{e.strerror or e}{where}: {fix}"
 

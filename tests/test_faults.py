@@ -355,7 +355,11 @@ def workspace(tmp_path, monkeypatch, trained_run):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault(case, workspace):
-    ws = workspace
+    check_case(case, workspace)
+
+
+def check_case(case, ws):
+    """Run a case in workspace ws and check all that every case must hold; returns its Error: line."""
     if case.setup is not None:
         case.setup(ws)
     before = snapshot(ws.root)
@@ -376,6 +380,7 @@ def test_fault(case, workspace):
     new = {p for p in after if p not in before and not p.name.endswith(".kkcache.npz")}
     assert new == set(), f"left behind: {sorted(map(str, new))}"  # no partial files, no temporary ones
     assert not [p for p in ws.root.rglob("*") if p.name.startswith(".") and ("tmp" in p.name or "-new-" in p.name)]
+    return line
 
 
 def test_the_suite_has_at_least_fifty_named_cases():

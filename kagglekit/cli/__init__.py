@@ -3,6 +3,9 @@ Every KagglekitError becomes a one-line "Error: ..." and exit code 1; results go
 notes and progress to stderr. Command modules (pipeline, kaggle, kernel, runs, show) import only the
 shared ones (options, progress, ensemble), never each other."""
 import errno
+import signal
+import threading
+from contextlib import contextmanager
 
 import click
 
@@ -16,6 +19,10 @@ class Group(click.Group):
     """A Click group that turns library errors into one clean line instead of a traceback."""
 
     def invoke(self, ctx):
+        with sigterm_as_ctrl_c():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except KagglekitError as e:
@@ -26,6 +33,21 @@ class Group(click.Group):
             kept = str(e) if isinstance(e, Interrupted) else "stopped before finishing"
             click.echo(f"\nInterrupted: {kept}", err=True)
             ctx.exit(130)
+
+
+@contextmanager
+def sigterm_as_ctrl_c():
+    """While the block runs, SIGTERM (what `timeout`, schedulers and `docker stop` send) raises
+    KeyboardInterrupt as Ctrl-C does, so that it ends a command as Ctrl-C would: what is half-written
+    removed, what is whole kept, exit 130. Only the main thread can set a signal handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def os_error(e):

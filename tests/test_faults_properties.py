@@ -134,8 +134,9 @@ rates = st.sampled_from(["0", "0.2", "0.99", ".5", "1e-3", "1", "1.5", "1e999"])
 
 def _spec(numbers):
     """Specs of 1-4 tokens in the grammar, their numbers drawn from `numbers`."""
-    conv = st.builds(lambda f, k, p, s: f"conv{f}k{k}" + ("" if p is None else f"p{p}") + ("" if s is None else f"s{s}"),
-                     numbers, numbers, st.none() | numbers, st.none() | numbers)
+    def spell(f, k, p, s):
+        return f"conv{f}k{k}" + ("" if p is None else f"p{p}") + ("" if s is None else f"s{s}")
+    conv = st.builds(spell, numbers, numbers, st.none() | numbers, st.none() | numbers)
     token = st.one_of(conv, numbers.map(lambda k: f"pool{k}"), st.just("pool"), st.just("bn"),
                       numbers.map(lambda n: f"dense{n}"), rates.map(lambda r: f"dropout{r}"))
     return st.lists(token, min_size=1, max_size=4).map(",".join)

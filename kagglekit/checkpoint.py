@@ -23,23 +23,27 @@ from .nn.train import HISTORY_COLUMNS, History, weight_arrays, weight_average
 
 FORMAT = "kagglekit-checkpoint-1"
 STATE, ARRAYS, MODEL = "checkpoint.json", "checkpoint.npz", "model.npz"
+DEFERRED = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what `timeout`, schedulers and `docker stop` send
 
 
 @contextmanager
 def interrupts_deferred():
-    """Run the block to its end even if Ctrl-C comes meanwhile, then raise KeyboardInterrupt: the files
-    it writes belong together. Only the main thread can catch signals; elsewhere the block just runs."""
+    """Run the block to its end even if Ctrl-C or SIGTERM comes meanwhile, then deliver the signal to
+    the handler it had before (Ctrl-C's raises KeyboardInterrupt): the files the block writes belong
+    together. Only the main thread can catch signals; elsewhere the block just runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    caught, previous = [], {}
+    for signum in DEFERRED:
+        previous[signum] = signal.signal(signum, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+    for signum in dict.fromkeys(caught):
+        signal.raise_signal(signum)
 
 
 def save(run_dir, net, optimizer, rng, history, config):

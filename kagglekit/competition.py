@@ -165,6 +165,8 @@ def pushed_run(kernel_id=None, on_note=_ignore, on_retry=_ignore):
                           f"pushed from, or pass --id USER/SLUG")
     if not kernel_id:
         kernel_id = list(pushes)[-1] if pushes else _own_id(script.check_metadata(folder)["id"], on_retry)
+    if script.id_problem(kernel_id):  # the slug names the log file written into the output folder
+        raise KernelError(f"{script.id_problem(kernel_id)}; pass --id USER/SLUG")
     version = pushes.get(kernel_id)
     if not isinstance(version, int):
         on_note(f"Note: no push of {kernel_id} recorded in {PUSHES}; using its latest run on Kaggle")

@@ -5,6 +5,7 @@ schedule, the holdout and the seed. Each field's metadata holds its help text (a
 parser), from which the command line derives one option per field. `check()` rejects bad values with
 the value quoted.
 """
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
@@ -19,6 +20,10 @@ def parse_sizes(text):
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise ConfigError(f"expected sizes separated by commas, e.g. 128,64; got {text!r}") from None
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python, not to us
 
 
 def _setting(default, help, **extra):
@@ -126,19 +131,34 @@ class TrainConfig:
         """Return self, or raise ConfigError naming the bad field and value."""
         def bad(name, why):
             raise ConfigError(f"{name} {why}, got {getattr(self, name)!r}")
-        if not self.hidden or any(not isinstance(h, int) or h <= 0 for h in self.hidden):
+        for f in fields(self):  # the type first: every comparison below assumes it (config.json may lie)
+            value = getattr(self, f.name)
+            if f.type is float and not (_is_int(value) or isinstance(value, float) and math.isfinite(value)):
+                bad(f.name, "must be a finite number")
+            if f.type is int and not (_is_int(value) or value is None and f.default is None):
+                bad(f.name, "must be a whole number")
+            if f.type is str and not (isinstance(value, str) or value is None and f.default is None):
+                bad(f.name, "must be text")
+        if not isinstance(self.hidden, tuple) or not self.hidden or any(not _is_int(h) or h <= 0 for h in self.hidden):
             bad("hidden", "must be one or more positive sizes, e.g. --hidden 128,64")
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 bad(f.name, f"must be one of {', '.join(choices)}")
+        for name in ("seed", "holdout_seed"):  # numpy seeds only from non-negative integers
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                bad(name, "must be >= 0")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
-        if self.arch is not None:
-            if self.dropout:
-                bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
-            for spec in self.archs:
-                build_layers(spec, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
+        if self.arch is not None and self.dropout:
+            bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
+        if self.arch is None:  # the MLP that hidden describes: its errors are about the sizes given
+            try:
+                build_layers(self.architecture, activation=self.activation)
+            except ConfigError as e:
+                bad("hidden", f"describes a network too large: {str(e).partition(': ')[2]}")
+        for spec in self.archs if self.arch is not None else []:
+            build_layers(spec, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
         if not self.lr > 0:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:

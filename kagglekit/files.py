@@ -24,15 +24,20 @@ def atomic_write(path, mode="w", **open_kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        try:
-            f = open(tmp, mode, **open_kwargs)
-        except OSError as e:  # name the file asked for, not the temporary one beside it
-            raise OSError(e.errno, e.strerror, str(path)) from None
-        with f:
+        with open(tmp, mode, **open_kwargs) as f:
             yield f
         os.replace(tmp, path)
+    except OSError as e:
+        # Name the file asked for: not the temporary one beside it, and not nothing (a full disk raises
+        # from write() with no file name). Errors about other files (a read in the block) keep theirs.
+        if e.filename is None or str(e.filename) == str(tmp):
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # e.g. the same read-only folder: the error that brought us here is the one to tell
+            pass
 
 
 def is_special(path):

@@ -43,7 +43,7 @@ def train_run(data_folder, config, name=None, callback=None, runs=rundir.RUNS, o
         return run_dir, _train_into(run_dir, data_folder, config, callback, on_batch=on_batch)
     except BaseException as e:
         ctrl_c = isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted)
-        if ctrl_c and saved_state.summary(run_dir):
+        if ctrl_c and (saved_state.summary(run_dir) or (run_dir / "metrics.json").is_file()):
             raise _kept(run_dir) from None
         shutil.rmtree(run_dir, ignore_errors=True)
         if ctrl_c:
@@ -52,6 +52,9 @@ def train_run(data_folder, config, name=None, callback=None, runs=rundir.RUNS, o
 
 
 def _kept(run_dir):
+    if (Path(run_dir) / "metrics.json").is_file():  # the signal came while the finished run's files were written
+        return Interrupted(f"the run had finished and is kept in {run_dir}; write its report with "
+                           f"`kagglekit report {run_dir}`")
     epoch, acc = saved_state.summary(run_dir)
     return Interrupted(f"kept the best model so far (epoch {epoch}, validation accuracy {acc:.4f}) in {run_dir}; "
                        f"continue with `kagglekit train --resume {run_dir}`")

@@ -291,9 +291,9 @@ CASES = [
          _model(_pickled_npz)),
     # --- where outputs go ---------------------------------------------------------------------------
     Case("predict-full-disk", ("predict", "{model}", "-p", "{d}", "-o", "out.csv"),
-         ("No space left on device", "free some space, or write elsewhere"), _fail_writes(errno.ENOSPC)),
+         ("No space left on device (/", "submission.csv): free some space on its disk"), _fail_writes(errno.ENOSPC)),
     Case("predict-disk-fills-mid-write", ("predict", "{model}", "-p", "{d}", "-o", "earlier.csv"),
-         ("No space left on device", "free some space"), _full_disk_mid_write),
+         ("No space left on device (", "free some space"), _full_disk_mid_write),
     Case("predict-read-only-folder", ("predict", "{model}", "-p", "{d}", "-o", "ro/out.csv"),
          ("Permission denied (ro/out.csv)", "check its permissions"), _fail_writes(errno.EACCES, "ro/")),
     Case("predict-output-is-a-folder", ("predict", "{model}", "-p", "{d}", "-o", "runs"), ("is a directory",), code=2),
@@ -355,7 +355,11 @@ def workspace(tmp_path, monkeypatch, trained_run):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault(case, workspace):
-    ws = workspace
+    check_case(case, workspace)
+
+
+def check_case(case, ws):
+    """Run a case in workspace ws and check all that every case must hold; returns its Error: line."""
     if case.setup is not None:
         case.setup(ws)
     before = snapshot(ws.root)
@@ -376,6 +380,7 @@ def test_fault(case, workspace):
     new = {p for p in after if p not in before and not p.name.endswith(".kkcache.npz")}
     assert new == set(), f"left behind: {sorted(map(str, new))}"  # no partial files, no temporary ones
     assert not [p for p in ws.root.rglob("*") if p.name.startswith(".") and ("tmp" in p.name or "-new-" in p.name)]
+    return line
 
 
 def test_the_suite_has_at_least_fifty_named_cases():

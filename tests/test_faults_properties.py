@@ -1,16 +1,20 @@
 """Property-based faults (hypothesis): whatever bytes the CSV readers, the zip unpacker and the submission
-validator are given, they return a correct parse or raise a KagglekitError: never another exception."""
+validator are given, they return a correct parse or raise a KagglekitError; whatever training settings
+are given, they train or are refused by a ConfigError: never another exception."""
+import dataclasses
 import io
 import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kagglekit import data
 from kagglekit.archive import install_competition
-from kagglekit.errors import KagglekitError
+from kagglekit.config import TrainConfig
+from kagglekit.errors import ConfigError, KagglekitError
+from kagglekit.recipe import train_model
 from kagglekit.submission import check_submission
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("FAULT_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,3 +122,75 @@ def test_crlf_bom_and_trailing_blank_lines_keep_working(tiny_competition, newlin
     x2, y2 = data.load_train(path)
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
+
+
+# --- training settings: hypothesis-generated TrainConfigs and --arch specs -------------------------------
+# Each either trains one step on 8 rows, at a finite learning rate, or is refused by check() with one
+# ConfigError line before any weight is drawn: never another exception, never an allocation of GiBs.
+NAN, INF = float("nan"), float("inf")
+edge = st.sampled_from([0, 29, 1000, 10 ** 6, 10 ** 9, 10 ** 15, 10 ** 16])
+rates = st.sampled_from(["0", "0.2", "0.99", ".5", "1e-3", "1", "1.5", "1e999"])
+
+
+def _spec(numbers):
+    """Specs of 1-4 tokens in the grammar, their numbers drawn from `numbers`."""
+    def spell(f, k, p, s):
+        return f"conv{f}k{k}" + ("" if p is None else f"p{p}") + ("" if s is None else f"s{s}")
+    conv = st.builds(spell, numbers, numbers, st.none() | numbers, st.none() | numbers)
+    token = st.one_of(conv, numbers.map(lambda k: f"pool{k}"), st.just("pool"), st.just("bn"),
+                      numbers.map(lambda n: f"dense{n}"), rates.map(lambda r: f"dropout{r}"))
+    return st.lists(token, min_size=1, max_size=4).map(",".join)
+
+
+specs = st.one_of(*[_spec(st.integers(1, 6))] * 3, _spec(st.integers(1, 6) | edge))  # mostly sizes that fit
+floats = st.sampled_from([0.0, 0.1, 0.5, 1.0, 2, -0.1, 1e30, NAN, INF, -INF])
+FIELD_VALUES = {  # beside each field's own default, values at and past its edges
+    "hidden": st.lists(st.sampled_from([1, 4, 16, 0, -3, 10 ** 9]), min_size=0, max_size=3).map(tuple),
+    "arch": st.one_of(*[specs] * 4, st.none(), st.tuples(specs, specs).map(";".join)),
+    "activation": st.sampled_from(["relu", "tanh", "sigmoid", "gelu"]),
+    "init": st.sampled_from(["he", "uniform", "xavier", "zeros"]),
+    "optimizer": st.sampled_from(["gd", "sgd", "adam", "lbfgs"]),
+    "schedule": st.sampled_from(["none", "cosine", "onecycle", "step"]),
+    "seed": st.sampled_from([0, 7, -1, 2 ** 64, 2 ** 200]),
+    "holdout_seed": st.sampled_from([None, 0, 3, -1]),
+    "epochs": st.sampled_from([1, 3, 0, -1, 10 ** 12]),
+    "batch_size": st.sampled_from([0, 1, 4, 128, -1, 10 ** 12]),
+    "augment_shift": st.sampled_from([0, 1, 4, 5, -1]),
+    "val_size": st.sampled_from([1, 2, 1000, 0, -1, 10 ** 12]),
+    "patience": st.sampled_from([0, 1, -1, 10 ** 12]),
+    "members": st.sampled_from([1, 2, 0, -1]),
+}
+
+
+class OneStep(Exception):
+    """Raised from on_batch: the first step ran, which is all a property needs to see."""
+
+
+def _changes():
+    """Up to three fields of the default TrainConfig changed (arch the likeliest): enough at once to meet
+    each other's rules (warmup and schedule, dropout and arch), few enough that many configs train."""
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    return st.lists(st.sampled_from(names + ["arch"] * 6), max_size=3, unique=True).flatmap(
+        lambda chosen: st.fixed_dictionaries({name: FIELD_VALUES.get(name, floats) for name in chosen}))
+
+
+@settings(SETTINGS, max_examples=4 * SETTINGS.max_examples)  # an example takes a millisecond or two
+@given(changes=_changes())
+def test_a_config_trains_one_step_or_is_refused_in_one_line(changes):
+    try:
+        config = TrainConfig(**changes).check()
+    except ConfigError as e:
+        assert "\n" not in str(e) and len(str(e)) < 500
+        event("refused")
+        return
+    event("trained")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (8, 784), dtype=np.uint8), np.arange(8) % 4
+
+    def stop(i, n, loss, acc, lr):
+        assert np.isfinite(lr) and lr >= 0
+        raise OneStep
+    try:
+        train_model(x, y, config.member(config.members - 1), on_batch=stop)
+    except OneStep:
+        pass

@@ -467,9 +467,9 @@ def test_push_as_someone_else(fake_kaggle, built):
 
 def test_push_with_a_bad_id(fake_kaggle, built):
     assert error_line(run("kernel", "push", "--id", "fakeuser/Digits")) == (
-        "Error: cannot push as 'fakeuser/Digits': id must be USERNAME/slug, the slug 5+ lowercase letters, digits "
-        "or hyphens, got 'fakeuser/Digits'; pass --id YOUR_USERNAME/kagglekit-digit-recognizer or leave --id out "
-        "to push as your Kaggle user")
+        "Error: cannot push as 'fakeuser/Digits': id must be USERNAME/slug, the username letters, digits, hyphens "
+        "or underscores and the slug 5+ lowercase letters, digits or hyphens, got 'fakeuser/Digits'; pass --id "
+        "YOUR_USERNAME/kagglekit-digit-recognizer or leave --id out to push as your Kaggle user")
     assert fake_kaggle.pushes == []
 
 

@@ -132,7 +132,8 @@ class Workers:
             self.pipes.append((pid, start_w, done_r))
 
     def _serve(self, i, start, done):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle; it stops us
+        for signum in (signal.SIGINT, signal.SIGTERM):  # the caller's to handle, as Ctrl-C: it stops us
+            signal.signal(signum, signal.SIG_IGN)
         while os.read(start, 1) == b"g":
             try:
                 self.totals[i] = self.full._run(i)

@@ -2,8 +2,8 @@
 imports.py; loader.py runs inside it) and its kernel-metadata.json (metadata.py). The entry point the
 script runs is kagglekit/kernel_main.py."""
 from .metadata import (CODE_FILE, DEFAULT_FOLDER, DEFAULT_ID, DEFAULT_SLUG, METADATA_FILE, PLACEHOLDER_OWNER,
-                       check_metadata, command, metadata, slugify, stage_for_push)
+                       check_metadata, command, id_problem, metadata, slugify, stage_for_push)
 from .script import build, render_script
 
 __all__ = ["CODE_FILE", "DEFAULT_FOLDER", "DEFAULT_ID", "DEFAULT_SLUG", "METADATA_FILE", "PLACEHOLDER_OWNER",
-           "build", "check_metadata", "command", "metadata", "render_script", "slugify", "stage_for_push"]
+           "build", "check_metadata", "command", "id_problem", "metadata", "render_script", "slugify", "stage_for_push"]

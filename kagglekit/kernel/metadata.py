@@ -18,6 +18,9 @@ PLACEHOLDER_OWNER = "kagglekit"
 DEFAULT_ID = f"{PLACEHOLDER_OWNER}/{DEFAULT_SLUG}"
 DEFAULT_FOLDER = Path("kernels") / COMPETITION
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # a Kaggle username: no space, no '/', no '..'
+ID_FORM = ("id must be USERNAME/slug, the username letters, digits, hyphens or underscores and the slug 5+ "
+           "lowercase letters, digits or hyphens")
 
 
 def slugify(title):
@@ -40,18 +43,34 @@ def metadata(kernel_id):
             "competition_sources": [COMPETITION], "kernel_sources": [], "model_sources": [], "keywords": []}
 
 
+def id_problem(kernel_id):
+    """What is wrong with a kernel id (owner/slug), or "": it names a kernel, and a file under its slug."""
+    owner, _, slug = str(kernel_id).partition("/")
+    return "" if OWNER.match(owner) and SLUG.match(slug) and len(slug) >= 5 else f"{ID_FORM}, got {kernel_id!r}"
+
+
+def inside(folder, name):
+    """Whether `name`, a path from a metadata field, is relative and stays inside folder (links resolved)."""
+    if "\0" in name or Path(name).is_absolute() or ".." in Path(name).parts:
+        return False
+    root = Path(folder).resolve()
+    return (root / name).resolve().is_relative_to(root)
+
+
 def problems(meta, folder):
     """What the `kaggle` client would refuse (protocol notes, section 7), then what kagglekit requires."""
     def text(key):
         return meta[key] if isinstance(meta.get(key), str) else ""
     kernel_id, title, code = text("id"), text("title"), text("code_file")
-    owner, _, slug = kernel_id.partition("/")
+    slug = kernel_id.partition("/")[2]
     if len(title) < 5:
         yield f"title must be at least 5 characters, got {meta.get('title')!r}"
-    if not code or not (Path(folder) / code).is_file():
+    if code and not inside(folder, code):  # push would upload it, and copy it as far out of its temporary folder
+        yield f"code_file must be a path inside {folder}, got {code!r}"
+    elif not code or not (Path(folder) / code).is_file():
         yield f"code_file must name the script in {folder}, got {meta.get('code_file')!r}"
-    if not owner or not SLUG.match(slug) or len(slug) < 5:
-        yield f"id must be USERNAME/slug, the slug 5+ lowercase letters, digits or hyphens, got {meta.get('id')!r}"
+    if id_problem(kernel_id):
+        yield f"{ID_FORM}, got {meta.get('id')!r}"
     elif title and slugify(title) != slug:
         yield f"title {title!r} must slugify to the id's slug {slug!r}, not {slugify(title)!r}"
     for key, wanted in (("language", "python"), ("kernel_type", "script")):

@@ -43,6 +43,8 @@ class Network:
     def backward(self, grad):
         """Backpropagate dLoss/dlogits through every layer, filling their grads."""
         for layer in reversed(self.layers):
+            if grad is None:  # the first layer with parameters is done: no layer below it needs dLoss/dx
+                break
             grad = layer.backward(grad)
 
     def train_step(self, x, labels):

@@ -9,7 +9,8 @@ Grammar: comma-separated tokens, each one of
   dropoutR         drop a fraction R of the units while training, 0 <= R < 1
 Each conv and dense is followed by the config's activation. A spec that starts with conv or pool sees
 the input as one square image (1, 28, 28); a flatten comes before the first dense after the image
-layers, and the classifier Dense(…, 10) at the end is implied.
+layers, and the classifier Dense(…, 10) at the end is implied. A spec is refused before anything is
+allocated when its weights or one layer's values per image pass the bounds below.
 """
 import math
 import re
@@ -29,10 +30,16 @@ TOKENS = {  # kind: pattern of the whole token; its groups are the numbers, None
     "dropout": r"dropout(\d*\.?\d+(?:e-?\d+)?)",
 }
 IMAGE_KINDS = ("conv", "pool")
+# Far beyond what trains on a CPU in a day, and still far below what exhausts its memory: the weights
+# (float32, held 4 times over by training: themselves, gradients, Adam's m and v) and the values one
+# layer holds per image (its output, or a conv's im2col columns; times the batch size in training).
+MAX_WEIGHTS = 2 ** 25  # 128 MiB as float32
+MAX_VALUES = 2 ** 22  # 16 MiB per image as float32
+MAX_DIGITS = 15  # a longer number is over every bound anyway, and would only make a huge message
 
 
 def bad_token(text, why=GRAMMAR):
-    return ConfigError(f"bad --arch token {text!r}: {why}")
+    return ConfigError(f"bad --arch token {text if len(text) <= 40 else text[:37] + '...'!r}: {why}")
 
 
 def parse_token(text):
@@ -48,6 +55,8 @@ def parse_token(text):
         if not 0 <= rate < 1:
             raise bad_token(text, f"dropoutR needs 0 <= R < 1; {GRAMMAR}")
         return kind, (rate,), text
+    if any(g is not None and len(g) > MAX_DIGITS for g in match.groups()):
+        raise bad_token(text, f"a number of more than {MAX_DIGITS} digits is far too large; {GRAMMAR}")
     numbers = tuple(None if g is None else int(g) for g in match.groups())
     counts = numbers[:2] + numbers[3:] if kind == "conv" else numbers  # all but a padding must be > 0
     if 0 in counts:
@@ -77,7 +86,7 @@ def build_layers(spec, n_in=784, n_out=10, activation="relu", init="he", rng=Non
     builder = _Builder(n_in, init, rng, dtype)
     for number, (kind, args, text) in enumerate(parse(spec), 1):
         builder.add(kind, args, f"bad --arch token {text!r} (#{number})", act)
-    builder.dense(n_out, "the classifier")
+    builder.dense(n_out, "the classifier", fewer="filters or units before it")
     return builder.layers
 
 
@@ -85,7 +94,7 @@ class _Builder:
     """Appends layers while tracking the shape (without the batch) each one hands to the next."""
 
     def __init__(self, n_in, init, rng, dtype):
-        self.shape, self.layers = (n_in,), []
+        self.shape, self.layers, self.weights = (n_in,), [], 0
         self.init, self.rng, self.dtype = init, rng, dtype
 
     def add(self, kind, args, where, act):
@@ -93,8 +102,9 @@ class _Builder:
             self._to_image(where)
         if kind == "conv":
             filters, kernel, padding, stride = args
+            self._count(where, self.shape[0] * filters * kernel * kernel + filters, "filters or smaller kernels")
             self._ask(where, "conv2d", self.shape[0], filters, kernel, padding=padding or 0, stride=stride or 1,
-                      init=self.init, rng=self.rng, dtype=self.dtype)
+                      init=self.init, rng=self.rng, dtype=self.dtype, columns=self.shape[0] * kernel * kernel)
             self.layers.append(act())
         elif kind == "pool":
             self._ask(where, "maxpool2d", args[0] or 2)
@@ -106,9 +116,11 @@ class _Builder:
         else:
             self.layers.append(Dropout(args[0], self.rng))
 
-    def dense(self, n, where):
-        if len(self.shape) == 3:  # a dense after image layers (the classifier too) sees them flattened
+    def dense(self, n, where, fewer="units"):
+        images = len(self.shape) == 3
+        if images:  # a dense after image layers (the classifier too) sees them flattened
             self._ask(where, "flatten")
+        self._count(where, self.shape[0] * n + n, fewer + (", or pool the images before it" if images else ""))
         self.layers.append(Dense(self.shape[0], n, self.init, self.rng, self.dtype))
         self.shape = (n,)
 
@@ -122,8 +134,9 @@ class _Builder:
             raise ConfigError(f"{where}: conv and pool need a square image, got {self.shape[0]} inputs")
         self._ask(where, "reshape", [1, side, side])
 
-    def _ask(self, where, kind, *args, **kwargs):
-        """Append the registry's layer `kind`, taking the output shape it computes for its input."""
+    def _ask(self, where, kind, *args, columns=None, **kwargs):
+        """Append the registry's layer `kind`, taking the output shape it computes for its input; a conv
+        gives its `columns` per output pixel, whose im2col copy is bounded as its output is."""
         layer = lookup("layer", kind)(*args, **kwargs)
         try:
             shape = tuple(layer.output_shape(self.shape))
@@ -131,5 +144,32 @@ class _Builder:
             raise ConfigError(f"{where} on input {self.shape}: {e}") from None
         if min(shape) <= 0:
             raise ConfigError(f"{where} on input {self.shape}: leaves {shape}, nothing to classify")
+        self._bound_values(where, math.prod(shape), "its output holds")
+        if columns:
+            self._bound_values(where, columns * math.prod(shape[1:]), "its im2col columns hold")
         self.layers.append(layer)
         self.shape = shape
+
+    def _count(self, where, weights, fewer):
+        """Add a layer's weights to the network's, refusing (before they are allocated) a total over
+        MAX_WEIGHTS."""
+        self.weights += weights
+        if self.weights > MAX_WEIGHTS:
+            raise ConfigError(f"{where}: the network would hold {self.weights:,} weights ({_size(self.weights)} "
+                              f"as float32), more than the {MAX_WEIGHTS:,} ({_size(MAX_WEIGHTS)}) kagglekit "
+                              f"trains; use fewer {fewer}")
+
+    def _bound_values(self, where, values, what):
+        if values > MAX_VALUES:
+            raise ConfigError(f"{where} on input {self.shape}: {what} {values:,} values per image "
+                              f"({_size(values)} as float32), more than the {MAX_VALUES:,} ({_size(MAX_VALUES)}) "
+                              f"kagglekit allows; use fewer filters, smaller kernels, less padding or more pooling")
+
+
+def _size(values):
+    """The bytes of `values` float32 numbers, in the largest binary unit that keeps it >= 1."""
+    size = 4.0 * values
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.3g} {unit}" if size < 100 else f"{size:.0f} {unit}"
+        size /= 1024

@@ -891,7 +891,8 @@ Grammar: comma-separated tokens, each one of
   dropoutR         drop a fraction R of the units while training, 0 <= R < 1
 Each conv and dense is followed by the config's activation. A spec that starts with conv or pool sees
 the input as one square image (1, 28, 28); a flatten comes before the first dense after the image
-layers, and the classifier Dense(…, 10) at the end is implied.
+layers, and the classifier Dense(…, 10) at the end is implied. A spec is refused before anything is
+allocated when its weights or one layer's values per image pass the bounds below.
 """
 import math
 import re
@@ -911,10 +912,16 @@ TOKENS = {  # kind: pattern of the whole token; its groups are the numbers, None
     "dropout": r"dropout(\d*\.?\d+(?:e-?\d+)?)",
 }
 IMAGE_KINDS = ("conv", "pool")
+# Far beyond what trains on a CPU in a day, and still far below what exhausts its memory: the weights
+# (float32, held 4 times over by training: themselves, gradients, Adam's m and v) and the values one
+# layer holds per image (its output, or a conv's im2col columns; times the batch size in training).
+MAX_WEIGHTS = 2 ** 25  # 128 MiB as float32
+MAX_VALUES = 2 ** 22  # 16 MiB per image as float32
+MAX_DIGITS = 15  # a longer number is over every bound anyway, and would only make a huge message
 
 
 def bad_token(text, why=GRAMMAR):
-    return ConfigError(f"bad --arch token {text!r}: {why}")
+    return ConfigError(f"bad --arch token {text if len(text) <= 40 else text[:37] + '...'!r}: {why}")
 
 
 def parse_token(text):
@@ -930,6 +937,8 @@ def parse_token(text):
         if not 0 <= rate < 1:
             raise bad_token(text, f"dropoutR needs 0 <= R < 1; {GRAMMAR}")
         return kind, (rate,), text
+    if any(g is not None and len(g) > MAX_DIGITS for g in match.groups()):
+        raise bad_token(text, f"a number of more than {MAX_DIGITS} digits is far too large; {GRAMMAR}")
     numbers = tuple(None if g is None else int(g) for g in match.groups())
     counts = numbers[:2] + numbers[3:] if kind == "conv" else numbers  # all but a padding must be > 0
     if 0 in counts:
@@ -959,7 +968,7 @@ def build_layers(spec, n_in=784, n_out=10, activation="relu", init="he", rng=Non
     builder = _Builder(n_in, init, rng, dtype)
     for number, (kind, args, text) in enumerate(parse(spec), 1):
         builder.add(kind, args, f"bad --arch token {text!r} (#{number})", act)
-    builder.dense(n_out, "the classifier")
+    builder.dense(n_out, "the classifier", fewer="filters or units before it")
     return builder.layers
 
 
@@ -967,7 +976,7 @@ class _Builder:
     """Appends layers while tracking the shape (without the batch) each one hands to the next."""
 
     def __init__(self, n_in, init, rng, dtype):
-        self.shape, self.layers = (n_in,), []
+        self.shape, self.layers, self.weights = (n_in,), [], 0
         self.init, self.rng, self.dtype = init, rng, dtype
 
     def add(self, kind, args, where, act):
@@ -975,8 +984,9 @@ class _Builder:
             self._to_image(where)
         if kind == "conv":
             filters, kernel, padding, stride = args
+            self._count(where, self.shape[0] * filters * kernel * kernel + filters, "filters or smaller kernels")
             self._ask(where, "conv2d", self.shape[0], filters, kernel, padding=padding or 0, stride=stride or 1,
-                      init=self.init, rng=self.rng, dtype=self.dtype)
+                      init=self.init, rng=self.rng, dtype=self.dtype, columns=self.shape[0] * kernel * kernel)
             self.layers.append(act())
         elif kind == "pool":
             self._ask(where, "maxpool2d", args[0] or 2)
@@ -988,9 +998,11 @@ class _Builder:
         else:
             self.layers.append(Dropout(args[0], self.rng))
 
-    def dense(self, n, where):
-        if len(self.shape) == 3:  # a dense after image layers (the classifier too) sees them flattened
+    def dense(self, n, where, fewer="units"):
+        images = len(self.shape) == 3
+        if images:  # a dense after image layers (the classifier too) sees them flattened
             self._ask(where, "flatten")
+        self._count(where, self.shape[0] * n + n, fewer + (", or pool the images before it" if images else ""))
         self.layers.append(Dense(self.shape[0], n, self.init, self.rng, self.dtype))
         self.shape = (n,)
 
@@ -1004,8 +1016,9 @@ class _Builder:
             raise ConfigError(f"{where}: conv and pool need a square image, got {self.shape[0]} inputs")
         self._ask(where, "reshape", [1, side, side])
 
-    def _ask(self, where, kind, *args, **kwargs):
-        """Append the registry's layer `kind`, taking the output shape it computes for its input."""
+    def _ask(self, where, kind, *args, columns=None, **kwargs):
+        """Append the registry's layer `kind`, taking the output shape it computes for its input; a conv
+        gives its `columns` per output pixel, whose im2col copy is bounded as its output is."""
         layer = lookup("layer", kind)(*args, **kwargs)
         try:
             shape = tuple(layer.output_shape(self.shape))
@@ -1013,8 +1026,35 @@ class _Builder:
             raise ConfigError(f"{where} on input {self.shape}: {e}") from None
         if min(shape) <= 0:
             raise ConfigError(f"{where} on input {self.shape}: leaves {shape}, nothing to classify")
+        self._bound_values(where, math.prod(shape), "its output holds")
+        if columns:
+            self._bound_values(where, columns * math.prod(shape[1:]), "its im2col columns hold")
         self.layers.append(layer)
         self.shape = shape
+
+    def _count(self, where, weights, fewer):
+        """Add a layer's weights to the network's, refusing (before they are allocated) a total over
+        MAX_WEIGHTS."""
+        self.weights += weights
+        if self.weights > MAX_WEIGHTS:
+            raise ConfigError(f"{where}: the network would hold {self.weights:,} weights ({_size(self.weights)} "
+                              f"as float32), more than the {MAX_WEIGHTS:,} ({_size(MAX_WEIGHTS)}) kagglekit "
+                              f"trains; use fewer {fewer}")
+
+    def _bound_values(self, where, values, what):
+        if values > MAX_VALUES:
+            raise ConfigError(f"{where} on input {self.shape}: {what} {values:,} values per image "
+                              f"({_size(values)} as float32), more than the {MAX_VALUES:,} ({_size(MAX_VALUES)}) "
+                              f"kagglekit allows; use fewer filters, smaller kernels, less padding or more pooling")
+
+
+def _size(values):
+    """The bytes of `values` float32 numbers, in the largest binary unit that keeps it >= 1."""
+    size = 4.0 * values
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.3g} {unit}" if size < 100 else f"{size:.0f} {unit}"
+        size /= 1024
 '''
 
 
@@ -1026,6 +1066,7 @@ schedule, the holdout and the seed. Each field's metadata holds its help text (a
 parser), from which the command line derives one option per field. `check()` rejects bad values with
 the value quoted.
 """
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
@@ -1040,6 +1081,10 @@ def parse_sizes(text):
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise ConfigError(f"expected sizes separated by commas, e.g. 128,64; got {text!r}") from None
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python, not to us
 
 
 def _setting(default, help, **extra):
@@ -1147,19 +1192,34 @@ class TrainConfig:
         """Return self, or raise ConfigError naming the bad field and value."""
         def bad(name, why):
             raise ConfigError(f"{name} {why}, got {getattr(self, name)!r}")
-        if not self.hidden or any(not isinstance(h, int) or h <= 0 for h in self.hidden):
+        for f in fields(self):  # the type first: every comparison below assumes it (config.json may lie)
+            value = getattr(self, f.name)
+            if f.type is float and not (_is_int(value) or isinstance(value, float) and math.isfinite(value)):
+                bad(f.name, "must be a finite number")
+            if f.type is int and not (_is_int(value) or value is None and f.default is None):
+                bad(f.name, "must be a whole number")
+            if f.type is str and not (isinstance(value, str) or value is None and f.default is None):
+                bad(f.name, "must be text")
+        if not isinstance(self.hidden, tuple) or not self.hidden or any(not _is_int(h) or h <= 0 for h in self.hidden):
             bad("hidden", "must be one or more positive sizes, e.g. --hidden 128,64")
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 bad(f.name, f"must be one of {', '.join(choices)}")
+        for name in ("seed", "holdout_seed"):  # numpy seeds only from non-negative integers
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                bad(name, "must be >= 0")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
-        if self.arch is not None:
-            if self.dropout:
-                bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
-            for spec in self.archs:
-                build_layers(spec, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
+        if self.arch is not None and self.dropout:
+            bad("dropout", "goes with --hidden; in --arch write dropoutR tokens where you want them")
+        if self.arch is None:  # the MLP that hidden describes: its errors are about the sizes given
+            try:
+                build_layers(self.architecture, activation=self.activation)
+            except ConfigError as e:
+                bad("hidden", f"describes a network too large: {str(e).partition(': ')[2]}")
+        for spec in self.archs if self.arch is not None else []:
+            build_layers(spec, activation=self.activation)  # shapes for 28×28 digits, no weights drawn
         if not self.lr > 0:
             bad("lr", "must be > 0")
         if not 0 < self.lr_decay <= 1:
@@ -1324,15 +1384,20 @@ def atomic_write(path, mode="w", **open_kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        try:
-            f = open(tmp, mode, **open_kwargs)
-        except OSError as e:  # name the file asked for, not the temporary one beside it
-            raise OSError(e.errno, e.strerror, str(path)) from None
-        with f:
+        with open(tmp, mode, **open_kwargs) as f:
             yield f
         os.replace(tmp, path)
+    except OSError as e:
+        # Name the file asked for: not the temporary one beside it, and not nothing (a full disk raises
+        # from write() with no file name). Errors about other files (a read in the block) keep theirs.
+        if e.filename is None or str(e.filename) == str(tmp):
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # e.g. the same read-only folder: the error that brought us here is the one to tell
+            pass
 
 
 def is_special(path):
@@ -2112,6 +2177,8 @@ class Network:
     def backward(self, grad):
         """Backpropagate dLoss/dlogits through every layer, filling their grads."""
         for layer in reversed(self.layers):
+            if grad is None:  # the first layer with parameters is done: no layer below it needs dLoss/dx
+                break
             grad = layer.backward(grad)
 
     def train_step(self, x, labels):

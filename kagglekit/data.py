@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DamagedFileError, DataError
 from .files import atomic_write
+from .npz import read_npz
 
 COMPETITION = "digit-recognizer"
 DATA_FILES = ("train.csv", "test.csv", "sample_submission.csv")
@@ -168,27 +169,44 @@ def is_cached(path):
     """Whether the CSV at path has an up-to-date .npz cache (so loading it takes milliseconds)."""
     path = Path(path)
     try:
-        with np.load(_cache_path(path), allow_pickle=False) as saved:
-            return bool(np.array_equal(saved["fingerprint"], _fingerprint(path)))
-    except (OSError, KeyError, ValueError):
+        return _fresh(read_npz(_cache_path(path), ("fingerprint",)), path)
+    except (DamagedFileError, OSError):
         return False
+
+
+def _fresh(saved, path):
+    """Whether a cache's fingerprint is the CSV's (same cache version, size and mtime)."""
+    fingerprint = _fingerprint(path)
+    return saved["fingerprint"].dtype == fingerprint.dtype and np.array_equal(saved["fingerprint"], fingerprint)
+
+
+def _cached(path, expected):
+    """The cache's uint8 matrix if it is the CSV's and has the shape and values the CSV's would have, else
+    None: a damaged, altered or stale cache is parsed again from the CSV, with no word to the user."""
+    try:
+        saved = read_npz(_cache_path(path), ("fingerprint", "values"))
+    except DamagedFileError:
+        return None
+    values = saved["values"]
+    if not _fresh(saved, path) or values.dtype != np.uint8 or values.ndim != 2 or not len(values) \
+            or values.shape[1] != len(expected):
+        return None
+    if expected[0] == "label" and values[:, 0].max() >= N_CLASSES:  # pixels are 0..255 by their type
+        return None
+    return values
 
 
 def _load_raw(path, expected):
     """The file's uint8 matrix, from the .npz cache when it matches the CSV's size and mtime."""
     path = Path(path)
     check_header(path, expected)
-    cache = _cache_path(path)
+    cached = _cached(path, expected)
+    if cached is not None:
+        return cached
     fingerprint = _fingerprint(path)
-    try:
-        with np.load(cache, allow_pickle=False) as saved:
-            if np.array_equal(saved["fingerprint"], fingerprint):
-                return saved["values"]
-    except (OSError, KeyError, ValueError):
-        pass
     values = _read_checked(path, expected)
     try:  # a read-only folder (e.g. /kaggle/input) simply goes without a cache
-        with atomic_write(cache, "wb") as f:
+        with atomic_write(_cache_path(path), "wb") as f:
             np.savez(f, values=values, fingerprint=fingerprint)
     except OSError:
         pass

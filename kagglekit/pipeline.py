@@ -21,7 +21,7 @@ from . import checkpoint as saved_state
 from .archive import install_competition
 from .config import TrainConfig
 from .data import N_CLASSES, check_competition_folder, load_train, stratified_kfold, to_float, train_pixels
-from .errors import ConfigError, DataError, Interrupted, ModelError
+from .errors import ConfigError, DataError, Interrupted, KagglekitError, ModelError
 from .files import atomic_write, write_text
 from .metrics import accuracy, classification_report
 from .nn.network import Network, build_network
@@ -82,6 +82,8 @@ def data_for_run(model=None, path=None, same_train=False):
     recorded = Network.load(model_path).meta.get("data")
     if isinstance(recorded, str):  # runs made before the fingerprint: the folder as it was typed
         recorded = {"folder": recorded}
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("folder"), str):
+        recorded = None  # an altered record says nothing: as a run that recorded none
     known = recorded.get("train_csv") if recorded else None
     trained_on = Path(recorded["folder"]) if recorded else None
 
@@ -284,7 +286,12 @@ def load_model(path=None):
     net = Network.load(model_path)
     if "config" not in net.meta:
         raise ModelError(f"{model_path} carries no training config; retrain it with `kagglekit train`")
-    return net, TrainConfig.from_dict(net.meta["config"])
+    try:
+        return net, TrainConfig.from_dict(net.meta["config"])
+    except (KagglekitError, TypeError, ValueError, AttributeError) as e:  # a meta altered by hand
+        why = str(e) if isinstance(e, KagglekitError) else type(e).__name__
+        raise ModelError(f"{model_path} carries a training config that does not read back ({why}); retrain it "
+                         "with `kagglekit train`") from None
 
 
 def _check_fits(net, x, what):

@@ -262,6 +262,7 @@ def stratified_split(y, n_val, rng):
     ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n
     val = np.sort(order[ticks == 1])
     train = np.sort(order[ticks == 0])
+    _check_learnable(y, train, f"holding out {n_val} of its {n} rows for validation")
     return train, val
 
 
@@ -271,7 +272,29 @@ def stratified_kfold(y, k, rng):
         raise DataError(f"--folds must be between 2 and {len(y)}, got {k}")
     order = _class_sorted(y, rng)
     fold = np.arange(len(y)) % k
-    return [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    folds = [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    for i, (train, _) in enumerate(folds):
+        _check_learnable(y, train, f"holding out fold {i + 1} of {k}")
+    return folds
+
+
+def _check_learnable(y, train, how):
+    """DataError, naming the digits present, unless the rows `train` (indices into labels y) hold at least
+    two digits: a classifier fitted to one digit predicts it everywhere, and its validation looks perfect.
+    (Holding out half a digit's rows or less, a split leaves one to train on of any digit with two.)"""
+    if len(np.unique(y[train])) >= 2:
+        return
+    digits, counts = np.unique(y, return_counts=True)
+    if len(digits) < 2:
+        raise DataError(f"train.csv holds only the digit {digits[0]} ({_rows(counts[0])}): a classifier needs rows "
+                        "of at least 2 digits to tell apart; use the competition's train.csv (kagglekit download)")
+    present = ", ".join(f"{d} ({_rows(c)})" for d, c in zip(digits, counts))
+    raise DataError(f"train.csv holds the digits {present}: {how} leaves only the digit {y[train][0]} to train "
+                    "on; add rows of the other digits, or use the competition's train.csv (kagglekit download)")
+
+
+def _rows(n):
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _class_sorted(y, rng):

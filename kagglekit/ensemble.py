@@ -48,12 +48,20 @@ def _write_json(path, value):
 def train_ensemble(data_folder, config, name=None, runs=pipeline.RUNS, **parallel):
     """Train config.members members into a new ensemble folder; returns (folder, metrics). parallel:
     jobs, backend, scheduler, on_member (see finish)."""
+    check_data(data_folder, config)  # before the folder is made: bad data leaves nothing behind
     run_dir = pipeline.new_run_dir(name, runs)
     members = [{"folder": f"{MEMBERS_DIR}/{i}", "seed": config.member(i).seed, "arch": config.member(i).architecture}
                for i in range(config.members)]
     _write_json(run_dir / ENSEMBLE_FILE, {"config": config.to_dict(), "data": pipeline.data_record(data_folder),
                                           "members": members})
     return run_dir, finish(run_dir, data_folder, **parallel)
+
+
+def check_data(data_folder, config):
+    """Check and cache train.csv once, before the tasks read it, and the holdout all members share: data
+    that cannot train a member fails once, not once per member."""
+    _, y = load_train(Path(data_folder) / "train.csv")
+    holdout(y, config.member(0))
 
 
 def read_ensemble(folder):
@@ -95,7 +103,7 @@ def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_memb
     run_dir = Path(run_dir)
     config, record = read_ensemble(run_dir)
     pending = missing_members(run_dir)
-    load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
+    check_data(data_folder, config)
     start = time.perf_counter()
     tasks = [(str(Path(data_folder).resolve()), config.member(i), str((run_dir / record["members"][i]["folder"])
                                                                         .resolve())) for i in pending]

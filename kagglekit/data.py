@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DamagedFileError, DataError
 from .files import atomic_write
+from .npz import read_npz
 
 COMPETITION = "digit-recognizer"
 DATA_FILES = ("train.csv", "test.csv", "sample_submission.csv")
@@ -168,27 +169,44 @@ def is_cached(path):
     """Whether the CSV at path has an up-to-date .npz cache (so loading it takes milliseconds)."""
     path = Path(path)
     try:
-        with np.load(_cache_path(path), allow_pickle=False) as saved:
-            return bool(np.array_equal(saved["fingerprint"], _fingerprint(path)))
-    except (OSError, KeyError, ValueError):
+        return _fresh(read_npz(_cache_path(path), ("fingerprint",)), path)
+    except (DamagedFileError, OSError):
         return False
+
+
+def _fresh(saved, path):
+    """Whether a cache's fingerprint is the CSV's (same cache version, size and mtime)."""
+    fingerprint = _fingerprint(path)
+    return saved["fingerprint"].dtype == fingerprint.dtype and np.array_equal(saved["fingerprint"], fingerprint)
+
+
+def _cached(path, expected):
+    """The cache's uint8 matrix if it is the CSV's and has the shape and values the CSV's would have, else
+    None: a damaged, altered or stale cache is parsed again from the CSV, with no word to the user."""
+    try:
+        saved = read_npz(_cache_path(path), ("fingerprint", "values"))
+    except DamagedFileError:
+        return None
+    values = saved["values"]
+    if not _fresh(saved, path) or values.dtype != np.uint8 or values.ndim != 2 or not len(values) \
+            or values.shape[1] != len(expected):
+        return None
+    if expected[0] == "label" and values[:, 0].max() >= N_CLASSES:  # pixels are 0..255 by their type
+        return None
+    return values
 
 
 def _load_raw(path, expected):
     """The file's uint8 matrix, from the .npz cache when it matches the CSV's size and mtime."""
     path = Path(path)
     check_header(path, expected)
-    cache = _cache_path(path)
+    cached = _cached(path, expected)
+    if cached is not None:
+        return cached
     fingerprint = _fingerprint(path)
-    try:
-        with np.load(cache, allow_pickle=False) as saved:
-            if np.array_equal(saved["fingerprint"], fingerprint):
-                return saved["values"]
-    except (OSError, KeyError, ValueError):
-        pass
     values = _read_checked(path, expected)
     try:  # a read-only folder (e.g. /kaggle/input) simply goes without a cache
-        with atomic_write(cache, "wb") as f:
+        with atomic_write(_cache_path(path), "wb") as f:
             np.savez(f, values=values, fingerprint=fingerprint)
     except OSError:
         pass
@@ -244,6 +262,7 @@ def stratified_split(y, n_val, rng):
     ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n
     val = np.sort(order[ticks == 1])
     train = np.sort(order[ticks == 0])
+    _check_learnable(y, train, f"holding out {n_val} of its {n} rows for validation")
     return train, val
 
 
@@ -253,7 +272,29 @@ def stratified_kfold(y, k, rng):
         raise DataError(f"--folds must be between 2 and {len(y)}, got {k}")
     order = _class_sorted(y, rng)
     fold = np.arange(len(y)) % k
-    return [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    folds = [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    for i, (train, _) in enumerate(folds):
+        _check_learnable(y, train, f"holding out fold {i + 1} of {k}")
+    return folds
+
+
+def _check_learnable(y, train, how):
+    """DataError, naming the digits present, unless the rows `train` (indices into labels y) hold at least
+    two digits: a classifier fitted to one digit predicts it everywhere, and its validation looks perfect.
+    (Holding out half a digit's rows or less, a split leaves one to train on of any digit with two.)"""
+    if len(np.unique(y[train])) >= 2:
+        return
+    digits, counts = np.unique(y, return_counts=True)
+    if len(digits) < 2:
+        raise DataError(f"train.csv holds only the digit {digits[0]} ({_rows(counts[0])}): a classifier needs rows "
+                        "of at least 2 digits to tell apart; use the competition's train.csv (kagglekit download)")
+    present = ", ".join(f"{d} ({_rows(c)})" for d, c in zip(digits, counts))
+    raise DataError(f"train.csv holds the digits {present}: {how} leaves only the digit {y[train][0]} to train "
+                    "on; add rows of the other digits, or use the competition's train.csv (kagglekit download)")
+
+
+def _rows(n):
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _class_sorted(y, rng):

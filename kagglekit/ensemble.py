@@ -16,7 +16,7 @@ from .errors import DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
 from .parallel import Failed, check_backend, run_tasks
 from .provenance import data_record, train_fingerprint
-from .recipe import predict_test, tta_proba
+from .recipe import holdout, predict_test, tta_proba
 
 
 def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_batch=None, on_member=None,
@@ -49,6 +49,7 @@ def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel)
     jobs, backend, scheduler, on_member (see finish). A start that fails before any member has trained
     (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
     check_backend(parallel.get("backend", "loky"), parallel.get("jobs", 1))
+    check_data(data_folder, config)  # before the folder is made: bad data leaves nothing behind
     run_dir = rundir.new(name, runs)
     members = [{"folder": f"{rundir.MEMBERS}/{i}", "seed": config.member(i).seed,
                 "arch": config.member(i).architecture} for i in range(config.members)]
@@ -69,6 +70,13 @@ def _started(run_dir):
         return any(rundir.kind(m) for m in rundir.members(run_dir))
     except ModelError:
         return False
+
+
+def check_data(data_folder, config):
+    """Check and cache train.csv once, before the tasks read it, and the holdout (or first fold) the members
+    share: data that cannot train a member fails once, not once per member."""
+    _, y = load_train(Path(data_folder) / "train.csv")
+    holdout(y, config.member(0))
 
 
 def read_ensemble(folder):
@@ -114,7 +122,7 @@ def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_memb
     config, _ = read_ensemble(run_dir)
     folders = rundir.members(run_dir)
     pending = missing_members(run_dir)
-    load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
+    check_data(data_folder, config)
     start = time.perf_counter()
     tasks = [(str(Path(data_folder).resolve()), config.member(i), str(folders[i].resolve())) for i in pending]
     results = run_tasks(train_member, tasks, jobs, backend, scheduler,

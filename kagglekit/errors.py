@@ -18,6 +18,15 @@ class ModelError(KagglekitError):
     """A model file that is missing, corrupt or does not fit the data."""
 
 
+class DamagedFileError(KagglekitError):
+    """A file kagglekit wrote that no longer reads back (cut short, overwritten, altered): `why` says how,
+    without the file's name or a fix, for callers that know the fix (retrain, rebuild) to word their own."""
+
+    def __init__(self, path, why):
+        super().__init__(f"{path} is damaged ({why}); write it again")
+        self.path, self.why = path, why
+
+
 class TrainingError(KagglekitError):
     """Training went wrong, e.g. the weights stopped being finite."""
 

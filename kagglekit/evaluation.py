@@ -7,7 +7,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .data import N_CLASSES, load_train, stratified_kfold
-from .errors import ModelError
+from .errors import KagglekitError, ModelError
 from .fast.train import fit
 from .metrics import accuracy, classification_report, estimate
 from .nn.network import Network, build_network
@@ -20,7 +20,11 @@ def load_model(model_file):
     net = Network.load(model_file)
     if "config" not in net.meta:
         raise ModelError(f"{model_file} carries no training config; retrain it with `kagglekit train`")
-    return net, TrainConfig.from_dict(net.meta["config"])
+    try:
+        return net, TrainConfig.from_dict(net.meta["config"])
+    except KagglekitError as e:  # a meta altered by hand
+        raise ModelError(f"{model_file} carries a training config that does not read back ({e}); retrain it "
+                         "with `kagglekit train`") from None
 
 
 def check_fits(net, x, what):

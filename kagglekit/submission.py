@@ -15,6 +15,9 @@ from .files import atomic_write
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
 _INTEGER = re.compile(r"[0-9]+")
+CHUNK = 1 << 20  # bytes counted at a time: a file over the expected rows is refused before it is parsed
+ROW_BYTES = 512  # at most, on average, per row: "ImageId,Label" rows take about 8 (and pandas 10x the file)
+_BLANK = b" \t\r,\""  # bytes a line may hold and still be a blank row, which _read skips
 
 
 def write_submission(path, labels, ids=None):
@@ -88,14 +91,22 @@ def _integers(frame, column, path, low, high):
         kind, line = _first(not_int)
         name = "labels" if column == "Label" else "ids"
         raise SubmissionError(f"{path}: {column} has {kind} not written as an integer, first at line {line}: "
-                              f"{raw[line]!r}; write {name} as integers, e.g. df.{column}.astype(int)")
-    values = raw.map(int)  # Python ints: an id too large for int64 is out of range, not an overflow
+                              f"{_shown(raw[line], repr)}; write {name} as integers, e.g. df.{column}.astype(int)")
+    # Python ints: an id too large for int64 is out of range, not an overflow. Over 20 digits (leading zeros
+    # aside) it is out of range for sure, and int() would refuse one of over 4,300 digits.
+    values = raw.str.lstrip("0").map(lambda digits: int(digits or "0") if len(digits) <= 20 else high + 1)
     outside = (values < low) | (values > high)
     if outside.any():
         kind, line = _first(outside)
         raise SubmissionError(f"{path}: {column} has {kind} outside {low}..{high}, first at line {line}: "
-                              f"{raw[line]}")
+                              f"{_shown(raw[line])}")
     return values.to_numpy(dtype=np.int64)
+
+
+def _shown(text, quote=str, n=40):
+    """A cell as an error line shows it, through quote (str or repr): whole up to n characters, else its
+    start and its length."""
+    return quote(text) if len(text) <= n else f"{quote(text[:20])}... ({len(text):,} characters)"
 
 
 def read_ids(sample_path):
@@ -122,9 +133,39 @@ def _read_submission(path):
             _integers(frame, "Label", path, 0, N_CLASSES - 1), frame.index.to_numpy(), note)
 
 
+def _check_size(path, expected):
+    """Refuse a submission of more than `expected` rows, or of more blank lines than that, before it is
+    parsed: pandas would hold every cell and blank line (gigabytes for a 100 MB file). The lines are
+    counted CHUNK bytes at a time, stopping in the chunk where a count passes; a file no longer than a
+    chunk costs little to parse and is left to the full checks, which give exact counts."""
+    path = Path(path)
+    if not path.is_file() or (size := path.stat().st_size) <= CHUNK:
+        return
+    rows = lines = 0  # complete lines counted, and those of them holding a value (the header included)
+    open_row = False  # whether the line the counted bytes end in holds a value yet
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            parts = chunk.translate(None, _BLANK).split(b"\n")  # parts[0] goes on with the last chunk's line
+            if len(parts) > 1:
+                rows += (open_row or bool(parts[0])) + len(parts) - 2 - parts[1:-1].count(b"")
+                lines += len(parts) - 1
+                open_row = False
+            open_row = open_row or bool(parts[-1])
+            if rows - 1 > expected:
+                raise SubmissionError(f"{path}: at least {rows - 1} rows, expected {expected} (one per test "
+                                      "image); predict the whole test.csv")
+            if lines - rows > expected:
+                raise SubmissionError(f"{path}: at least {lines - rows} blank lines, more than the {expected} rows "
+                                      "it should hold; remove them, or write the file with `kagglekit predict`")
+    if size > (expected + 1) * ROW_BYTES:
+        raise SubmissionError(f"{path}: {size:,} bytes is too much for {expected} rows of ImageId,Label (more "
+                              f"than {ROW_BYTES:,} bytes a row); write it with `kagglekit predict`")
+
+
 def check_submission(path, sample_path=None) -> Checked:
     """Check a submission against the sample (or 1..28000): header, row count, ids, labels."""
     ids = read_ids(sample_path) if sample_path is not None else np.arange(1, DEFAULT_ROWS + 1)
+    _check_size(path, len(ids))
     got, _, lines, note = _read_submission(path)
     if len(got) != len(ids):
         raise SubmissionError(f"{path}: {len(got)} rows, expected {len(ids)} (one per test image); "
@@ -152,6 +193,7 @@ def score_submission(path, solution_path):
                               "(and optionally Usage)")
     sol_ids = _integers(solution, "ImageId", solution_path, 1, np.iinfo(np.int64).max)
     sol_labels = _integers(solution, "Label", solution_path, 0, N_CLASSES - 1)
+    _check_size(path, len(sol_ids))
     sub_ids, sub_labels, _, _ = _read_submission(path)
     if len(np.unique(sub_ids)) != len(sub_ids) or not np.array_equal(np.sort(sub_ids), np.sort(sol_ids)):
         raise SubmissionError(f"{path}: its ImageIds do not match those of the solution {solution_path} "

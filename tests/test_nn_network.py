@@ -152,5 +152,5 @@ def test_load_errors_quote_the_format_and_the_failure_and_say_how_to_fix(tmp_pat
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
     with pytest.raises(ModelError) as other:
         Network.load(tmp_path / "other.npz")
-    assert str(other.value) == (f"{tmp_path / 'other.npz'} is corrupt or not a kagglekit model (KeyError); "
-                                "retrain it with `kagglekit train`")
+    assert str(other.value) == (f"{tmp_path / 'other.npz'} is corrupt or not a kagglekit model (it holds no "
+                                "kagglekit header); retrain it with `kagglekit train`")

@@ -90,6 +90,10 @@ class Conv2D(Layer):
             raise ConfigError(f"conv2d kernel {k} is larger than its {h}x{w} input (padding {p})")
         return self.out_channels, out_size(h, k, p, self.stride), out_size(w, k, p, self.stride)
 
+    @staticmethod
+    def shapes(in_channels, out_channels, kernel, **_):
+        return {"W": (out_channels, in_channels, kernel, kernel), "b": (out_channels,)}
+
     def spec(self):
         return {"type": self.kind, "in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel": self.kernel, "padding": self.padding, "stride": self.stride, "init": self.init}

@@ -31,6 +31,13 @@ class Layer:
         """The shape of one sample's output for one sample's input shape; elementwise layers keep it."""
         return tuple(input_shape)
 
+    @staticmethod
+    def shapes(**spec):
+        """{name: shape} of the params, and of the buffers (as "buffers.NAME"), that a layer built from
+        these spec() fields holds, found without allocating them: a model file's header is checked
+        against its arrays before any layer is built."""
+        return {}
+
     def spec(self):
         return {"type": self.kind}
 
@@ -74,6 +81,10 @@ class Dense(Layer):
             raise ConfigError(f"dense expects {self.n_in} input features, got shape {tuple(input_shape)}"
                               + ("; flatten first" if len(input_shape) > 1 else ""))
         return (self.n_out,)
+
+    @staticmethod
+    def shapes(n_in, n_out, **_):
+        return {"W": (n_in, n_out), "b": (n_out,)}
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}

@@ -2,20 +2,22 @@
 save/load as one .npz holding the weights, the layers' buffers (e.g. batch norm's running statistics)
 and the JSON architecture (read back without pickle)."""
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import KagglekitError, ModelError
+from ..errors import DamagedFileError, KagglekitError, ModelError
 from ..files import atomic_write
+from ..npz import read_npz
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
-from .registry import build_layer
+from .registry import build_layer, lookup
 from .shape import Reshape
 from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
+CLASSES = 10  # the digits: a model file with any other output is not a Digit Recognizer model
+NON_NEGATIVE = ("buffers.running_var",)  # batch norm's variance: sqrt(var + eps) of a negative one is NaN
 
 
 class Network:
@@ -90,33 +92,117 @@ class Network:
 
     @classmethod
     def load(cls, path):
-        """Read a model saved by save(); ModelError for a missing, corrupt or inconsistent file."""
+        """Read a model saved by save(); ModelError, one line naming the file and the fix, for a missing,
+        corrupt or inconsistent one. Its header is checked before any layer is built (every array the
+        layers hold stored with the shape they declare, finite), then the model: layers that chain from the
+        input to the CLASSES digits."""
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"model file {path} not found; train one with `kagglekit train`")
         fix = "retrain it with `kagglekit train`"
         try:
-            with np.load(path, allow_pickle=False) as saved:
-                header = json.loads(str(saved["__header__"]))
-                if header.get("format") != FORMAT:
-                    raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
-                layers = [build_layer(spec) for spec in header["layers"]]
-                for i, layer in enumerate(layers):
-                    for arrays, prefix in ((layer.params, f"{i}."), (layer.buffers, f"{i}.buffers.")):
-                        for k, v in arrays.items():
-                            stored = saved[prefix + k]
-                            if stored.shape != v.shape:
-                                raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its "
-                                                 f"architecture says {v.shape}; the file was altered, {fix}")
-                            arrays[k] = stored.astype(v.dtype)
-        except ModelError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, KagglekitError) as e:
-            raise ModelError(f"{path} is corrupt or not a kagglekit model ({type(e).__name__}); {fix}") from None
-        return cls(layers, header.get("meta"))
+            saved = read_npz(path)
+            header = _header(saved, path)
+        except DamagedFileError as e:
+            raise ModelError(f"{path} is corrupt or not a kagglekit model ({e.why}); {fix}") from None
+        if header.get("format") != FORMAT:
+            raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
+        try:
+            net = cls([_layer(i, spec, saved) for i, spec in enumerate(_listed(header))], _meta(header))
+            _check_model(net)
+        except _Unfit as e:
+            raise ModelError(f"{path}: {e}; the file was altered or is damaged, {fix}") from None
+        return net
 
 
-def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
+class _Unfit(Exception):
+    """What is wrong with a model file's contents, worded to follow its name."""
+
+
+def _header(saved, path):
+    """The model file's JSON header, a dict; DamagedFileError where there is none."""
+    raw = saved.get("__header__")
+    if raw is None or raw.dtype.kind != "U" or raw.ndim != 0:
+        raise DamagedFileError(path, "it holds no kagglekit header")
+    try:
+        header = json.loads(str(raw))
+    except (ValueError, RecursionError) as e:
+        raise DamagedFileError(path, f"its header is not JSON: {type(e).__name__}") from None
+    if not isinstance(header, dict):
+        raise DamagedFileError(path, f"its header is a JSON {type(header).__name__}, not an object")
+    return header
+
+
+def _listed(header):
+    layers = header.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise _Unfit("its header lists no layers")
+    return layers
+
+
+def _meta(header):
+    meta = header.get("meta", {})
+    if not isinstance(meta, dict):
+        raise _Unfit(f"its meta is a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def _layer(i, spec, saved):
+    """Layer i built from its spec, its arrays loaded: each array must be stored with the shape its spec
+    declares (so that a spec asking for gigabytes allocates nothing) and be finite floats."""
+    if not isinstance(spec, dict):
+        raise _Unfit(f"layer {i} is a JSON {type(spec).__name__}, not an object")
+    kind = spec.get("type")
+    try:
+        declared = lookup("layer", kind if isinstance(kind, str) else repr(kind)).shapes(
+            **{k: v for k, v in spec.items() if k != "type"})
+    except KagglekitError as e:
+        raise _Unfit(f"layer {i}: {e}") from None
+    except TypeError:
+        raise _Unfit(f"layer {i} ({kind}) lacks a field its kind needs") from None
+    arrays = {}
+    for name, shape in declared.items():
+        stored = saved.get(f"{i}.{name}")
+        if stored is None:
+            raise _Unfit(f"layer {i} {name} is missing")
+        if not all(type(n) is int and n >= 0 for n in shape) or stored.shape != tuple(shape):
+            raise _Unfit(f"layer {i} {name} has shape {stored.shape}, its architecture says {tuple(shape)}")
+        if stored.dtype.kind != "f":
+            raise _Unfit(f"layer {i} {name} holds {stored.dtype} values, not floating point")
+        if not np.isfinite(stored).all():
+            raise _Unfit(f"layer {i} {name} holds NaN or infinite values")
+        if name in NON_NEGATIVE and (stored < 0).any():
+            raise _Unfit(f"layer {i} {name} holds negative values")
+        arrays[name] = stored
+    try:
+        layer = build_layer(spec)
+    except KagglekitError as e:
+        raise _Unfit(f"layer {i}: {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise _Unfit(f"layer {i} ({kind}) cannot be built: {type(e).__name__}") from None
+    for name, stored in arrays.items():
+        held = layer.buffers if name.startswith("buffers.") else layer.params
+        key = name.removeprefix("buffers.")
+        held[key] = stored.astype(held[key].dtype)
+    return layer
+
+
+def _check_model(net):
+    """The shapes chain from the first layer's input to CLASSES outputs."""
+    try:
+        shape = (net.n_in,)
+    except StopIteration:
+        raise _Unfit("it has no dense or reshape layer to take the pixels") from None
+    for i, layer in enumerate(net.layers):
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except (KagglekitError, TypeError, ValueError) as e:
+            raise _Unfit(f"its layers do not chain: layer {i} ({layer.kind}): {e}") from None
+    if shape != (CLASSES,):
+        raise _Unfit(f"its last layer gives {shape} outputs, not one per digit ({CLASSES})")
+
+
+def build_network(config, rng, n_in=784, n_out=CLASSES, dtype=np.float32):
     """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng,
     with the loss the config's label smoothing asks for."""
     layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)

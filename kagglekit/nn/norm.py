@@ -16,6 +16,11 @@ class BatchNorm(Layer):
         super().__init__()
         if not isinstance(features, (int, np.integer)) or features < 1:
             raise ConfigError(f"batchnorm features must be an integer >= 1, got {features!r}")
+        # A model file can hold anything: a negative eps or a text one would make every prediction NaN.
+        if not (_is_number(momentum) and 0 <= momentum <= 1):
+            raise ConfigError(f"batchnorm momentum must be a number in [0, 1], got {momentum!r}")
+        if not (_is_number(eps) and 0 < eps < 1):
+            raise ConfigError(f"batchnorm eps must be a number in (0, 1), got {eps!r}")
         self.features, self.momentum, self.eps = features, momentum, eps
         self.params = {"gamma": np.ones(features, np.float32), "beta": np.zeros(features, np.float32)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -72,5 +77,13 @@ class BatchNorm(Layer):
                               f"{tuple(input_shape)}")
         return tuple(input_shape)
 
+    @staticmethod
+    def shapes(features, **_):
+        return {name: (features,) for name in ("gamma", "beta", "buffers.running_mean", "buffers.running_var")}
+
     def spec(self):
         return {"type": self.kind, "features": self.features, "momentum": self.momentum, "eps": self.eps}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -84,6 +84,15 @@ class ModelError(KagglekitError):
     """A model file that is missing, corrupt or does not fit the data."""
 
 
+class DamagedFileError(KagglekitError):
+    """A file kagglekit wrote that no longer reads back (cut short, overwritten, altered): `why` says how,
+    without the file's name or a fix, for callers that know the fix (retrain, rebuild) to word their own."""
+
+    def __init__(self, path, why):
+        super().__init__(f"{path} is damaged ({why}); write it again")
+        self.path, self.why = path, why
+
+
 class TrainingError(KagglekitError):
     """Training went wrong, e.g. the weights stopped being finite."""
 
@@ -296,6 +305,13 @@ class Layer:
         """The shape of one sample's output for one sample's input shape; elementwise layers keep it."""
         return tuple(input_shape)
 
+    @staticmethod
+    def shapes(**spec):
+        """{name: shape} of the params, and of the buffers (as "buffers.NAME"), that a layer built from
+        these spec() fields holds, found without allocating them: a model file's header is checked
+        against its arrays before any layer is built."""
+        return {}
+
     def spec(self):
         return {"type": self.kind}
 
@@ -339,6 +355,10 @@ class Dense(Layer):
             raise ConfigError(f"dense expects {self.n_in} input features, got shape {tuple(input_shape)}"
                               + ("; flatten first" if len(input_shape) > 1 else ""))
         return (self.n_out,)
+
+    @staticmethod
+    def shapes(n_in, n_out, **_):
+        return {"W": (n_in, n_out), "b": (n_out,)}
 
     def spec(self):
         return {"type": self.kind, "n_in": self.n_in, "n_out": self.n_out, "init": self.init}
@@ -500,6 +520,10 @@ class Conv2D(Layer):
             raise ConfigError(f"conv2d kernel {k} is larger than its {h}x{w} input (padding {p})")
         return self.out_channels, out_size(h, k, p, self.stride), out_size(w, k, p, self.stride)
 
+    @staticmethod
+    def shapes(in_channels, out_channels, kernel, **_):
+        return {"W": (out_channels, in_channels, kernel, kernel), "b": (out_channels,)}
+
     def spec(self):
         return {"type": self.kind, "in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel": self.kernel, "padding": self.padding, "stride": self.stride, "init": self.init}
@@ -525,6 +549,11 @@ class BatchNorm(Layer):
         super().__init__()
         if not isinstance(features, (int, np.integer)) or features < 1:
             raise ConfigError(f"batchnorm features must be an integer >= 1, got {features!r}")
+        # A model file can hold anything: a negative eps or a text one would make every prediction NaN.
+        if not (_is_number(momentum) and 0 <= momentum <= 1):
+            raise ConfigError(f"batchnorm momentum must be a number in [0, 1], got {momentum!r}")
+        if not (_is_number(eps) and 0 < eps < 1):
+            raise ConfigError(f"batchnorm eps must be a number in (0, 1), got {eps!r}")
         self.features, self.momentum, self.eps = features, momentum, eps
         self.params = {"gamma": np.ones(features, np.float32), "beta": np.zeros(features, np.float32)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -581,8 +610,16 @@ class BatchNorm(Layer):
                               f"{tuple(input_shape)}")
         return tuple(input_shape)
 
+    @staticmethod
+    def shapes(features, **_):
+        return {name: (features,) for name in ("gamma", "beta", "buffers.running_mean", "buffers.running_var")}
+
     def spec(self):
         return {"type": self.kind, "features": self.features, "momentum": self.momentum, "eps": self.eps}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 '''
 
 
@@ -1465,6 +1502,72 @@ def _umask():
 '''
 
 
+# -------------------- kagglekit/npz.py ------------------------------------------------------
+SOURCES['kagglekit/npz.py'] = r'''"""Reading back the .npz files kagglekit writes (parse caches, models, checkpoints). Whatever damage a file
+took (cut short, overwritten, altered, pickled objects, an array header asking for more than the file
+holds), `read_npz` raises the one DamagedFileError, and it allocates no array before checking its size
+against the bytes that hold it."""
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DamagedFileError
+
+MAX_RATIO = 1032  # deflate's best ratio: a member claiming more bytes than that per packed byte is lying
+HEADER_LIMIT = 10_000  # bytes of an array's header, NumPy's own limit (np.savez writes about 100)
+
+
+def read_npz(path, names=None):
+    """{name: array} of the .npz at `path`, each array read whole (with `names`, just those, each one
+    required); DamagedFileError saying what is wrong for anything that does not read back as np.savez
+    wrote it: a missing file, a cut-short or garbage zip, a bad member, a pickle, a lying array header."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename[:-4]: info for info in archive.infolist() if info.filename.endswith(".npy")}
+            missing = [name for name in names or () if name not in members]
+            if missing:
+                raise DamagedFileError(path, f"it has no array {missing[0]!r}")
+            size = path.stat().st_size
+            return {name: _read(archive, members[name], size, path) for name in names or members}
+    except DamagedFileError:
+        raise
+    except FileNotFoundError:
+        raise DamagedFileError(path, "not found") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, zlib.error, NotImplementedError,
+            RuntimeError) as e:  # RuntimeError: an encrypted member. The type says enough: "BadZipFile"
+        raise DamagedFileError(path, type(e).__name__) from None
+
+
+def _read(archive, info, file_size, path):
+    """One member's array, read once its header agrees with the bytes the member holds."""
+    where = f"array {info.filename[:-4]!r}"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise DamagedFileError(path, f"{where} is packed as np.savez never packs (method {info.compress_type})")
+    if info.compress_size > file_size or info.file_size > MAX_RATIO * max(info.compress_size, 1) or (
+            info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size):
+        raise DamagedFileError(path, f"{where} claims {info.file_size:,} bytes, more than the file can hold")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise DamagedFileError(path, f"{where} is in .npy format {version}, which np.savez does not write")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+            else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f, max_header_size=HEADER_LIMIT)
+        header = f.tell()
+    if dtype.hasobject:
+        raise DamagedFileError(path, f"{where} holds Python objects, which are never loaded (they could run code)")
+    expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if header + expected != info.file_size:
+        raise DamagedFileError(path, f"{where} says {shape} {dtype}, {expected:,} bytes, but holds "
+                                     f"{info.file_size - header:,}")
+    with archive.open(info) as f:  # read to its end, so that zipfile checks the member's CRC
+        return np.lib.format.read_array(f, allow_pickle=False, max_header_size=HEADER_LIMIT)
+'''
+
+
 # -------------------- kagglekit/data.py -----------------------------------------------------
 SOURCES['kagglekit/data.py'] = r'''"""Reading and checking the Digit Recognizer CSVs, caching them as .npz, and the random splits.
 
@@ -1476,8 +1579,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DamagedFileError, DataError
 from .files import atomic_write
+from .npz import read_npz
 
 COMPETITION = "digit-recognizer"
 DATA_FILES = ("train.csv", "test.csv", "sample_submission.csv")
@@ -1636,27 +1740,44 @@ def is_cached(path):
     """Whether the CSV at path has an up-to-date .npz cache (so loading it takes milliseconds)."""
     path = Path(path)
     try:
-        with np.load(_cache_path(path), allow_pickle=False) as saved:
-            return bool(np.array_equal(saved["fingerprint"], _fingerprint(path)))
-    except (OSError, KeyError, ValueError):
+        return _fresh(read_npz(_cache_path(path), ("fingerprint",)), path)
+    except (DamagedFileError, OSError):
         return False
+
+
+def _fresh(saved, path):
+    """Whether a cache's fingerprint is the CSV's (same cache version, size and mtime)."""
+    fingerprint = _fingerprint(path)
+    return saved["fingerprint"].dtype == fingerprint.dtype and np.array_equal(saved["fingerprint"], fingerprint)
+
+
+def _cached(path, expected):
+    """The cache's uint8 matrix if it is the CSV's and has the shape and values the CSV's would have, else
+    None: a damaged, altered or stale cache is parsed again from the CSV, with no word to the user."""
+    try:
+        saved = read_npz(_cache_path(path), ("fingerprint", "values"))
+    except DamagedFileError:
+        return None
+    values = saved["values"]
+    if not _fresh(saved, path) or values.dtype != np.uint8 or values.ndim != 2 or not len(values) \
+            or values.shape[1] != len(expected):
+        return None
+    if expected[0] == "label" and values[:, 0].max() >= N_CLASSES:  # pixels are 0..255 by their type
+        return None
+    return values
 
 
 def _load_raw(path, expected):
     """The file's uint8 matrix, from the .npz cache when it matches the CSV's size and mtime."""
     path = Path(path)
     check_header(path, expected)
-    cache = _cache_path(path)
+    cached = _cached(path, expected)
+    if cached is not None:
+        return cached
     fingerprint = _fingerprint(path)
-    try:
-        with np.load(cache, allow_pickle=False) as saved:
-            if np.array_equal(saved["fingerprint"], fingerprint):
-                return saved["values"]
-    except (OSError, KeyError, ValueError):
-        pass
     values = _read_checked(path, expected)
     try:  # a read-only folder (e.g. /kaggle/input) simply goes without a cache
-        with atomic_write(cache, "wb") as f:
+        with atomic_write(_cache_path(path), "wb") as f:
             np.savez(f, values=values, fingerprint=fingerprint)
     except OSError:
         pass
@@ -1712,6 +1833,7 @@ def stratified_split(y, n_val, rng):
     ticks = (np.arange(1, n + 1) * n_val) // n - (np.arange(n) * n_val) // n
     val = np.sort(order[ticks == 1])
     train = np.sort(order[ticks == 0])
+    _check_learnable(y, train, f"holding out {n_val} of its {n} rows for validation")
     return train, val
 
 
@@ -1721,7 +1843,29 @@ def stratified_kfold(y, k, rng):
         raise DataError(f"--folds must be between 2 and {len(y)}, got {k}")
     order = _class_sorted(y, rng)
     fold = np.arange(len(y)) % k
-    return [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    folds = [(np.sort(order[fold != i]), np.sort(order[fold == i])) for i in range(k)]
+    for i, (train, _) in enumerate(folds):
+        _check_learnable(y, train, f"holding out fold {i + 1} of {k}")
+    return folds
+
+
+def _check_learnable(y, train, how):
+    """DataError, naming the digits present, unless the rows `train` (indices into labels y) hold at least
+    two digits: a classifier fitted to one digit predicts it everywhere, and its validation looks perfect.
+    (Holding out half a digit's rows or less, a split leaves one to train on of any digit with two.)"""
+    if len(np.unique(y[train])) >= 2:
+        return
+    digits, counts = np.unique(y, return_counts=True)
+    if len(digits) < 2:
+        raise DataError(f"train.csv holds only the digit {digits[0]} ({_rows(counts[0])}): a classifier needs rows "
+                        "of at least 2 digits to tell apart; use the competition's train.csv (kagglekit download)")
+    present = ", ".join(f"{d} ({_rows(c)})" for d, c in zip(digits, counts))
+    raise DataError(f"train.csv holds the digits {present}: {how} leaves only the digit {y[train][0]} to train "
+                    "on; add rows of the other digits, or use the competition's train.csv (kagglekit download)")
+
+
+def _rows(n):
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def _class_sorted(y, rng):
@@ -2136,20 +2280,22 @@ SOURCES['kagglekit/nn/network.py'] = r'''"""A Network is a sequence of layers en
 save/load as one .npz holding the weights, the layers' buffers (e.g. batch norm's running statistics)
 and the JSON architecture (read back without pickle)."""
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import KagglekitError, ModelError
+from ..errors import DamagedFileError, KagglekitError, ModelError
 from ..files import atomic_write
+from ..npz import read_npz
 from .layers import Dense
 from .losses import SoftmaxCrossEntropy, softmax
-from .registry import build_layer
+from .registry import build_layer, lookup
 from .shape import Reshape
 from .spec import build_layers
 
 FORMAT = "kagglekit-model-1"
+CLASSES = 10  # the digits: a model file with any other output is not a Digit Recognizer model
+NON_NEGATIVE = ("buffers.running_var",)  # batch norm's variance: sqrt(var + eps) of a negative one is NaN
 
 
 class Network:
@@ -2224,33 +2370,117 @@ class Network:
 
     @classmethod
     def load(cls, path):
-        """Read a model saved by save(); ModelError for a missing, corrupt or inconsistent file."""
+        """Read a model saved by save(); ModelError, one line naming the file and the fix, for a missing,
+        corrupt or inconsistent one. Its header is checked before any layer is built (every array the
+        layers hold stored with the shape they declare, finite), then the model: layers that chain from the
+        input to the CLASSES digits."""
         path = Path(path)
         if not path.is_file():
             raise ModelError(f"model file {path} not found; train one with `kagglekit train`")
         fix = "retrain it with `kagglekit train`"
         try:
-            with np.load(path, allow_pickle=False) as saved:
-                header = json.loads(str(saved["__header__"]))
-                if header.get("format") != FORMAT:
-                    raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
-                layers = [build_layer(spec) for spec in header["layers"]]
-                for i, layer in enumerate(layers):
-                    for arrays, prefix in ((layer.params, f"{i}."), (layer.buffers, f"{i}.buffers.")):
-                        for k, v in arrays.items():
-                            stored = saved[prefix + k]
-                            if stored.shape != v.shape:
-                                raise ModelError(f"{path}: layer {i} {k} has shape {stored.shape}, its "
-                                                 f"architecture says {v.shape}; the file was altered, {fix}")
-                            arrays[k] = stored.astype(v.dtype)
-        except ModelError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, KagglekitError) as e:
-            raise ModelError(f"{path} is corrupt or not a kagglekit model ({type(e).__name__}); {fix}") from None
-        return cls(layers, header.get("meta"))
+            saved = read_npz(path)
+            header = _header(saved, path)
+        except DamagedFileError as e:
+            raise ModelError(f"{path} is corrupt or not a kagglekit model ({e.why}); {fix}") from None
+        if header.get("format") != FORMAT:
+            raise ModelError(f"{path} is not a kagglekit model (format {header.get('format')!r}); {fix}")
+        try:
+            net = cls([_layer(i, spec, saved) for i, spec in enumerate(_listed(header))], _meta(header))
+            _check_model(net)
+        except _Unfit as e:
+            raise ModelError(f"{path}: {e}; the file was altered or is damaged, {fix}") from None
+        return net
 
 
-def build_network(config, rng, n_in=784, n_out=10, dtype=np.float32):
+class _Unfit(Exception):
+    """What is wrong with a model file's contents, worded to follow its name."""
+
+
+def _header(saved, path):
+    """The model file's JSON header, a dict; DamagedFileError where there is none."""
+    raw = saved.get("__header__")
+    if raw is None or raw.dtype.kind != "U" or raw.ndim != 0:
+        raise DamagedFileError(path, "it holds no kagglekit header")
+    try:
+        header = json.loads(str(raw))
+    except (ValueError, RecursionError) as e:
+        raise DamagedFileError(path, f"its header is not JSON: {type(e).__name__}") from None
+    if not isinstance(header, dict):
+        raise DamagedFileError(path, f"its header is a JSON {type(header).__name__}, not an object")
+    return header
+
+
+def _listed(header):
+    layers = header.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise _Unfit("its header lists no layers")
+    return layers
+
+
+def _meta(header):
+    meta = header.get("meta", {})
+    if not isinstance(meta, dict):
+        raise _Unfit(f"its meta is a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def _layer(i, spec, saved):
+    """Layer i built from its spec, its arrays loaded: each array must be stored with the shape its spec
+    declares (so that a spec asking for gigabytes allocates nothing) and be finite floats."""
+    if not isinstance(spec, dict):
+        raise _Unfit(f"layer {i} is a JSON {type(spec).__name__}, not an object")
+    kind = spec.get("type")
+    try:
+        declared = lookup("layer", kind if isinstance(kind, str) else repr(kind)).shapes(
+            **{k: v for k, v in spec.items() if k != "type"})
+    except KagglekitError as e:
+        raise _Unfit(f"layer {i}: {e}") from None
+    except TypeError:
+        raise _Unfit(f"layer {i} ({kind}) lacks a field its kind needs") from None
+    arrays = {}
+    for name, shape in declared.items():
+        stored = saved.get(f"{i}.{name}")
+        if stored is None:
+            raise _Unfit(f"layer {i} {name} is missing")
+        if not all(type(n) is int and n >= 0 for n in shape) or stored.shape != tuple(shape):
+            raise _Unfit(f"layer {i} {name} has shape {stored.shape}, its architecture says {tuple(shape)}")
+        if stored.dtype.kind != "f":
+            raise _Unfit(f"layer {i} {name} holds {stored.dtype} values, not floating point")
+        if not np.isfinite(stored).all():
+            raise _Unfit(f"layer {i} {name} holds NaN or infinite values")
+        if name in NON_NEGATIVE and (stored < 0).any():
+            raise _Unfit(f"layer {i} {name} holds negative values")
+        arrays[name] = stored
+    try:
+        layer = build_layer(spec)
+    except KagglekitError as e:
+        raise _Unfit(f"layer {i}: {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise _Unfit(f"layer {i} ({kind}) cannot be built: {type(e).__name__}") from None
+    for name, stored in arrays.items():
+        held = layer.buffers if name.startswith("buffers.") else layer.params
+        key = name.removeprefix("buffers.")
+        held[key] = stored.astype(held[key].dtype)
+    return layer
+
+
+def _check_model(net):
+    """The shapes chain from the first layer's input to CLASSES outputs."""
+    try:
+        shape = (net.n_in,)
+    except StopIteration:
+        raise _Unfit("it has no dense or reshape layer to take the pixels") from None
+    for i, layer in enumerate(net.layers):
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except (KagglekitError, TypeError, ValueError) as e:
+            raise _Unfit(f"its layers do not chain: layer {i} ({layer.kind}): {e}") from None
+    if shape != (CLASSES,):
+        raise _Unfit(f"its last layer gives {shape} outputs, not one per digit ({CLASSES})")
+
+
+def build_network(config, rng, n_in=784, n_out=CLASSES, dtype=np.float32):
     """The network a TrainConfig's architecture spec describes (see nn.spec), weights drawn from rng,
     with the loss the config's label smoothing asks for."""
     layers = build_layers(config.architecture, n_in, n_out, config.activation, config.init, rng, dtype)
@@ -3128,6 +3358,9 @@ from .files import atomic_write
 HEADER = ["ImageId", "Label"]
 DEFAULT_ROWS = 28000
 _INTEGER = re.compile(r"[0-9]+")
+CHUNK = 1 << 20  # bytes counted at a time: a file over the expected rows is refused before it is parsed
+ROW_BYTES = 512  # at most, on average, per row: "ImageId,Label" rows take about 8 (and pandas 10x the file)
+_BLANK = b" \t\r,\""  # bytes a line may hold and still be a blank row, which _read skips
 
 
 def write_submission(path, labels, ids=None):
@@ -3201,14 +3434,22 @@ def _integers(frame, column, path, low, high):
         kind, line = _first(not_int)
         name = "labels" if column == "Label" else "ids"
         raise SubmissionError(f"{path}: {column} has {kind} not written as an integer, first at line {line}: "
-                              f"{raw[line]!r}; write {name} as integers, e.g. df.{column}.astype(int)")
-    values = raw.map(int)  # Python ints: an id too large for int64 is out of range, not an overflow
+                              f"{_shown(raw[line], repr)}; write {name} as integers, e.g. df.{column}.astype(int)")
+    # Python ints: an id too large for int64 is out of range, not an overflow. Over 20 digits (leading zeros
+    # aside) it is out of range for sure, and int() would refuse one of over 4,300 digits.
+    values = raw.str.lstrip("0").map(lambda digits: int(digits or "0") if len(digits) <= 20 else high + 1)
     outside = (values < low) | (values > high)
     if outside.any():
         kind, line = _first(outside)
         raise SubmissionError(f"{path}: {column} has {kind} outside {low}..{high}, first at line {line}: "
-                              f"{raw[line]}")
+                              f"{_shown(raw[line])}")
     return values.to_numpy(dtype=np.int64)
+
+
+def _shown(text, quote=str, n=40):
+    """A cell as an error line shows it, through quote (str or repr): whole up to n characters, else its
+    start and its length."""
+    return quote(text) if len(text) <= n else f"{quote(text[:20])}... ({len(text):,} characters)"
 
 
 def read_ids(sample_path):
@@ -3235,9 +3476,39 @@ def _read_submission(path):
             _integers(frame, "Label", path, 0, N_CLASSES - 1), frame.index.to_numpy(), note)
 
 
+def _check_size(path, expected):
+    """Refuse a submission of more than `expected` rows, or of more blank lines than that, before it is
+    parsed: pandas would hold every cell and blank line (gigabytes for a 100 MB file). The lines are
+    counted CHUNK bytes at a time, stopping in the chunk where a count passes; a file no longer than a
+    chunk costs little to parse and is left to the full checks, which give exact counts."""
+    path = Path(path)
+    if not path.is_file() or (size := path.stat().st_size) <= CHUNK:
+        return
+    rows = lines = 0  # complete lines counted, and those of them holding a value (the header included)
+    open_row = False  # whether the line the counted bytes end in holds a value yet
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            parts = chunk.translate(None, _BLANK).split(b"\n")  # parts[0] goes on with the last chunk's line
+            if len(parts) > 1:
+                rows += (open_row or bool(parts[0])) + len(parts) - 2 - parts[1:-1].count(b"")
+                lines += len(parts) - 1
+                open_row = False
+            open_row = open_row or bool(parts[-1])
+            if rows - 1 > expected:
+                raise SubmissionError(f"{path}: at least {rows - 1} rows, expected {expected} (one per test "
+                                      "image); predict the whole test.csv")
+            if lines - rows > expected:
+                raise SubmissionError(f"{path}: at least {lines - rows} blank lines, more than the {expected} rows "
+                                      "it should hold; remove them, or write the file with `kagglekit predict`")
+    if size > (expected + 1) * ROW_BYTES:
+        raise SubmissionError(f"{path}: {size:,} bytes is too much for {expected} rows of ImageId,Label (more "
+                              f"than {ROW_BYTES:,} bytes a row); write it with `kagglekit predict`")
+
+
 def check_submission(path, sample_path=None) -> Checked:
     """Check a submission against the sample (or 1..28000): header, row count, ids, labels."""
     ids = read_ids(sample_path) if sample_path is not None else np.arange(1, DEFAULT_ROWS + 1)
+    _check_size(path, len(ids))
     got, _, lines, note = _read_submission(path)
     if len(got) != len(ids):
         raise SubmissionError(f"{path}: {len(got)} rows, expected {len(ids)} (one per test image); "
@@ -3265,6 +3536,7 @@ def score_submission(path, solution_path):
                               "(and optionally Usage)")
     sol_ids = _integers(solution, "ImageId", solution_path, 1, np.iinfo(np.int64).max)
     sol_labels = _integers(solution, "Label", solution_path, 0, N_CLASSES - 1)
+    _check_size(path, len(sol_ids))
     sub_ids, sub_labels, _, _ = _read_submission(path)
     if len(np.unique(sub_ids)) != len(sub_ids) or not np.array_equal(np.sort(sub_ids), np.sort(sol_ids)):
         raise SubmissionError(f"{path}: its ImageIds do not match those of the solution {solution_path} "

@@ -61,7 +61,7 @@ def make_plots(run_dir, path=None):
     from .errors import DataError
     run_dir, out = Path(run_dir), Path(run_dir) / PLOTS
     out.mkdir(exist_ok=True)
-    history, metrics = read_history(run_dir), rundir.read_json(run_dir / rundir.METRICS)
+    history, metrics = read_history(run_dir), runs.read_metrics(run_dir)
     config = runs.run_config(run_dir)
     column = {k: np.array([row[k] for row in history]) for k in (history[0] if history else ())}
     written = []
@@ -137,7 +137,7 @@ def write_report(run_dir):
     """Write run_dir/report.md from the files of a finished run or ensemble (and the PNGs already in
     plots/); returns its path. ModelError, one line naming the file, when metrics.json is damaged."""
     run_dir = Path(run_dir)
-    metrics, record = rundir.read_json(run_dir / rundir.METRICS), runs.read_record(run_dir)
+    metrics, record = runs.read_metrics(run_dir), runs.read_record(run_dir)
     config = runs.run_config(run_dir)
     validation, data = metrics.get("validation", {}), metrics.get("data", {})
     what = f"Ensemble {run_dir.name} ({config.members} members)" if rundir.is_ensemble(run_dir) else \

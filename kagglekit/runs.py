@@ -139,31 +139,45 @@ def best_public(record):
 def run_config(run_dir):
     """The TrainConfig a finished run or ensemble was trained with (an ensemble's: with its members)."""
     run_dir = Path(run_dir)
-    if not (run_dir / rundir.CONFIG).is_file() and rundir.is_ensemble(run_dir):  # ensembles before config.json
-        return TrainConfig.from_dict(rundir.read_json(run_dir / rundir.ENSEMBLE).get("config"))
-    return TrainConfig.from_dict(rundir.read_json(run_dir / rundir.CONFIG))
+    path = run_dir / rundir.CONFIG
+    if not path.is_file() and rundir.is_ensemble(run_dir):  # ensembles before config.json
+        path = run_dir / rundir.ENSEMBLE
+    saved = rundir.read_json(path)
+    try:
+        return TrainConfig.from_dict(saved.get("config") if path.name == rundir.ENSEMBLE else saved)
+    except ConfigError as e:
+        raise ModelError(f"{path} is damaged ({e}); train the run again") from None
 
 
-def _number(value, path):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ModelError(f"{path} is damaged (a number is not a number); train the run again")
-    return value
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_metrics(run_dir):
+    """A finished run's or ensemble's metrics.json, checked to hold what the table and the report read;
+    ModelError, one line naming the file, when it does not."""
+    path = Path(run_dir) / METRICS
+    metrics = rundir.read_json(path)
+    validation = metrics.get("validation")
+    ok = (isinstance(validation, dict) and _number(validation.get("accuracy")) and _number(validation.get("n"))
+          and isinstance(validation.get("per_class"), list) and isinstance(validation.get("confusion"), list)
+          and all(_number(metrics.get(k)) for k in ("train_seconds", "n_train"))
+          and all(metrics.get(k) is None or _number(metrics[k]) for k in ("epochs_run", "best_epoch", "epochs"))
+          and isinstance(metrics.get("data", {}), dict) and isinstance(metrics.get("warning", ""), str)
+          and (metrics.get("estimate") is None or (isinstance(metrics["estimate"], dict) and all(
+              _number(metrics["estimate"].get(k)) for k in ("accuracy", "low", "high", "n")))))
+    if not ok:
+        raise ModelError(f"{path} is damaged (it does not hold a run's metrics); train the run again")
+    return metrics
 
 
 def summary(run_dir):
     """One row of the runs table, from the files in a finished run or ensemble folder; ModelError or
     ConfigError, one line naming the file, when one of them is damaged."""
     run_dir = Path(run_dir)
-    metrics, record = rundir.read_json(run_dir / METRICS), read_record(run_dir)
+    metrics, record = read_metrics(run_dir), read_record(run_dir)
     config = run_config(run_dir)
-    validation = metrics.get("validation")
-    if not isinstance(validation, dict):
-        raise ModelError(f"{run_dir / METRICS} is damaged (no validation report); train the run again")
-    _number(validation.get("accuracy"), run_dir / METRICS)
-    _number(validation.get("n"), run_dir / METRICS)
-    for key in ("train_seconds", "epochs_run", "best_epoch"):
-        if metrics.get(key) is not None:
-            _number(metrics[key], run_dir / METRICS)
+    validation = metrics["validation"]
     preset, changed = nearest_preset(config)
     return {"name": run_dir.name, "path": str(run_dir), "kind": rundir.kind(run_dir),
             "members": config.members, "preset": preset, "changed": changed,

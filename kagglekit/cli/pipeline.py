@@ -110,6 +110,9 @@ def report_run(run_dir, metrics):
         members = "  ".join(f"{a:.4f}" for a in metrics["member_accuracy"])
         click.echo(f"Trained {metrics['members']} members in {metrics['train_seconds']:.1f} s: ensemble {what} "
                    f"{format_estimate(est)} (members {members}), saved in {run_dir}")
+        if est["method"] == "out-of-fold":
+            note("Note: out of fold, each row is predicted by the one member that held it out: this estimates one "
+                 "member, and the average of all of them, which predicts test.csv, scores higher")
     else:
         stopped = f", stopped early after {metrics['epochs_run']}" if metrics["epochs_run"] < metrics["epochs"] else ""
         kept = (f"best epoch {metrics['best_epoch']} of {metrics['epochs']} on the select rows{stopped}"

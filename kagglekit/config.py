@@ -236,13 +236,9 @@ class TrainConfig:
             if f.name in d and not _of_type(d[f.name], f.type, f.default is None):
                 raise ConfigError(f"config field {f.name} must be {_TYPE_NAMES[f.type]}, got {d[f.name]!r}")
         d = dict(d)
-        try:
-            if "hidden" in d:
-                d["hidden"] = tuple(d["hidden"])
-            return cls(**d).check()
-        except (TypeError, ValueError, AttributeError) as e:  # a saved value of the wrong type
-            raise ConfigError(f"the saved config holds a value of the wrong type ({type(e).__name__}): its file "
-                              f"is damaged") from None
+        if "hidden" in d:
+            d["hidden"] = tuple(d["hidden"])
+        return cls(**d).check()
 
     def override(self, **changes):
         """A copy with the given (non-None) fields changed, checked. New hidden sizes replace the

@@ -68,7 +68,7 @@ def proba(nets, x, tta=1, what="the data"):
 
 
 def holdout_proba(files, data_folder, tta=None):
-    """(y, rows, probabilities on those rows (len(rows), 10), nets, x, method): what evaluate and the
+    """(y, rows, probabilities on those rows (len(rows), 10), nets, configs, x, method): what evaluate and the
     report's wrong digits start from. rows are the holdout the networks share, averaged over them; for
     the members of an out-of-fold ensemble every row of train.csv, each predicted by the member that
     held it out. tta: the views to average (default: the first network's config)."""
@@ -79,7 +79,7 @@ def holdout_proba(files, data_folder, tta=None):
     if configs[0].fold is None or len(nets) == 1:  # one member of an out-of-fold ensemble: its fold
         (_, val_idx), _ = holdout(y, configs[0])
         method = "holdout" if configs[0].fold is None else f"fold {configs[0].fold + 1} of {configs[0].folds}"
-        return y, val_idx, proba(nets, x[val_idx], tta, "train.csv"), nets, x, method
+        return y, val_idx, proba(nets, x[val_idx], tta, "train.csv"), nets, configs, x, method
     missing = sorted(set(range(configs[0].folds)) - {config.fold for config in configs})
     if missing:
         raise ModelError(f"the out-of-fold members cover folds {sorted(c.fold for c in configs)} of "
@@ -88,20 +88,20 @@ def holdout_proba(files, data_folder, tta=None):
     for net, config in zip(nets, configs):  # the folds partition the rows: each row is predicted once
         (_, val_idx), _ = holdout(y, config)
         p[val_idx] += proba([net], x[val_idx], tta, "train.csv")
-    return y, np.arange(len(y)), p, nets, x, "out-of-fold"
+    return y, np.arange(len(y)), p, nets, configs, x, "out-of-fold"
 
 
 def evaluate(files, data_folder, tta=None):
     """The runs' averaged probabilities reported on their shared holdout, or an out-of-fold ensemble's on
     every row (see holdout_proba): metrics.classification_report plus "estimate" (accuracy, 95% Wilson
     interval, n, method); with several networks also "members": each one's own accuracy on its rows."""
-    y, rows, p, nets, x, method = holdout_proba(files, data_folder, tta)
+    y, rows, p, nets, configs, x, method = holdout_proba(files, data_folder, tta)
     predicted = p.argmax(axis=1)
     report = classification_report(y[rows], predicted)
     report["estimate"] = estimate(y[rows], predicted, method)
     if len(nets) > 1:
-        own = [holdout(y, load_model(f)[1])[0][1] for f in files]  # each member's own holdout or fold
-        tta = load_model(files[0])[1].tta if tta is None else tta
+        own = [holdout(y, config)[0][1] for config in configs]  # each member's own holdout or fold
+        tta = configs[0].tta if tta is None else tta
         report["members"] = [accuracy(y[idx], proba([net], x[idx], tta).argmax(axis=1)) for net, idx in zip(nets, own)]
     return report
 

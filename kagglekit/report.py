@@ -47,7 +47,7 @@ def confidently_wrong(run, path=None, limit=GALLERY):
     provenance.data_for_run; path overrides it)."""
     files = rundir.model_files(run)
     folder, _ = data_for_run(run, files[0], path, same_train=True)
-    y, val_idx, proba, _, x, _ = holdout_proba(files, folder)
+    y, val_idx, proba, _, _, x, _ = holdout_proba(files, folder)
     predicted = proba.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y[val_idx])
     wrong = wrong[np.argsort(-proba[wrong, predicted[wrong]], kind="stable")][:limit]

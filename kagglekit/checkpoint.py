@@ -18,6 +18,7 @@ import numpy as np
 from .config import TrainConfig
 from .errors import KagglekitError, ModelError
 from .files import atomic_write, write_text
+from .rundir import is_number
 from .nn.network import Network
 from .nn.train import HISTORY_COLUMNS, History, weight_arrays, weight_average
 
@@ -138,10 +139,6 @@ def damaged(path, why):
     return ModelError(f"{path} is damaged or not a kagglekit checkpoint ({why}); train a new run")
 
 
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _read_record(path):
     """checkpoint.json as save() wrote it: (record, config); ValueError or KagglekitError saying what
     is wrong with it."""
@@ -154,15 +151,15 @@ def _read_record(path):
     if missing:
         raise ValueError(f"it has no {missing[0]}")
     epoch, history, optimizer = record["epoch"], record["history"], record["optimizer"]
-    if not (isinstance(epoch, int) and _number(epoch) and epoch >= 1) or not _number(record["best_val_acc"]):
+    if not (isinstance(epoch, int) and is_number(epoch) and epoch >= 1) or not is_number(record["best_val_acc"]):
         raise ValueError(f"epoch {epoch!r} or its accuracy {record['best_val_acc']!r} is no number")
     if not isinstance(history, list) or len(history) != epoch:
         raise ValueError("its history does not end at its epoch")
     for i, row in enumerate(history, 1):
-        if not isinstance(row, dict) or not all(_number(row.get(c)) for c in HISTORY_COLUMNS) or row["epoch"] != i:
+        if not isinstance(row, dict) or not all(is_number(row.get(c)) for c in HISTORY_COLUMNS) or row["epoch"] != i:
             raise ValueError(f"history row {i} is not the row of epoch {i}")
     if not isinstance(optimizer, dict) or not isinstance(optimizer.get("class"), str) \
-            or not all(_number(v) for k, v in optimizer.items() if k != "class"):
+            or not all(is_number(v) for k, v in optimizer.items() if k != "class"):
         raise ValueError("its optimizer is not a class name and numbers")
     if record["rng"] is not None:
         try:

@@ -171,6 +171,11 @@ def resolve(paths=(), runs=RUNS):
     return files, named
 
 
+def is_number(value):
+    """Whether a value read from JSON is a number (an int or float, not a bool, which is an int subclass)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def read_json(path, kind=dict):
     """The JSON value of a file kagglekit wrote, of the given type; ModelError, one line naming the file,
     when it is missing, damaged or of another type."""

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from . import rundir
+from .rundir import is_number
 from .competition import send_submission
 from .config import PRESETS, TrainConfig
 from .errors import ConfigError, ModelError
@@ -149,23 +150,19 @@ def run_config(run_dir):
         raise ModelError(f"{path} is damaged ({e}); train the run again") from None
 
 
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def read_metrics(run_dir):
     """A finished run's or ensemble's metrics.json, checked to hold what the table and the report read;
     ModelError, one line naming the file, when it does not."""
     path = Path(run_dir) / METRICS
     metrics = rundir.read_json(path)
     validation = metrics.get("validation")
-    ok = (isinstance(validation, dict) and _number(validation.get("accuracy")) and _number(validation.get("n"))
+    ok = (isinstance(validation, dict) and is_number(validation.get("accuracy")) and is_number(validation.get("n"))
           and isinstance(validation.get("per_class"), list) and isinstance(validation.get("confusion"), list)
-          and all(_number(metrics.get(k)) for k in ("train_seconds", "n_train"))
-          and all(metrics.get(k) is None or _number(metrics[k]) for k in ("epochs_run", "best_epoch", "epochs"))
+          and all(is_number(metrics.get(k)) for k in ("train_seconds", "n_train"))
+          and all(metrics.get(k) is None or is_number(metrics[k]) for k in ("epochs_run", "best_epoch", "epochs"))
           and isinstance(metrics.get("data", {}), dict) and isinstance(metrics.get("warning", ""), str)
           and (metrics.get("estimate") is None or (isinstance(metrics["estimate"], dict) and all(
-              _number(metrics["estimate"].get(k)) for k in ("accuracy", "low", "high", "n")))))
+              is_number(metrics["estimate"].get(k)) for k in ("accuracy", "low", "high", "n")))))
     if not ok:
         raise ModelError(f"{path} is damaged (it does not hold a run's metrics); train the run again")
     return metrics

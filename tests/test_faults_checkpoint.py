@@ -115,7 +115,7 @@ CASES = {
     "json-generator-garbage": (_json(lambda r: r.update(rng={"bit_generator": "PCG64", "state": 7})), JSON,
                                "its generator state is not one"),
     "json-config-epochs-fractional": (_json(lambda r: r["config"].update(epochs=4.5)), JSON,
-                                      "config field epochs must be a whole number, got 4.5"),
+                                      "epochs must be a whole number, got 4.5"),
     "json-config-not-an-object": (_json(lambda r: r.update(config="quick")), JSON, "a config must be an object"),
 }
 

@@ -131,16 +131,17 @@ def test_the_edges_have_distinct_names():
 # --- configs read back from files: wrong types are refused by name, not by a TypeError ----------------
 
 @pytest.mark.parametrize("field, value, says", [
-    ("lr", "0.1", "lr must be a number, got '0.1'"),
-    ("lr", True, "lr must be a number, got True"),
+    ("lr", "0.1", "lr must be a finite number, got '0.1'"),
+    ("lr", True, "lr must be a finite number, got True"),
     ("seed", 1.5, "seed must be a whole number, got 1.5"),
     ("epochs", None, "epochs must be a whole number, got None"),
     ("epochs", True, "epochs must be a whole number, got True"),
     ("holdout_seed", "3", "holdout_seed must be a whole number, got '3'"),
     ("arch", 5, "arch must be text, got 5"),
     ("activation", ["relu"], "activation must be text, got ['relu']"),
-    ("hidden", ["64"], "hidden must be a list of whole numbers, got ['64']"),
-    ("hidden", [64.0], "hidden must be a list of whole numbers, got [64.0]"),
+    ("hidden", ["64"], "hidden must be one or more positive sizes, e.g. --hidden 128,64, got ('64',)"),
+    ("hidden", [64.0], "hidden must be one or more positive sizes, e.g. --hidden 128,64, got (64.0,)"),
+    ("hidden", 64, "hidden must be one or more positive sizes, e.g. --hidden 128,64, got 64"),
 ])
 def test_a_config_file_with_a_wrong_type_is_refused_by_field(field, value, says):
     d = preset("quick").to_dict()

@@ -1130,20 +1130,6 @@ def _setting(default, help, **extra):
     return field(default=default, metadata={"help": help, **extra})
 
 
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text", tuple: "a list of whole numbers"}
-
-
-def _of_type(value, kind, optional):
-    """Whether a value read from JSON fits a field of type kind (None too where the default is None)."""
-    if value is None:
-        return optional
-    if kind is tuple:
-        return isinstance(value, (list, tuple)) and all(_of_type(v, int, False) for v in value)
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, (int, float) if kind is float else kind)
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     hidden: tuple = _setting((10,), "Hidden layer sizes, e.g. 128,64 (input 784 and output 10 implied).",
@@ -1200,7 +1186,9 @@ class TrainConfig:
     def __post_init__(self):
         # One config, one form: an arch that spells the hidden MLP is that MLP, so that a config read
         # back from to_dict() (which writes the spec out) equals the one written.
-        if self.arch is not None and self.arch == mlp_spec(self.hidden, self.dropout):
+        # (Fields of the wrong type, read from a damaged file, are left for check() to name.)
+        if isinstance(self.arch, str) and isinstance(self.hidden, tuple) \
+                and self.arch == mlp_spec(self.hidden, self.dropout):
             object.__setattr__(self, "arch", None)
         if self.holdout_seed == self.seed:  # likewise: member 0 of an ensemble is the plain run of its seed
             object.__setattr__(self, "holdout_seed", None)
@@ -1237,6 +1225,8 @@ class TrainConfig:
                 bad(f.name, "must be a whole number")
             if f.type is str and not (isinstance(value, str) or value is None and f.default is None):
                 bad(f.name, "must be text")
+            if f.type is bool and not isinstance(value, bool):
+                bad(f.name, "must be true or false")
         if not isinstance(self.hidden, tuple) or not self.hidden or any(not _is_int(h) or h <= 0 for h in self.hidden):
             bad("hidden", "must be one or more positive sizes, e.g. --hidden 128,64")
         for f in fields(self):
@@ -1330,13 +1320,10 @@ class TrainConfig:
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown config fields {sorted(unknown)}; the file is from another version")
-        for f in fields(cls):
-            if f.name in d and not _of_type(d[f.name], f.type, f.default is None):
-                raise ConfigError(f"config field {f.name} must be {_TYPE_NAMES[f.type]}, got {d[f.name]!r}")
         d = dict(d)
-        if "hidden" in d:
+        if isinstance(d.get("hidden"), list):  # JSON has no tuples; anything else is check()'s to name
             d["hidden"] = tuple(d["hidden"])
-        return cls(**d).check()
+        return cls(**d).check()  # check() tests every field's type before its value
 
     def override(self, **changes):
         """A copy with the given (non-None) fields changed, checked. New hidden sizes replace the

@@ -30,9 +30,9 @@ kernel: $(VENV)/.installed  ## Generate kernels/digit-recognizer/ from the packa
 push: $(VENV)/.installed  ## Push the kernel as your Kaggle user, or as make push ID=you/slug
 	$(KK) kernel push$(if $(ID), --id $(ID))
 
-bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp and CNN epochs vs PyTorch, scikit-learn; ensemble -j 1 vs -j 2
+bench: $(VENV)/.bench  ## Side by side on ../shared/data: seed notebook vs seed preset; mlp and 4 CNN epochs vs PyTorch at 1 and 2 threads, and their GEMM limit; ensemble -j 1 vs -j 2. Before/after (~20 min, not run here): bench/versions.py
 	$(BIN)/python bench/seed_vs_notebook.py --repeat 5 --mlp-seeds 0,1
-	$(BIN)/python bench/mlp_vs_torch.py --repeat 5
+	$(BIN)/python bench/mlp_vs_torch.py
 	$(BIN)/python bench/cnn_vs_torch.py
 	$(BIN)/python bench/ensemble_jobs.py --members 4 --epochs 3
 

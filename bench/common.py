@@ -34,7 +34,12 @@ def load_replica(data, rows=None):
 
 
 def merge_results(entry):
-    """Add entry's keys to bench/results.json, keeping what other scripts wrote there."""
+    """Add entry's keys to bench/results.json, keeping what other scripts wrote there; a "models" dict
+    merges model by model, so that a run of one net keeps the others' figures."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(entry)
+    for key, value in entry.items():
+        old = results.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and isinstance(old.get("models"), dict):
+            value = {**value, "models": {**old["models"], **value.get("models", {})}}
+        results[key] = value
     RESULTS.write_text(json.dumps(results, indent=2, default=float) + "\n")

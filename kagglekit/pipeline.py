@@ -23,7 +23,7 @@ from .provenance import data_record
 from .recipe import train_model, tta_proba
 
 CHANCE = 1 / N_CLASSES
-MIN_JUDGED_ROWS = 50  # fewer validation rows are too noisy to call an accuracy "chance"
+MIN_JUDGED_ROWS = 50  # fewer rows are too few to judge: an accuracy "chance", a digit missing
 
 
 def _write_history(path, history):
@@ -87,10 +87,16 @@ def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_
         raise _kept(run_dir) from None
 
 
-def learning_warning(report, losses, lr):
-    """Why a finished run should not be trusted, or "": validation accuracy near chance (at most 1.5x
-    1/10), or a training loss that ended above the first epoch's. Both can happen with finite weights
-    (e.g. --lr 100), which the trainer's own divergence check does not catch."""
+def learning_warning(report, losses, lr, trained_on=None):
+    """Why a finished run should not be trusted, or "": training labels (trained_on, MIN_JUDGED_ROWS or
+    more) missing some of the 10 digits, which the model then never predicts; validation accuracy near chance (at most 1.5x
+    1/10); or a training loss that ended above the first epoch's. The last two can happen with finite
+    weights (e.g. --lr 100), which the trainer's own divergence check does not catch."""
+    missing = [] if trained_on is None or len(trained_on) < MIN_JUDGED_ROWS else sorted(set(range(N_CLASSES)) - set(np.unique(trained_on).tolist()))
+    if missing:
+        return (f"the training rows hold no {', '.join(map(str, missing))}: the model never predicts "
+                f"{'that digit' if len(missing) == 1 else 'those digits'}, which Kaggle's test has; "
+                "use the competition's train.csv (kagglekit download)")
     acc = report["accuracy"]
     if report["n"] >= MIN_JUDGED_ROWS and acc <= 1.5 * CHANCE:
         return (f"validation accuracy {acc:.4f} is no better than chance ({CHANCE:.2f} for {N_CLASSES} digits): "
@@ -124,7 +130,7 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
                "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,
                "n_train": int(len(train_idx)), "data": data,
-               "warning": learning_warning(report, history.column("train_loss"), config.lr)}
+               "warning": learning_warning(report, history.column("train_loss"), config.lr, y[train_idx])}
     with saved_state.interrupts_deferred():  # the finished run's files, then no checkpoint: all or none
         net.save(run_dir / rundir.MODEL)
         rundir.write_json(run_dir / rundir.CONFIG, config.to_dict())

@@ -388,3 +388,14 @@ def test_arch_too_deep_for_its_input_fails_at_its_token(cli, tmp_path, stand_ins
     fails(cli(["train", *FAST, "-p", "nowhere", "--arch", "conv8k5,pool,pool,pool,conv8k5"]),
           "bad --arch token 'conv8k5' (#5) on input (8, 3, 3): kernel 5 is larger than its 3×3 input")
     assert not (tmp_path / "runs").exists()
+
+
+def test_training_rows_missing_digits_get_a_warning_naming_them():
+    report = {"accuracy": 0.99, "n": 500}
+    y = np.array([0, 1, 2, 4] * 20)
+    warning = pipeline.learning_warning(report, [0.5, 0.25], 0.1, trained_on=y)
+    assert warning.startswith("the training rows hold no 3, 5, 6, 7, 8, 9: the model never predicts those digits")
+    assert pipeline.learning_warning(report, [0.5, 0.25], 0.1, trained_on=np.arange(90) % 9).startswith(
+        "the training rows hold no 9: the model never predicts that digit, which Kaggle's test has")
+    assert pipeline.learning_warning(report, [0.5, 0.25], 0.1, trained_on=np.arange(100) % 10) == ""
+    assert pipeline.learning_warning(report, [0.5, 0.25], 0.1, trained_on=np.arange(40) % 4) == ""  # too few to judge

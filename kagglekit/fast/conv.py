@@ -97,7 +97,8 @@ class FastConv2D(Conv2D):
         dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
         dw_t.fill(0)
         dx = None
-        if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
+        same = nhwc and s == 1 and 2 * p == k - 1
+        if self.input_grad and not same:  # NHWC: unpadded, so that the layer below gets contiguous memory
             dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
             row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
             col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
@@ -123,11 +124,34 @@ class FastConv2D(Conv2D):
                         dx[:, a:b, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
         dw = dw_t.T.reshape(len(w), k, k, c).transpose(0, 3, 1, 2) if nhwc else dw_t.T.reshape(w.shape)
         self.grads["W"][...] = dw
+        if self.input_grad and same:
+            return self._same_input_grad(g).transpose(0, 3, 1, 2)
         if dx is None:
             return None
         if nhwc:
             return dx.transpose(0, 3, 1, 2)
         return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
+
+    def _same_input_grad(self, g):
+        """dLoss/dx, NHWC, of a stride-1 convolution whose output is as large as its input (padding
+        (k-1)/2), from g (positions, out): the same convolution of the gradient, padded alike, by the
+        kernel turned half a turn with in and out swapped. Its columns and products, a chunk of images
+        at a time, write dx directly: the same arithmetic as col2im's, without its k·k scattered adds."""
+        w, (n, c, h, wd), k, p = self.params["W"], self.x_shape, self.kernel, self.padding
+        o = len(w)
+        padded = scratch(self, "grad_padded", (n, h + 2 * p, wd + 2 * p, o), g.dtype)  # zero border kept
+        padded[:, p:p + h, p:p + wd] = g.reshape(n, h, wd, o)
+        turned = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(-1, c)  # (k·k·out, in)
+        dx = scratch(self, "dx", (n, h, wd, c), g.dtype)
+        step = max(1, CHUNK_BYTES // (h * wd * k * k * o * g.itemsize))
+        sn, sh, sw, so = padded.strides
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            view = as_strided(padded[a:b], (b - a, h, wd, k, k, o), (sn, sh, sw, sh, sw, so), writeable=False)
+            col = scratch(self, "grad_col", view.shape, g.dtype)
+            np.copyto(col, view)
+            np.matmul(col.reshape(-1, k * k * o), turned, out=dx[a:b].reshape(-1, c))
+        return dx
 
     def _weights_as_columns(self):
         """W as (out, k·k·in), its columns in the order of the columns' (see _chunks)."""

@@ -100,6 +100,7 @@ class FastConv2D(Conv2D):
         same = nhwc and s == 1 and 2 * p == k - 1
         if self.input_grad and not same:  # NHWC: unpadded, so that the layer below gets contiguous memory
             dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
+            w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(k * k, len(w), c)  # (k·k, out, in)
             row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
             col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
         for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
@@ -108,13 +109,13 @@ class FastConv2D(Conv2D):
             if dx is None:
                 continue
             a, b = start // (oh * ow), stop // (oh * ow)
-            if nhwc:
-                dcol = scratch(self, "dcol", col.shape, g.dtype)
-                np.matmul(rows, w_k, out=dcol)
-                dcol = dcol.reshape(b - a, oh, ow, k, k, c)
+            if nhwc:  # one (positions, in) block per kernel offset: the adds run along whole image rows
+                dcol = scratch(self, "dcol", (k * k, len(rows), c), g.dtype)
+                np.matmul(rows, w_taps, out=dcol)
+                dcol = dcol.reshape(k, k, b - a, oh, ow, c)
                 for i, (rows_in, rows_out) in enumerate(row_ranges):
                     for j, (cols_in, cols_out) in enumerate(col_ranges):
-                        dx[a:b, rows_in, cols_in] += dcol[:, rows_out, cols_out, i, j]
+                        dx[a:b, rows_in, cols_in] += dcol[i, j, :, rows_out, cols_out]
             else:
                 dcol = scratch(self, "dcol", col.T.shape, g.dtype)
                 np.matmul(w_k.T, rows.T, out=dcol)

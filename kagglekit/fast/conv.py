@@ -68,16 +68,17 @@ class FastConv2D(Conv2D):
             return rowconv.forward(self, x, dtype)
         self.xs = self._padded(x, dtype)
         w_k = self._weights_as_columns()
+        b = self.params["b"]
         if o >= NHWC_CHANNELS:
             out = np.empty((n, oh, ow, o), dtype)
             for start, stop, col in self._chunks(training):
-                np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
-            out += self.params["b"]
+                part = np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
+                part += b  # while the chunk's outputs are in cache
             return out.transpose(0, 3, 1, 2)
         out = np.empty((o, n, oh, ow), dtype)
         for start, stop, col in self._chunks(training):
-            np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
-        out += self.params["b"][:, None, None, None]
+            part = np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
+            part += b[:, None]
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad):

@@ -7,7 +7,9 @@ strided window view of the padded input each: for few input channels, channel-ma
 (in, k, k, images, out_h, out_w), copied in runs of out_w pixels and kept for the backward products;
 for NHWC_CHANNELS or more, NHWC input and columns (images, out_h, out_w, k, k, in), copied in runs of
 k·in into a buffer that stays in the core's cache through the forward product and, made again, through
-the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache.
+the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache;
+a stride-1 convolution whose output is as large as its input gets its input gradient as a convolution
+of the output gradient instead (see _same_input_grad), with no scattered adds.
 
 The output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few output channels, of
 NHWC memory (n, h, w, out) for many: pooling's every-other-pixel slices then read runs of `channels`

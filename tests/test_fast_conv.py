@@ -27,7 +27,7 @@ def twins(cls, fast_cls, *args, **kwargs):
 
 @pytest.mark.parametrize("by_rows", [True, False])  # rows where stride 1 and few channels allow, or never
 @pytest.mark.parametrize("nhwc_channels", [1, 4, 100])  # NHWC columns; channel-major columns, NHWC out; neither
-@pytest.mark.parametrize("padding, stride", [(0, 1), (2, 1), (1, 2)])
+@pytest.mark.parametrize("padding, stride", [(0, 1), (1, 1), (2, 1), (1, 2)])  # (1, 1): "same", see _same_input_grad
 def test_fast_conv_equals_conv_across_batch_sizes(padding, stride, nhwc_channels, by_rows, monkeypatch):
     monkeypatch.setattr(conv, "NHWC_CHANNELS", nhwc_channels)
     monkeypatch.setattr(rowconv, "MAX_EXTRA_WORK", 100 if by_rows else 0)

@@ -4,6 +4,7 @@ order."""
 import numpy as np
 import pytest
 
+from kagglekit.fast import norm
 from kagglekit.fast.norm import FastBatchNorm
 from kagglekit.nn.norm import BatchNorm
 from test_fast_pool import in_memory_order
@@ -25,7 +26,9 @@ def batches(shape, order, rng):
                                                       ((3, 4, 5, 2), "nhwc", "nhwc"), ((3, 4, 5, 2), "cm", "cm"),
                                                       ((3, 4, 5, 2), "nchw", "nhwc"), ((3, 4, 5, 2), "nhwc", "padded")])
 @pytest.mark.parametrize("training", [True, False])
-def test_fast_batchnorm_equals_batchnorm(shape, order, grad_order, training):
+@pytest.mark.parametrize("block_bytes", [2 ** 18, 130])  # one block; blocks of 4 rows, the last one shorter
+def test_fast_batchnorm_equals_batchnorm(shape, order, grad_order, training, block_bytes, monkeypatch):
+    monkeypatch.setattr(norm, "BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(0)
     plain, fast = BatchNorm(shape[1]), FastBatchNorm(shape[1])
     for layer in (plain, fast):  # float64 params and buffers, so that the comparison is tight

@@ -7,7 +7,9 @@ strided window view of the padded input each: for few input channels, channel-ma
 (in, k, k, images, out_h, out_w), copied in runs of out_w pixels and kept for the backward products;
 for NHWC_CHANNELS or more, NHWC input and columns (images, out_h, out_w, k, k, in), copied in runs of
 k·in into a buffer that stays in the core's cache through the forward product and, made again, through
-the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache.
+the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache;
+a stride-1 convolution whose output is as large as its input gets its input gradient as a convolution
+of the output gradient instead (see _same_input_grad), with no scattered adds.
 
 The output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few output channels, of
 NHWC memory (n, h, w, out) for many: pooling's every-other-pixel slices then read runs of `channels`
@@ -68,16 +70,17 @@ class FastConv2D(Conv2D):
             return rowconv.forward(self, x, dtype)
         self.xs = self._padded(x, dtype)
         w_k = self._weights_as_columns()
+        b = self.params["b"]
         if o >= NHWC_CHANNELS:
             out = np.empty((n, oh, ow, o), dtype)
             for start, stop, col in self._chunks(training):
-                np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
-            out += self.params["b"]
+                part = np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
+                part += b  # while the chunk's outputs are in cache
             return out.transpose(0, 3, 1, 2)
         out = np.empty((o, n, oh, ow), dtype)
         for start, stop, col in self._chunks(training):
-            np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
-        out += self.params["b"][:, None, None, None]
+            part = np.matmul(w_k, col.T, out=out.reshape(o, -1)[:, start:stop])
+            part += b[:, None]
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, grad):
@@ -97,8 +100,10 @@ class FastConv2D(Conv2D):
         dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
         dw_t.fill(0)
         dx = None
-        if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
+        same = nhwc and s == 1 and 2 * p == k - 1
+        if self.input_grad and not same:  # NHWC: unpadded, so that the layer below gets contiguous memory
             dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
+            w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(k * k, len(w), c)  # (k·k, out, in)
             row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
             col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
         for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
@@ -107,13 +112,13 @@ class FastConv2D(Conv2D):
             if dx is None:
                 continue
             a, b = start // (oh * ow), stop // (oh * ow)
-            if nhwc:
-                dcol = scratch(self, "dcol", col.shape, g.dtype)
-                np.matmul(rows, w_k, out=dcol)
-                dcol = dcol.reshape(b - a, oh, ow, k, k, c)
+            if nhwc:  # one (positions, in) block per kernel offset: the adds run along whole image rows
+                dcol = scratch(self, "dcol", (k * k, len(rows), c), g.dtype)
+                np.matmul(rows, w_taps, out=dcol)
+                dcol = dcol.reshape(k, k, b - a, oh, ow, c)
                 for i, (rows_in, rows_out) in enumerate(row_ranges):
                     for j, (cols_in, cols_out) in enumerate(col_ranges):
-                        dx[a:b, rows_in, cols_in] += dcol[:, rows_out, cols_out, i, j]
+                        dx[a:b, rows_in, cols_in] += dcol[i, j, :, rows_out, cols_out]
             else:
                 dcol = scratch(self, "dcol", col.T.shape, g.dtype)
                 np.matmul(w_k.T, rows.T, out=dcol)
@@ -123,11 +128,34 @@ class FastConv2D(Conv2D):
                         dx[:, a:b, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
         dw = dw_t.T.reshape(len(w), k, k, c).transpose(0, 3, 1, 2) if nhwc else dw_t.T.reshape(w.shape)
         self.grads["W"][...] = dw
+        if self.input_grad and same:
+            return self._same_input_grad(g).transpose(0, 3, 1, 2)
         if dx is None:
             return None
         if nhwc:
             return dx.transpose(0, 3, 1, 2)
         return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
+
+    def _same_input_grad(self, g):
+        """dLoss/dx, NHWC, of a stride-1 convolution whose output is as large as its input (padding
+        (k-1)/2), from g (positions, out): the same convolution of the gradient, padded alike, by the
+        kernel turned half a turn with in and out swapped. Its columns and products, a chunk of images
+        at a time, write dx directly: the same arithmetic as col2im's, without its k·k scattered adds."""
+        w, (n, c, h, wd), k, p = self.params["W"], self.x_shape, self.kernel, self.padding
+        o = len(w)
+        padded = scratch(self, "grad_padded", (n, h + 2 * p, wd + 2 * p, o), g.dtype)  # zero border kept
+        padded[:, p:p + h, p:p + wd] = g.reshape(n, h, wd, o)
+        turned = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(-1, c)  # (k·k·out, in)
+        dx = scratch(self, "dx", (n, h, wd, c), g.dtype)
+        step = max(1, CHUNK_BYTES // (h * wd * k * k * o * g.itemsize))
+        sn, sh, sw, so = padded.strides
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            view = as_strided(padded[a:b], (b - a, h, wd, k, k, o), (sn, sh, sw, sh, sw, so), writeable=False)
+            col = scratch(self, "grad_col", view.shape, g.dtype)
+            np.copyto(col, view)
+            np.matmul(col.reshape(-1, k * k * o), turned, out=dx[a:b].reshape(-1, c))
+        return dx
 
     def _weights_as_columns(self):
         """W as (out, k·k·in), its columns in the order of the columns' (see _chunks)."""

@@ -1,12 +1,17 @@
 """Fast BatchNorm: the plain layer's maths on the (positions, channels) matrix of an image batch (a view
 of NHWC or channel-major memory, see fast/conv.py) or on the (n, features) batch itself, with the
 per-channel sums as ones-vector products (products.column_sums: one pass, not NumPy's reductions over
-strided axes) and the normalisation folded into one multiply-add per value."""
+strided axes, and the only places where sums over the batch happen), and the elementwise steps between
+them run block by block of rows, so that a block's intermediate values stay in the core's cache: the
+batch is read and written about half as often as by whole-array steps."""
 import numpy as np
 
 from ..nn.norm import BatchNorm
+from .buffers import scratch
 from .conv import by_position
 from .products import column_sums
+
+BLOCK_BYTES = 2 ** 20  # one block of one (samples, features) matrix: measured best of 64 KiB to 4 MiB
 
 
 def as_matrix(x):
@@ -15,7 +20,7 @@ def as_matrix(x):
 
 
 def like_input(m, x):
-    """The (samples, features) matrix m, made with np.empty_like(as_matrix(x)), in x's shape."""
+    """The (samples, features) matrix m, made in the memory order of as_matrix(x), in x's shape."""
     if x.ndim == 2:
         return m
     n, c, h, w = x.shape
@@ -24,8 +29,22 @@ def like_input(m, x):
     return m.T.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # channel-major
 
 
+def buffer(layer, name, like):
+    """A scratch matrix of like's shape and dtype in like's memory order (C, or F as a transposed view)."""
+    if like.flags.c_contiguous:
+        return scratch(layer, name, like.shape, like.dtype)
+    return scratch(layer, name, like.shape[::-1], like.dtype).T
+
+
+def blocks(m):
+    """Slices of the rows of the (samples, features) matrix m of about BLOCK_BYTES each."""
+    step = max(1, BLOCK_BYTES // (m.shape[1] * m.itemsize))
+    return [slice(a, a + step) for a in range(0, len(m), step)]
+
+
 class FastBatchNorm(BatchNorm):
-    """BatchNorm (same results) in fewer passes; see the module docstring."""
+    """BatchNorm (same results) in fewer passes; see the module docstring. It keeps x - mean (not xhat)
+    for the backward pass, the division by the standard deviation folded into per-feature factors."""
 
     @classmethod
     def from_plain(cls, layer):
@@ -35,38 +54,53 @@ class FastBatchNorm(BatchNorm):
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type
+        centred, y = buffer(self, "centred", xm), np.empty_like(xm)
+        parts = blocks(xm)
         if training:
             m = len(xm)
             mean = column_sums(xm) / dtype(m)
-            centred = xm - mean
-            var = column_sums(np.square(centred, out=np.empty_like(centred))) / dtype(m)
+            for part in parts:
+                np.subtract(xm[part], mean, out=centred[part])
+                np.square(centred[part], out=y[part])
+            var = column_sums(y) / dtype(m)
             self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-            centred = xm - mean
         self.inv_std = 1 / np.sqrt(var + np.asarray(self.eps, var.dtype))
-        self.xhat = centred
-        self.xhat *= self.inv_std
-        y = self.xhat * self.params["gamma"]
-        y += self.params["beta"]
+        scale = self.params["gamma"] * self.inv_std
+        for part in parts:  # y = gamma·xhat + beta
+            if not training:
+                np.subtract(xm[part], mean, out=centred[part])
+            np.multiply(centred[part], scale, out=y[part])
+            y[part] += self.params["beta"]
+        self.centred = centred
         return like_input(y, x)
 
     def backward(self, grad):
+        """dLoss/dx in a buffer that the next backward overwrites (the layer below uses it at once)."""
         g = as_matrix(grad)
         for name in ("gamma", "beta"):  # written in place, in the params' dtype
             if self.grads[name].shape != self.params[name].shape or self.grads[name].dtype != self.params[name].dtype:
                 self.grads[name] = np.empty_like(self.params[name])
         column_sums(g, out=self.grads["beta"])
-        gx = g * self.xhat
-        column_sums(gx, out=self.grads["gamma"])
+        dx = buffer(self, "dx", g)
+        column_sums(np.multiply(g, self.centred, out=dx), out=self.grads["gamma"])  # Σ g·(x - mean)
+        self.grads["gamma"] *= self.inv_std  # Σ g·xhat
         if not self.input_grad:
             return None
         scale = self.params["gamma"] * self.inv_std
         if not self.training:
-            return like_input(np.multiply(g, scale, out=gx), grad)
-        # dx = scale·(g - mean(g) - xhat·mean(g·xhat)), as in the plain layer
+            return like_input(np.multiply(g, scale, out=dx), grad)
+        # dx = scale·(g - mean(g) - xhat·mean(g·xhat)), as in the plain layer, with xhat = centred·inv_std
         m = g.dtype.type(len(g))
-        dx = np.multiply(self.xhat, scale * self.grads["gamma"] / m, out=gx)
-        np.subtract(g * scale, dx, out=dx)
-        dx -= scale * self.grads["beta"] / m
+        per_centred = scale * self.inv_std * self.grads["gamma"] / m
+        shift = scale * self.grads["beta"] / m
+        parts = blocks(g)
+        term = scratch(self, "term", (len(g[parts[0]]), g.shape[1]), g.dtype)
+        for part in parts:
+            t = term[:len(g[part])]
+            np.multiply(self.centred[part], per_centred, out=t)
+            t += shift
+            np.multiply(g[part], scale, out=dx[part])
+            dx[part] -= t
         return like_input(dx, grad)

@@ -5,12 +5,15 @@ reads. Each preset runs as a user runs it, `kagglekit run --preset P -p FOLDER` 
 process of its own; the bench then scores its submission on the private rows and prints, per preset:
 the estimate and its interval, the private accuracy and its interval, whether the estimate's interval
 holds the private accuracy, the time and the peak RSS of the whole process tree (loky workers too).
-Results merge into bench/results.json under "leaderboard".
+An entry of --presets may add options to its preset, e.g. "lenet --folds 4 --full". Results merge into
+bench/results.json under "leaderboard".
 
-    python bench/leaderboard.py [--data ZIP_OR_FOLDER] [--presets quick,lenet,cnn,best] [--work DIR]
+    python bench/leaderboard.py [--data ZIP_OR_FOLDER] [--presets "quick,lenet --folds 4"] [--work DIR]
 """
 import argparse
 import json
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -73,20 +76,23 @@ def run_measured(command, cwd):
 
 
 def measure(preset, data, solution, work):
-    folder = work / preset
+    """One entry: a preset, maybe with options ("lenet --folds 4 --full"), run in a folder of its own."""
+    words = shlex.split(preset)
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", preset).strip("-")  # "lenet --folds 4" -> lenet-folds-4
+    folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
-    code, seconds, rss = run_measured([sys.executable, "-m", "kagglekit", "run", "--preset", preset, "-p",
-                                       str(data.resolve()), "--name", preset, "-q"], folder)
+    code, seconds, rss = run_measured([sys.executable, "-m", "kagglekit", "run", "--preset", *words, "-p",
+                                       str(data.resolve()), "--name", name, "-q"], folder)
     if code != 0:
         return {"preset": preset, "failed": (folder / "log.txt").read_text()[-500:]}
-    metrics = json.loads((folder / "runs" / preset / "metrics.json").read_text())
+    metrics = json.loads((folder / "runs" / name / "metrics.json").read_text())
     est = metrics["estimate"]
-    private = score_submission(folder / "runs" / preset / "submission.csv", solution)
+    private = score_submission(folder / "runs" / name / "submission.csv", solution)
     low, high = wilson(round(private["accuracy"] * private["n"]), private["n"])
     return {"preset": preset, "estimate": est, "private": {"accuracy": private["accuracy"], "low": low,
                                                            "high": high, "n": private["n"]},
             "holds": est["low"] <= private["accuracy"] <= est["high"], "seconds": round(seconds, 1),
-            "peak_rss_gb": round(rss / 2 ** 30, 2)}
+            "peak_rss_gb": round(rss / 2 ** 30, 2), **({"full": metrics["full"]} if "full" in metrics else {})}
 
 
 def row(r):

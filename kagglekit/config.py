@@ -80,6 +80,12 @@ class TrainConfig:
     folds: int = _setting(0, "Out-of-fold ensemble: K members, member i holding out fold i of K (stratified); "
                              "its estimate is the out-of-fold accuracy over every row of train.csv (0: off).",
                           metavar="K")
+    # The folds measure; a net trained on every row predicts better but leaves no row to measure it on,
+    # so the folds' estimate stands for the full members (README: when that helps). On a member (fold I):
+    # member I retrained on every row, as full_member() makes it.
+    full: bool = _setting(False, "With --folds K: after the K fold members, retrain K more (their seeds) on every "
+                                 "row for the epochs the folds kept; these predict, and the estimate stays the "
+                                 "folds' out-of-fold one.")
     fold: int = _setting(None, "With --folds K: train only the member that holds out fold I (from 0) of K, as "
                                "the ensemble trains it.", metavar="I")
     tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
@@ -113,7 +119,23 @@ class TrainConfig:
         archs = self.archs
         return replace(self, members=1, seed=self.seed + i, arch=archs[i % len(archs)],
                        holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed,
-                       fold=i if self.folds else None)
+                       fold=i if self.folds else None, full=False)
+
+    def full_member(self, i, epochs):
+        """The config of member i retrained on every row (--full): member i's seed and architecture, no
+        holdout and no select rows (so no early stopping), for `epochs`."""
+        return replace(self.member(i), full=True, epochs=epochs, select_size=0, patience=0)
+
+    def full_epochs(self, kept):
+        """The epochs the full members train, given the epochs the K fold members kept: with select rows
+        (which chose them) their median, halves rounded up; without, config.epochs (each kept its last).
+        At least one past the warm-up, which must end before training does."""
+        if not self.select_size:
+            return self.epochs
+        kept = sorted(kept)
+        middle = len(kept) // 2
+        median = kept[middle] if len(kept) % 2 else (kept[middle - 1] + kept[middle]) / 2
+        return max(math.floor(median + 0.5), math.floor(self.warmup) + 1)
 
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
@@ -205,6 +227,9 @@ class TrainConfig:
             bad("fold", "goes with --folds K: it picks one of the K members")
         if self.fold is not None and not 0 <= self.fold < self.folds:
             bad("fold", f"must be in [0, {self.folds})")
+        if self.full and not self.folds:
+            bad("full", "needs --folds K, e.g. --folds 4 --full: the K fold members give the estimate and the epochs "
+                        "for the K networks retrained on every row")
         return self
 
     def to_dict(self):

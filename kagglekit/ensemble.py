@@ -3,8 +3,10 @@ folder (pipeline.py); with members K it trains an ensemble folder runs/<name>/ h
 config, the data, the member folders), config.json, and members/<i>/, each a plain run folder
 (TrainConfig.member: seed + i, the ensemble's holdout, the archs in turn). Once all are trained,
 metrics.json holds the ensemble's own validation report: the members' averaged probabilities on their
-shared holdout. Members train as joblib tasks (parallel.py); those that finished are kept, and `resume`
-trains only the missing ones. Predicting averages the probabilities of whatever runs are named."""
+shared holdout. With --full (and --folds K), K more members then train on every row, in full/<i>, for
+the epochs the folds kept: they predict, and the estimate stays the folds' (nothing is left to score
+them on). Members train as joblib tasks (parallel.py); those that finished are kept, and `resume` trains
+only the missing ones, the folds' first. Predicting averages the probabilities of whatever runs are named."""
 import shutil
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 from . import pipeline, rundir
 from .config import TrainConfig
 from .data import check_competition_folder, load_train
-from .errors import DataError, Interrupted, ModelError
+from .errors import ConfigError, DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
 from .parallel import Failed, check_backend, run_tasks
 from .provenance import data_record, train_fingerprint
@@ -23,6 +25,9 @@ def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_ba
           jobs=1, backend="loky", scheduler=None):
     """Train config into a new run folder: one run (members 1; callback and on_batch report its epochs
     and steps) or an ensemble (on_member reports each member). Returns (folder, metrics)."""
+    if config.full and config.fold is not None:
+        raise ConfigError(f"--full with --fold {config.fold} would train one network on every row, with no rows left "
+                          f"to estimate it on; leave --fold out to train the whole ensemble")
     if config.members == 1:
         return pipeline.train_run(data_folder, config, name, callback, runs, on_batch)
     return train_ensemble(data_folder, config, name, runs, jobs=jobs, backend=backend, scheduler=scheduler,
@@ -53,9 +58,10 @@ def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel)
     run_dir = rundir.new(name, runs)
     members = [{"folder": f"{rundir.MEMBERS}/{i}", "seed": config.member(i).seed,
                 "arch": config.member(i).architecture} for i in range(config.members)]
+    full = [{**m, "folder": f"{rundir.FULL}/{i}"} for i, m in enumerate(members)] if config.full else None
     try:
         rundir.write_json(run_dir / rundir.ENSEMBLE, {"config": config.to_dict(), "data": data_record(data_folder),
-                                                      "members": members})
+                                                      "members": members, **({rundir.FULL: full} if full else {})})
         rundir.write_json(run_dir / rundir.CONFIG, config.to_dict())
         return run_dir, finish(run_dir, data_folder, **parallel)
     except BaseException:
@@ -67,7 +73,7 @@ def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel)
 def _started(run_dir):
     """Whether any member of the ensemble folder has trained an epoch (then the folder is worth resuming)."""
     try:
-        return any(rundir.kind(m) for m in rundir.members(run_dir))
+        return any(rundir.kind(m) for m in rundir.members(run_dir) + rundir.full_members(run_dir))
     except ModelError:
         return False
 
@@ -88,9 +94,12 @@ def read_ensemble(folder):
     record = rundir.read_json(path)
     rundir.members(folder)  # checked: a list of folders inside this one
     try:
-        return TrainConfig.from_dict(record["config"]), record
+        config = TrainConfig.from_dict(record["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise ModelError(f"{path} is damaged ({type(e).__name__}); train the ensemble again") from None
+    if len(rundir.full_members(folder)) != (config.members if config.full else 0):
+        raise ModelError(f"{path} is damaged (its full members do not match its config); train the ensemble again")
+    return config, record
 
 
 def trained_on(folder, path=None):
@@ -109,47 +118,78 @@ def trained_on(folder, path=None):
     return data_folder
 
 
-def missing_members(folder):
-    """Indices of the members of an ensemble folder that have not finished training."""
-    return [i for i, m in enumerate(rundir.members(folder)) if rundir.kind(m) != rundir.RUN]
+def missing_members(folder, full=False):
+    """Indices of the members of an ensemble folder that have not finished training (full: of those
+    retrained on every row)."""
+    listed = rundir.full_members(folder) if full else rundir.members(folder)
+    return [i for i, m in enumerate(listed) if rundir.kind(m) != rundir.RUN]
 
 
 def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None):
-    """Train the ensemble's missing members as parallel tasks, then write its metrics.json; returns the
-    metrics. on_member(i, metrics or why) as each member ends. ModelError naming each member that failed
-    (those that finished are kept, and calling this again trains only the others)."""
+    """Train the ensemble's missing members as parallel tasks, then (--full) those retrained on every row,
+    for full_epochs; then write its metrics.json and return the metrics. on_member(i, metrics or why) as
+    each member ends, with full=True for the full ones. ModelError naming each member that failed (those
+    that finished are kept, and calling this again trains only the others)."""
     run_dir = Path(run_dir)
     config, _ = read_ensemble(run_dir)
-    folders = rundir.members(run_dir)
-    pending = missing_members(run_dir)
     check_data(data_folder, config)
-    start = time.perf_counter()
-    tasks = [(str(Path(data_folder).resolve()), config.member(i), str(folders[i].resolve())) for i in pending]
-    results = run_tasks(train_member, tasks, jobs, backend, scheduler,
-                        on_done=on_member and (lambda k, r: on_member(
-                            pending[k], r.why if isinstance(r, Failed) else r[1])))
-    failed = [(pending[k], r.why) for k, r in enumerate(results) if isinstance(r, Failed)]
-    if failed:
-        done = len(folders) - len(failed)
-        lines = "; ".join(f"member {i} (seed {config.member(i).seed}) failed: {why}" for i, why in failed)
-        raise ModelError(f"{lines}. The {done} member(s) that finished are kept in {run_dir}; "
-                         f"`kagglekit train --resume {run_dir}` trains the missing ones")
+    start, parallel = time.perf_counter(), (jobs, backend, scheduler)
+    _train_missing(run_dir, data_folder, config.member, parallel, on_member)
+    if config.full:  # only now are the epochs known: the fold members chose them
+        epochs = full_epochs(run_dir, config)
+        _train_missing(run_dir, data_folder, lambda i: config.full_member(i, epochs), parallel,
+                       on_member and (lambda i, r: on_member(i, r, full=True)), full=True)
     metrics = ensemble_metrics(run_dir, data_folder, time.perf_counter() - start)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
     return metrics
 
 
+def _train_missing(run_dir, data_folder, member_config, parallel, on_member, full=False):
+    """Train the members missing_members(run_dir, full) names, member i from member_config(i)."""
+    folders = rundir.full_members(run_dir) if full else rundir.members(run_dir)
+    pending = missing_members(run_dir, full)
+    tasks = [(str(Path(data_folder).resolve()), member_config(i), str(folders[i].resolve())) for i in pending]
+    results = run_tasks(train_member, tasks, *parallel,
+                        on_done=on_member and (lambda k, r: on_member(
+                            pending[k], r.why if isinstance(r, Failed) else r[1])))
+    failed = [(pending[k], r.why) for k, r in enumerate(results) if isinstance(r, Failed)]
+    if failed:
+        what = "full member" if full else "member"
+        done = len(folders) - len(failed)
+        lines = "; ".join(f"{what} {i} (seed {member_config(i).seed}) failed: {why}" for i, why in failed)
+        raise ModelError(f"{lines}. The {done} {what}(s) that finished are kept in {run_dir}; "
+                         f"`kagglekit train --resume {run_dir}` trains the missing ones")
+
+
+def full_epochs(run_dir, config):
+    """The epochs an ensemble's full members train: TrainConfig.full_epochs of the epochs its fold
+    members kept, read from their metrics.json."""
+    kept = []
+    for member in rundir.members(run_dir):
+        epoch = rundir.read_json(member / rundir.METRICS).get("best_epoch")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+            raise ModelError(f"{member / rundir.METRICS} is damaged (no kept epoch); train the ensemble again")
+        kept.append(epoch)
+    return config.full_epochs(kept)
+
+
 def ensemble_metrics(run_dir, data_folder, seconds):
+    """The ensemble's metrics.json: the estimate of the members that held rows out (out of fold, or on
+    their shared holdout), and with --full what its full members, which predict, trained on."""
     folders = rundir.members(run_dir)
     report = evaluate(rundir.model_files(run_dir), data_folder)
     members = [rundir.read_json(f / rundir.METRICS) for f in folders]
+    full = [rundir.read_json(f / rundir.METRICS) for f in rundir.full_members(run_dir)]
+    warnings = [f"member {i}: {m['warning']}" for i, m in enumerate(members) if m["warning"]]
+    warnings += [f"full member {i}: {m['warning']}" for i, m in enumerate(full) if m["warning"]]
     return {"validation": {k: v for k, v in report.items() if k not in ("members", "estimate")},
             "estimate": report["estimate"], "members": len(folders),
             "member_accuracy": report.get("members", [m["validation"]["accuracy"] for m in members]),
             "member_train_seconds": [m["train_seconds"] for m in members],
             "train_seconds": round(seconds, 3), "n_train": members[0]["n_train"],
-            "data": data_record(data_folder),
-            "warning": "; ".join(f"member {i}: {m['warning']}" for i, m in enumerate(members) if m["warning"])}
+            **({"full": {"members": len(full), "epochs": full[0]["epochs"], "n_train": full[0]["n_train"],
+                         "member_train_seconds": [m["train_seconds"] for m in full]}} if full else {}),
+            "data": data_record(data_folder), "warning": "; ".join(warnings)}
 
 
 def resume(run, data_folder, epochs=None, callback=None, on_batch=None, on_member=None, **parallel):
@@ -162,6 +202,9 @@ def resume(run, data_folder, epochs=None, callback=None, on_batch=None, on_membe
                              f"`kagglekit evaluate` or `kagglekit predict`")
         return folder, finish(folder, data_folder, on_member=on_member, **parallel)
     run_dir, checkpoint = pipeline.unfinished_run(folder)
+    if checkpoint.config.full:  # its epochs and rows are its ensemble's to decide
+        raise ModelError(f"{run_dir} is a member of an ensemble retrained on every row (--full); resume the "
+                         f"ensemble: `kagglekit train --resume {run_dir.parent.parent}`")
     return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch)
 
 
@@ -174,9 +217,10 @@ def default_output(folders):
 
 def predict(paths, data_folder, output=None, tta=None):
     """Predict test.csv with the averaged probabilities of the runs paths name (see rundir.resolve: a run,
-    an ensemble, several, model files), over tta views (recipe.tta_proba; default: the first run's
-    config.tta); write and check the submission (default: in the one folder named)."""
-    files, folders = rundir.resolve(paths)
+    an ensemble, with --full its members retrained on every row, several, model files), over tta views
+    (recipe.tta_proba; default: the first run's config.tta); write and check the submission (default: in
+    the one folder named)."""
+    files, folders = rundir.resolve(paths, predicting=True)
     nets, configs = load_runs(files)
     tta = configs[0].tta if tta is None else tta
     output = default_output(folders) if output is None else output

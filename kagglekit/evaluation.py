@@ -73,6 +73,10 @@ def holdout_proba(files, data_folder, tta=None):
     the members of an out-of-fold ensemble every row of train.csv, each predicted by the member that
     held it out. tta: the views to average (default: the first network's config)."""
     nets, configs = load_runs(files, same_holdout=True)
+    for path, config in zip(files, configs):
+        if config.full:
+            raise ModelError(f"{Path(path).parent} was retrained on every row of train.csv (--full): no row is left "
+                             f"to score it on; evaluate its ensemble, whose estimate is its fold members' out of fold")
     tta = configs[0].tta if tta is None else tta
     x, y = load_train(Path(data_folder) / "train.csv")
     check_fits(nets[0], x, "train.csv")

@@ -55,21 +55,29 @@ def main(argv=None):
     check_competition_folder(folder)
     print(f"kagglekit {PRESET} preset on {folder}", flush=True)
     x, y = load_train(folder / "train.csv")
+    epochs = CONFIG.epochs  # a --full member's may differ (below)
     every = max(1, CONFIG.epochs // 20)
     member = ""  # the progress lines' prefix: set for each member of an ensemble below
 
     def progress(row):
-        if row["epoch"] % every == 0 or row["epoch"] == CONFIG.epochs:
-            print(f"{member}epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
+        if row["epoch"] % every == 0 or row["epoch"] == epochs:
+            print(f"{member}epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    nets, held = [], []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
+    nets, held, kept = [], [], []  # the members one after another, as `kagglekit train` trains each
     for i in range(CONFIG.members):
         member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
         net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
         nets.append(net)
         held.append(val_idx)
-    path, rows = predict_test(lambda x: tta_proba(nets, x, CONFIG.tta).argmax(axis=1), folder,
+        kept.append(history.best_epoch)
+    predicting = nets
+    if CONFIG.full:  # then each member again on every row, for the epochs the folds kept: these predict
+        epochs, predicting = CONFIG.full_epochs(kept), []
+        for i in range(CONFIG.members):
+            member = f"full member {i + 1}/{CONFIG.members} "
+            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress)[0])
+    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
         predicted = np.empty(len(y), np.int64)
@@ -78,8 +86,9 @@ def main(argv=None):
         est = estimate(y, predicted, "out-of-fold")
     else:  # the rows every member held out
         est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+    full = f"; it predicts with {len(predicting)} retrained on every row for {epochs} epochs" if CONFIG.full else ""
     print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
-          f"rows that neither trained nor chose them)", flush=True)
+          f"rows that neither trained nor chose them{full})", flush=True)
 
 
 def run(argv=None):

@@ -6,6 +6,7 @@ A run folder `runs/<name>/` (rundir.py names its files) holds model.npz, config.
 history.csv; while it trains, and after Ctrl-C, it holds the best model so far and a checkpoint instead
 (see checkpoint.py), from which `resume_run` continues it."""
 import csv
+import math
 import shutil
 import time
 from pathlib import Path
@@ -56,7 +57,8 @@ def _kept(run_dir):
         return Interrupted(f"the run had finished and is kept in {run_dir}; write its report with "
                            f"`kagglekit report {run_dir}`")
     epoch, acc = saved_state.summary(run_dir)
-    return Interrupted(f"kept the best model so far (epoch {epoch}, validation accuracy {acc:.4f}) in {run_dir}; "
+    scored = "trained on every row" if math.isnan(acc) else f"validation accuracy {acc:.4f}"  # a --full member
+    return Interrupted(f"kept the best model so far (epoch {epoch}, {scored}) in {run_dir}; "
                        f"continue with `kagglekit train --resume {run_dir}`")
 
 
@@ -88,18 +90,20 @@ def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_
 
 
 def learning_warning(report, losses, lr, trained_on=None):
-    """Why a finished run should not be trusted, or "": training labels (trained_on, MIN_JUDGED_ROWS or
-    more) missing some of the 10 digits, which the model then never predicts; validation accuracy near chance (at most 1.5x
-    1/10); or a training loss that ended above the first epoch's. The last two can happen with finite
-    weights (e.g. --lr 100), which the trainer's own divergence check does not catch."""
-    missing = [] if trained_on is None or len(trained_on) < MIN_JUDGED_ROWS else sorted(set(range(N_CLASSES)) - set(np.unique(trained_on).tolist()))
+    """Why a finished run should not be trusted, or "": training labels (trained_on, at least
+    MIN_JUDGED_ROWS of them) missing some of the 10 digits, which the model then never predicts;
+    validation accuracy near chance (at most 1.5x 1/10); or a training loss that ended above the first
+    epoch's. The last two can happen with finite weights (e.g. --lr 100), which the trainer's own
+    divergence check does not catch. report None: no rows were held out (a --full member)."""
+    missing = [] if trained_on is None or len(trained_on) < MIN_JUDGED_ROWS else \
+        sorted(set(range(N_CLASSES)) - set(np.unique(trained_on).tolist()))
     if missing:
         return (f"the training rows hold no {', '.join(map(str, missing))}: the model never predicts "
                 f"{'that digit' if len(missing) == 1 else 'those digits'}, which Kaggle's test has; "
                 "use the competition's train.csv (kagglekit download)")
-    acc = report["accuracy"]
-    if report["n"] >= MIN_JUDGED_ROWS and acc <= 1.5 * CHANCE:
-        return (f"validation accuracy {acc:.4f} is no better than chance ({CHANCE:.2f} for {N_CLASSES} digits): "
+    if report is not None and report["n"] >= MIN_JUDGED_ROWS and report["accuracy"] <= 1.5 * CHANCE:
+        return (f"validation accuracy {report['accuracy']:.4f} is no better than chance "
+                f"({CHANCE:.2f} for {N_CLASSES} digits): "
                 f"the model learned nothing; lower --lr (now {lr:g}) or check the data")
     if len(losses) > 1 and losses[-1] > losses[0]:
         return (f"the training loss rose from {losses[0]:.4f} (epoch 1) to {losses[-1]:.4f} (epoch {len(losses)}): "
@@ -122,10 +126,13 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]
-    predicted = tta_proba([net], to_float(x, val_idx), config.tta).argmax(axis=1)
-    report = classification_report(y[val_idx], predicted)
-    method = "holdout" if config.fold is None else f"fold {config.fold + 1} of {config.folds}"
-    metrics = {"validation": report, "estimate": estimate(y[val_idx], predicted, method),
+    report = est = None  # a member retrained on every row (--full) has no rows left to be scored on
+    if len(val_idx):
+        predicted = tta_proba([net], to_float(x, val_idx), config.tta).argmax(axis=1)
+        report = classification_report(y[val_idx], predicted)
+        method = "holdout" if config.fold is None else f"fold {config.fold + 1} of {config.folds}"
+        est = estimate(y[val_idx], predicted, method)
+    metrics = {"validation": report, "estimate": est, **({"trained_on": "every row"} if config.full else {}),
                "chosen_on": "select rows" if config.select_size else "none (the last epoch)",
                "train_accuracy": best["train_acc"], "train_seconds": round(seconds, 3),
                "epochs": config.epochs, "epochs_run": len(history.rows), "best_epoch": history.best_epoch,

@@ -27,11 +27,15 @@ def holdout_size(n, val_size):
 
 def holdout(y, config):
     """(The (train, val) index split a config implies, the run's generator). The split is the generator's
-    first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
+    first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator. A member
+    retrained on every row (config.full) holds none out."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
     if config.fold is not None:  # a member of an out-of-fold ensemble: its fold of the ensemble's K
-        return stratified_kfold(y, config.folds, split_rng)[config.fold], rng
+        split = stratified_kfold(y, config.folds, split_rng)[config.fold]
+        # Retrained on every row (TrainConfig.full_member): drawn as above, so that rng is where its fold
+        # member's was and the two start from the same weights.
+        return ((np.arange(len(y)), np.arange(0)) if config.full else split), rng
     return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 

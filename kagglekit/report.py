@@ -97,8 +97,12 @@ def reproduce_command(run_dir):
         changes["hidden"] = config.hidden
     words = ["kagglekit", "train", "--preset", name]
     for field, value in changes.items():
+        option = "--" + field.replace("_", "-")
+        if isinstance(value, bool):  # a flag: --full or --no-full
+            words.append(option if value else "--no-" + option[2:])
+            continue
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-        words += ["--" + field.replace("_", "-"), text]
+        words += [option, text]
     data = rundir.read_json_or(run_dir / rundir.METRICS, {}).get("data")
     if isinstance(data, dict) and isinstance(data.get("folder"), str):
         words += ["-p", data["folder"]]
@@ -118,10 +122,18 @@ def _training(metrics, run_dir):
     lines = ["## Training", "", f"- time: {metrics['train_seconds']:.1f} s"]
     if rundir.is_ensemble(run_dir):
         lines.append(f"- members: {metrics['members']}, trained as joblib tasks")
+        if metrics.get("full"):
+            lines.append(_full_line(metrics["full"]))
     else:
         lines.append(f"- epochs: {metrics['epochs_run']} run of {metrics['epochs']}, best epoch "
                      f"{metrics['best_epoch']} (its weights are kept)")
     return lines + ([f"- **warning**: {metrics['warning']}"] if metrics.get("warning") else [])
+
+
+def _full_line(full):
+    return (f"- submission: from {full['members']} networks retrained on all {full['n_train']:,} rows for "
+            f"{full['epochs']} epochs (`--full`, in `{rundir.FULL}/`); no row is left to score them, so the "
+            f"estimate is the fold members' out of fold")
 
 
 def _members(run_dir, metrics):

@@ -1,7 +1,7 @@
 """The run folder: its file names, its kind, which one is the newest, and how a name, a folder or a model
 file on the command line becomes run folders and model files. A single run and an ensemble are both run
-folders; an ensemble holds ensemble.json and its members, each a run folder of its own, under members/.
-Every JSON file kagglekit writes into a run folder is read and written here."""
+folders; an ensemble holds ensemble.json and its members, each a run folder of its own, under members/
+(and with --full, under full/ the members retrained on every row, which predict). Every JSON file kagglekit writes into a run folder is read and written here."""
 import json
 import time
 from pathlib import Path
@@ -19,6 +19,7 @@ RECORD = "record.json"
 SUBMISSION = "submission.csv"
 ENSEMBLE = "ensemble.json"
 MEMBERS = "members"
+FULL = "full"  # an ensemble's members retrained on every row (--full): full/0 ... full/K-1
 CHECKPOINT = "checkpoint.json"
 
 # The kinds of folder: finished ones are what `newest`, predict and submit use.
@@ -124,13 +125,16 @@ def finished(run=None, runs=RUNS):
     return folder
 
 
-def members(folder):
-    """The member run folders an ensemble folder lists in ensemble.json, in order (not checked to exist)."""
+def members(folder, key="members"):
+    """The member run folders an ensemble folder lists in ensemble.json, in order (not checked to exist):
+    under "members" those that give the estimate, under "full" those retrained on every row (see
+    full_members)."""
     record = read_json(Path(folder) / ENSEMBLE)
-    listed = record.get("members")
+    listed = record.get(key)
     if not isinstance(listed, list) or not all(isinstance(m, dict) and isinstance(m.get("folder"), str)
                                                for m in listed):
-        raise ModelError(f"{Path(folder) / ENSEMBLE} is damaged (its members are not a list of folders); train the "
+        what = "full members" if key == FULL else key
+        raise ModelError(f"{Path(folder) / ENSEMBLE} is damaged (its {what} are not a list of folders); train the "
                          f"ensemble again")
     out = []
     for m in listed:
@@ -142,12 +146,20 @@ def members(folder):
     return out
 
 
-def model_files(run):
-    """The model files of a finished run folder: its own model.npz, or each member's (checked to be there)."""
+def full_members(folder):
+    """The run folders of an ensemble's members retrained on every row (--full), in order; [] for an
+    ensemble without them."""
+    return members(folder, FULL) if FULL in read_json(Path(folder) / ENSEMBLE) else []
+
+
+def model_files(run, predicting=False):
+    """The model files of a finished run folder: its own model.npz, or each member's (checked to be there).
+    predicting: an ensemble's members retrained on every row, where it has them (--full); otherwise, and
+    always to be evaluated, the members that held rows out."""
     folder = Path(run)
     if not is_ensemble(folder):
         return [folder / MODEL]
-    files = [m / MODEL for m in members(folder)]
+    files = [m / MODEL for m in (predicting and full_members(folder) or members(folder))]
     for f in files:
         if not f.is_file():
             raise ModelError(f"member {f.parent} of the ensemble {folder} is missing (no {MODEL}); "
@@ -155,9 +167,10 @@ def model_files(run):
     return files
 
 
-def resolve(paths=(), runs=RUNS):
+def resolve(paths=(), runs=RUNS, predicting=False):
     """(model files, folders) that paths name: run folders, run names, ensembles (standing for their
-    members), model files; none or "newest": the newest finished run or ensemble."""
+    members: see model_files for predicting), model files; none or "newest": the newest finished run or
+    ensemble."""
     paths = list(paths) or [None]
     files, named = [], []
     for path in paths:
@@ -166,7 +179,7 @@ def resolve(paths=(), runs=RUNS):
             named.append(Path(path).parent)
             continue
         folder = finished(path, runs)
-        files += model_files(folder)
+        files += model_files(folder, predicting)
         named.append(folder)
     return files, named
 

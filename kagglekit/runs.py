@@ -155,14 +155,19 @@ def read_metrics(run_dir):
     ModelError, one line naming the file, when it does not."""
     path = Path(run_dir) / METRICS
     metrics = rundir.read_json(path)
-    validation = metrics.get("validation")
+    if metrics.get("trained_on") == "every row":
+        raise ModelError(f"{run_dir} was retrained on every row (--full): it has no held-out rows to report on; "
+                         f"its ensemble's report covers it: `kagglekit report {Path(run_dir).parent.parent}`")
+    validation, full = metrics.get("validation"), metrics.get("full")
     ok = (isinstance(validation, dict) and is_number(validation.get("accuracy")) and is_number(validation.get("n"))
           and isinstance(validation.get("per_class"), list) and isinstance(validation.get("confusion"), list)
           and all(is_number(metrics.get(k)) for k in ("train_seconds", "n_train"))
           and all(metrics.get(k) is None or is_number(metrics[k]) for k in ("epochs_run", "best_epoch", "epochs"))
           and isinstance(metrics.get("data", {}), dict) and isinstance(metrics.get("warning", ""), str)
           and (metrics.get("estimate") is None or (isinstance(metrics["estimate"], dict) and all(
-              is_number(metrics["estimate"].get(k)) for k in ("accuracy", "low", "high", "n")))))
+              is_number(metrics["estimate"].get(k)) for k in ("accuracy", "low", "high", "n"))))
+          and (full is None or isinstance(full, dict) and all(is_number(full.get(k)) for k in ("members", "epochs",
+                                                                                             "n_train"))))
     if not ok:
         raise ModelError(f"{path} is damaged (it does not hold a run's metrics); train the run again")
     return metrics
@@ -183,6 +188,7 @@ def summary(run_dir):
             "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch"),
             "val_accuracy": validation["accuracy"], "val_rows": validation["n"], "estimate": estimate_of(metrics),
             "train_seconds": metrics.get("train_seconds"), "kfold": record.get("kfold", {}).get("mean"),
+            "full": {k: metrics["full"][k] for k in ("members", "epochs", "n_train")} if "full" in metrics else None,
             "public": best_public(record), "submissions": len(record["submissions"])}
 
 

@@ -90,30 +90,34 @@ def test_sandbox_has_numpy_and_pandas_but_not_kagglekit(sandbox, tmp_path):
         assert f"No module named '{name}'" in result.stderr
 
 
-@pytest.mark.parametrize("preset_name, epochs, members", [
-    ("mlp", 3, 1),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
-    ("seed", 20, 1),  # full batch: the worker processes the script carries only for this preset
-    ("lenet", 1, 1),  # the default: conv layers, one-cycle schedule, affine warps, label smoothing
-    ("cnn", 1, 1),  # the largest conv net, dropout
-    ("quick", 1, 2),  # an ensemble, as the best preset trains one: members in turn, averaged probabilities
+@pytest.mark.parametrize("preset_name, epochs, members, full", [
+    ("mlp", 3, 1, False),  # the checked-in preset in seconds: the same code paths (augmentation, decay, Adam)
+    ("seed", 20, 1, False),  # full batch: the worker processes the script carries only for this preset
+    ("lenet", 1, 1, False),  # the default: conv layers, one-cycle schedule, affine warps, label smoothing
+    ("cnn", 1, 1, False),  # the largest conv net, dropout
+    ("quick", 1, 2, False),  # an ensemble, as the best preset trains one: members in turn, averaged probabilities
+    ("quick", 3, 2, True),  # --folds 2 --full with select rows: the full members train the folds' median epochs
 ])
 def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, monkeypatch, preset_name, epochs,
-                                                           members):
+                                                           members, full):
+    more = {"folds": members, "full": True, "select_size": 500} if full else {}
+    words = ["--folds", members, "--full", "--select-size", 500] if full else []
     script = tmp_path / "kernel" / kernel.CODE_FILE
     script.parent.mkdir()
     script.write_text(kernel.render_script(preset_name, preset(preset_name).override(epochs=epochs,
-                                                                                     members=members)))
+                                                                                     members=members, **more)))
     unpack_sample(tmp_path / "input" / "competitions" / "digit-recognizer")
     result = sandbox(script, cwd=script.parent, KAGGLEKIT_INPUT=tmp_path / "input",
                      KAGGLEKIT_OUTPUT=tmp_path / "working")
     assert result.returncode == 0, result.stderr
     assert f"epoch {epochs}/{epochs}" in result.stdout and "wrote " in result.stdout
+    assert ("full member 2/2 epoch " in result.stdout) == full
 
     # A separate copy, so the CLI cannot read a cache the script wrote.
     data = unpack_sample(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    assert run("train", "--preset", preset_name, "--epochs", epochs, "--members", members, "-p", data, "--name", "cli",
-               "-q").exit_code == 0
+    assert run("train", "--preset", preset_name, "--epochs", epochs, "--members", members, *words, "-p", data,
+               "--name", "cli", "-q").exit_code == 0
     assert run("predict", "runs/cli", "-p", data, "-o", "cli.csv", "-q").exit_code == 0
     kernel_csv = (tmp_path / "working" / "submission.csv").read_bytes()
     assert kernel_csv.count(b"\n") == 1001

@@ -55,13 +55,16 @@ def _config_option(field):
     """The option of a TrainConfig field: --field-name, typed by its choices, parser or type."""
     meta = field.metadata
     kwargs = {"help": meta["help"], "metavar": meta.get("metavar")}
+    name = "--" + field.name.replace("_", "-")
+    if field.type is bool:  # --x/--no-x, None when not given: the preset's value stands
+        return click.option(f"{name}/--no-{name[2:]}", field.name, default=None, help=meta["help"])
     if "choices" in meta:
         kwargs["type"] = click.Choice(meta["choices"])
     elif "parse" in meta:
         kwargs["callback"] = functools.partial(_parsed, meta["parse"])
     else:
         kwargs["type"] = field.type
-    return click.option("--" + field.name.replace("_", "-"), field.name, **kwargs)
+    return click.option(name, field.name, **kwargs)
 
 
 def _parsed(parse, ctx, param, value):

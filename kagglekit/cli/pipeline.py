@@ -40,13 +40,13 @@ def data_folder(path, quiet):
     return folder, is_sample
 
 
-def named_runs(models, err=False):
+def named_runs(models, err=False, predicting=False):
     """(paths, model files, folders) of the MODELS arguments (rundir.resolve: runs, ensembles, model
-    files); none or "newest" is a guess, so the first line of output names it (on stderr with err, when
-    stdout carries a file)."""
+    files, those that predict with predicting); none or "newest" is a guess, so the first line of output
+    names it (on stderr with err, when stdout carries a file)."""
     guess = not models or (len(models) == 1 and str(models[0]) == rundir.NEWEST)
     paths = [rundir.newest()] if guess else list(models)
-    files, folders = rundir.resolve(paths)
+    files, folders = rundir.resolve(paths, predicting=predicting)
     if guess:
         click.echo(f"Using the newest run: {folders[0]}", err=err)
     return paths, files, folders
@@ -76,8 +76,12 @@ def print_report(report, ensemble=False):
 
 
 def _member_note(quiet, count):
-    def said(i, result):
-        if isinstance(result, str):
+    def said(i, result, full=False):
+        if full:  # retrained on every row: nothing to score it on
+            note(f"full member {i}: failed: {result}" if isinstance(result, str) else
+                 f"full member {i + 1}/{count}: trained on all {result['n_train']:,} rows for {result['epochs']} "
+                 f"epochs in {result['train_seconds']:.1f} s", quiet)
+        elif isinstance(result, str):
             note(f"member {i}: failed: {result}", quiet)
         else:
             note(f"member {i + 1}/{count}: validation accuracy {result['validation']['accuracy']:.4f} "
@@ -89,7 +93,8 @@ def train_and_report(folder, config, name, quiet, parallel):
     """Train a run or an ensemble (ensemble.train), say how it went, and write its report."""
     if config.members > 1:
         at_once = "one per core" if parallel["jobs"] == -1 else f"{parallel['jobs']} at a time"
-        note(f"Training {config.members} members, {at_once} ({parallel['backend']})", quiet)
+        then = f", then {config.members} more on every row (--full)" if config.full else ""
+        note(f"Training {config.members} members{then}, {at_once} ({parallel['backend']})", quiet)
     with TrainingProgress(config.epochs, quiet or config.members > 1) as progress:  # an ensemble: a line a member
         run_dir, metrics = ensemble.train(folder, config, name, callback=progress.on_epoch,
                                           on_batch=progress.on_batch, on_member=_member_note(quiet, config.members),
@@ -103,6 +108,13 @@ def train_and_report(folder, config, name, quiet, parallel):
     return run_dir, metrics
 
 
+def full_line(full):
+    """What predicts for an ensemble trained with --full, and why its estimate is the folds'."""
+    return (f"The submission comes from {full['members']} networks retrained on all {full['n_train']:,} rows for "
+            f"{full['epochs']} epochs (--full); no row is left to score them, so the estimate is the folds' out of "
+            f"fold, one member's, which their average should beat")
+
+
 def report_run(run_dir, metrics):
     est = estimate_of(metrics)
     what = "out-of-fold accuracy" if est["method"] == "out-of-fold" else "validation accuracy"
@@ -110,7 +122,9 @@ def report_run(run_dir, metrics):
         members = "  ".join(f"{a:.4f}" for a in metrics["member_accuracy"])
         click.echo(f"Trained {metrics['members']} members in {metrics['train_seconds']:.1f} s: ensemble {what} "
                    f"{format_estimate(est)} (members {members}), saved in {run_dir}")
-        if est["method"] == "out-of-fold":
+        if metrics.get("full"):
+            click.echo(full_line(metrics["full"]))
+        elif est["method"] == "out-of-fold":
             note("Note: out of fold, each row is predicted by the one member that held it out: this estimates one "
                  "member, and the average of all of them, which predicts test.csv, scores higher")
     else:
@@ -169,7 +183,9 @@ def resume_and_report(resume, config, path, name, quiet, parallel):
     if rundir.is_ensemble(run_dir):
         folder = ensemble.trained_on(run_dir, path)
         config, _ = ensemble.read_ensemble(run_dir)
-        note(f"Resuming {run_dir}: {len(ensemble.missing_members(run_dir))} of {config.members} members to train",
+        full = (f", then {len(ensemble.missing_members(run_dir, full=True))} of {config.members} retrained on every "
+                f"row" if config.full else "")
+        note(f"Resuming {run_dir}: {len(ensemble.missing_members(run_dir))} of {config.members} members to train{full}",
              quiet)
         start, first, seconds = config.epochs, 1, 0
     else:
@@ -216,6 +232,12 @@ def evaluate(models, path, folds, quiet, parallel):
             write_report(folders[0])
         return
     report = evaluation.evaluate(files, folder)
+    for named in folders:
+        full = rundir.full_members(named) if rundir.is_ensemble(named) else []
+        if full:
+            note(f"Note: {named} predicts with {len(full)} networks retrained on every row (--full); they saw every "
+                 f"row, so none can score them: this is the out-of-fold estimate of its {len(rundir.members(named))} "
+                 f"fold members")
     if "members" in report:
         click.echo(f"Members: {len(report['members'])}, each alone: "
                    + "  ".join(f"{a:.4f}" for a in report["members"]))
@@ -246,7 +268,7 @@ def predict(models, path, output, tta, quiet):
     Example: kagglekit predict runs/mlp-1 -o submission.csv
     """
     to_stdout = str(output) == "-"
-    paths, files, folders = named_runs(models, err=to_stdout)
+    paths, files, folders = named_runs(models, err=to_stdout, predicting=True)
     written = ensemble.predict(paths, run_data(folders[0], files[0], path, quiet, err=to_stdout), output, tta)
     average = f"; the average of {len(files)} models" if len(files) > 1 else ""
     click.echo(f"Submission written to {'standard output' if to_stdout else written} (validated{average})",

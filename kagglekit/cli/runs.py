@@ -33,6 +33,12 @@ def _estimate(est):
     return f"{est['accuracy']:.4f} ({est['low']:.4f}–{est['high']:.4f}, {est['n']:,}{method})"
 
 
+def _nets(row):
+    """How many networks: with --full, the fold members that estimate + those retrained on every row that predict."""
+    full = row["full"]
+    return f"{row['members']} + {full['members']} full ({full['epochs']} epochs)" if full else row["members"]
+
+
 def _settings(changed):
     text = ", ".join(f"{k} {','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in changed.items())
     return text if len(text) <= 48 else text[:47] + "…"
@@ -42,6 +48,9 @@ def _settings(changed):
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, for scripts.")
 def runs_command(as_json):
     """List the finished runs and ensembles in runs/, the best validation accuracy first, with their public scores.
+
+    An ensemble trained with --full shows its nets as "4 + 4 full (12 epochs)": the 4 fold members give the
+    estimate, the 4 retrained on every row for 12 epochs predict.
 
     A run's public score is the best Kaggle gave a submission from it (recorded by `kagglekit submit`
     and `run --submit`; `kagglekit submissions` fetches the scores that came later).
@@ -59,7 +68,7 @@ def runs_command(as_json):
     if not rows:
         click.echo(f"No finished runs in {runs.RUNS}/ yet: train one with `kagglekit run`.")
         return
-    table = [[i, r["name"], r["members"], r["preset"], _settings(r["changed"]) or "-", _estimate(r["estimate"]),
+    table = [[i, r["name"], _nets(r), r["preset"], _settings(r["changed"]) or "-", _estimate(r["estimate"]),
               _score(r["kfold"]), f"{r['train_seconds']:.1f}", r["public"] or ("pending" if r["submissions"] else "-")]
              for i, r in enumerate(rows, 1)]
     print_table(["#", "run", "nets", "preset", "changed settings", "estimate (95%, rows)", "k-fold", "seconds", "public"], table)

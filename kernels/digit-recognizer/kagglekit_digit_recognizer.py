@@ -1178,6 +1178,12 @@ class TrainConfig:
     folds: int = _setting(0, "Out-of-fold ensemble: K members, member i holding out fold i of K (stratified); "
                              "its estimate is the out-of-fold accuracy over every row of train.csv (0: off).",
                           metavar="K")
+    # The folds measure; a net trained on every row predicts better but leaves no row to measure it on,
+    # so the folds' estimate stands for the full members (README: when that helps). On a member (fold I):
+    # member I retrained on every row, as full_member() makes it.
+    full: bool = _setting(False, "With --folds K: after the K fold members, retrain K more (their seeds) on every "
+                                 "row for the epochs the folds kept; these predict, and the estimate stays the "
+                                 "folds' out-of-fold one.")
     fold: int = _setting(None, "With --folds K: train only the member that holds out fold I (from 0) of K, as "
                                "the ensemble trains it.", metavar="I")
     tta: int = _setting(1, f"Predict with the probabilities averaged over the image and its first N-1 fixed "
@@ -1211,7 +1217,23 @@ class TrainConfig:
         archs = self.archs
         return replace(self, members=1, seed=self.seed + i, arch=archs[i % len(archs)],
                        holdout_seed=self.seed if self.holdout_seed is None else self.holdout_seed,
-                       fold=i if self.folds else None)
+                       fold=i if self.folds else None, full=False)
+
+    def full_member(self, i, epochs):
+        """The config of member i retrained on every row (--full): member i's seed and architecture, no
+        holdout and no select rows (so no early stopping), for `epochs`."""
+        return replace(self.member(i), full=True, epochs=epochs, select_size=0, patience=0)
+
+    def full_epochs(self, kept):
+        """The epochs the full members train, given the epochs the K fold members kept: with select rows
+        (which chose them) their median, halves rounded up; without, config.epochs (each kept its last).
+        At least one past the warm-up, which must end before training does."""
+        if not self.select_size:
+            return self.epochs
+        kept = sorted(kept)
+        middle = len(kept) // 2
+        median = kept[middle] if len(kept) % 2 else (kept[middle - 1] + kept[middle]) / 2
+        return max(math.floor(median + 0.5), math.floor(self.warmup) + 1)
 
     def check(self):
         """Return self, or raise ConfigError naming the bad field and value."""
@@ -1303,6 +1325,9 @@ class TrainConfig:
             bad("fold", "goes with --folds K: it picks one of the K members")
         if self.fold is not None and not 0 <= self.fold < self.folds:
             bad("fold", f"must be in [0, {self.folds})")
+        if self.full and not self.folds:
+            bad("full", "needs --folds K, e.g. --folds 4 --full: the K fold members give the estimate and the epochs "
+                        "for the K networks retrained on every row")
         return self
 
     def to_dict(self):
@@ -3628,11 +3653,15 @@ def holdout_size(n, val_size):
 
 def holdout(y, config):
     """(The (train, val) index split a config implies, the run's generator). The split is the generator's
-    first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator."""
+    first draw, or with a holdout_seed (ensemble members) the first of that seed's own generator. A member
+    retrained on every row (config.full) holds none out."""
     rng = np.random.default_rng(config.seed)
     split_rng = rng if config.holdout_seed is None else np.random.default_rng(config.holdout_seed)
     if config.fold is not None:  # a member of an out-of-fold ensemble: its fold of the ensemble's K
-        return stratified_kfold(y, config.folds, split_rng)[config.fold], rng
+        split = stratified_kfold(y, config.folds, split_rng)[config.fold]
+        # Retrained on every row (TrainConfig.full_member): drawn as above, so that rng is where its fold
+        # member's was and the two start from the same weights.
+        return ((np.arange(len(y)), np.arange(0)) if config.full else split), rng
     return stratified_split(y, holdout_size(len(y), config.val_size), split_rng), rng
 
 
@@ -3753,6 +3782,7 @@ CONFIG: TrainConfig = TrainConfig(
     holdout_seed=None,
     members=1,
     folds=0,
+    full=False,
     fold=None,
     tta=1,
 ).check()
@@ -3792,21 +3822,29 @@ def main(argv=None):
     check_competition_folder(folder)
     print(f"kagglekit {PRESET} preset on {folder}", flush=True)
     x, y = load_train(folder / "train.csv")
+    epochs = CONFIG.epochs  # a --full member's may differ (below)
     every = max(1, CONFIG.epochs // 20)
     member = ""  # the progress lines' prefix: set for each member of an ensemble below
 
     def progress(row):
-        if row["epoch"] % every == 0 or row["epoch"] == CONFIG.epochs:
-            print(f"{member}epoch {row['epoch']}/{CONFIG.epochs}: loss {row['train_loss']:.4f} "
+        if row["epoch"] % every == 0 or row["epoch"] == epochs:
+            print(f"{member}epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f} "
                   f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
 
-    nets, held = [], []  # the members one after another, as `kagglekit train` trains each (TrainConfig.member)
+    nets, held, kept = [], [], []  # the members one after another, as `kagglekit train` trains each
     for i in range(CONFIG.members):
         member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
         net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
         nets.append(net)
         held.append(val_idx)
-    path, rows = predict_test(lambda x: tta_proba(nets, x, CONFIG.tta).argmax(axis=1), folder,
+        kept.append(history.best_epoch)
+    predicting = nets
+    if CONFIG.full:  # then each member again on every row, for the epochs the folds kept: these predict
+        epochs, predicting = CONFIG.full_epochs(kept), []
+        for i in range(CONFIG.members):
+            member = f"full member {i + 1}/{CONFIG.members} "
+            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress)[0])
+    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
         predicted = np.empty(len(y), np.int64)
@@ -3815,8 +3853,9 @@ def main(argv=None):
         est = estimate(y, predicted, "out-of-fold")
     else:  # the rows every member held out
         est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+    full = f"; it predicts with {len(predicting)} retrained on every row for {epochs} epochs" if CONFIG.full else ""
     print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
-          f"rows that neither trained nor chose them)", flush=True)
+          f"rows that neither trained nor chose them{full})", flush=True)
 
 
 def run(argv=None):

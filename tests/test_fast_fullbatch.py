@@ -8,7 +8,9 @@ import pytest
 
 from kagglekit.config import TrainConfig
 from kagglekit.errors import TrainingError
+from kagglekit.fast import train as fast_train
 from kagglekit.fast.fullbatch import FullBatch
+from kagglekit.fast.train import is_full_batch
 from kagglekit.nn.network import build_network
 from test_fast_rowblocks import pixel_digits, sparse_digits
 
@@ -84,3 +86,14 @@ def test_a_dead_worker_process_is_a_training_error():
             full.step()
     finally:
         full.close()
+
+
+@pytest.mark.parametrize("arch", ["bn,dense8", "dropout0.2,dense8", "bn"])
+def test_a_full_batch_net_not_starting_with_dense_trains_by_the_plain_loop(arch):
+    # Packed rows (RowBlocks) only feed a dense layer: batch norm or dropout first once failed on them.
+    config = TrainConfig(arch=arch, batch_size=0, epochs=2)
+    assert not is_full_batch(config)
+    x = np.random.default_rng(0).random((40, 784), dtype=np.float32)
+    net = build_network(config, np.random.default_rng(1))
+    fast_train.fit(net, x, np.arange(40) % 10, config, np.random.default_rng(2))
+    assert net.weights_finite()

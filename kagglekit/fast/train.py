@@ -25,7 +25,8 @@ def is_full_batch(config):
     generator carries the worker code only for such configs."""
     if config.batch_size > 0 or is_augmented(config):
         return False  # decided without parsing: a network built by hand may have no spec (hidden=())
-    return not any(kind in IMAGE_KINDS for kind, _, _ in parse(config.architecture))
+    kinds = [kind for kind, _, _ in parse(config.architecture)]  # none: the output layer, a dense, comes first
+    return not any(kind in IMAGE_KINDS for kind in kinds) and kinds[:1] in ([], ["dense"])
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,

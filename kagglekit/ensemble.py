@@ -14,24 +14,26 @@ from .config import TrainConfig
 from .data import check_competition_folder, load_train
 from .errors import DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
-from .parallel import Failed, check_backend, run_tasks
+from .parallel import Failed, check_backend, run_tasks, task_cores
 from .provenance import data_record, train_fingerprint
 from .recipe import holdout, predict_test, tta_proba
 
 
 def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_batch=None, on_member=None,
-          jobs=1, backend="loky", scheduler=None):
+          jobs=1, backend="loky", scheduler=None, threads=None):
     """Train config into a new run folder: one run (members 1; callback and on_batch report its epochs
-    and steps) or an ensemble (on_member reports each member). Returns (folder, metrics)."""
+    and steps) or an ensemble (on_member reports each member), on `threads` cores (None: all this process
+    may use; see parallel.task_cores). Returns (folder, metrics)."""
     if config.members == 1:
-        return pipeline.train_run(data_folder, config, name, callback, runs, on_batch)
+        return pipeline.train_run(data_folder, config, name, callback, runs, on_batch, task_cores(threads))
     return train_ensemble(data_folder, config, name, runs, jobs=jobs, backend=backend, scheduler=scheduler,
-                          on_member=on_member)
+                          on_member=on_member, threads=threads)
 
 
-def train_member(data_folder, config, folder):
+def train_member(data_folder, config, folder, workers=1):
     """The task: train one member's config into run folder `folder` (continuing it from its checkpoint when
-    an interrupted member left one there); returns (folder, metrics). A pure function of its arguments."""
+    an interrupted member left one there), each step in `workers` processes or threads; returns (folder,
+    metrics). A pure function of its arguments."""
     folder = Path(folder)
     if folder.is_dir():
         try:
@@ -39,15 +41,15 @@ def train_member(data_folder, config, folder):
         except ModelError:  # no checkpoint that fits (killed before its first epoch ended): start again
             shutil.rmtree(folder)
         else:
-            return str(run_dir), pipeline.resume_run(run_dir, checkpoint, data_folder)[1]
-    run_dir, metrics = pipeline.train_run(data_folder, config, folder.name, runs=folder.parent)
+            return str(run_dir), pipeline.resume_run(run_dir, checkpoint, data_folder, workers=workers)[1]
+    run_dir, metrics = pipeline.train_run(data_folder, config, folder.name, runs=folder.parent, workers=workers)
     return str(run_dir), metrics
 
 
 def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel):
     """Train config.members members into a new ensemble folder; returns (folder, metrics). parallel:
-    jobs, backend, scheduler, on_member (see finish). A start that fails before any member has trained
-    (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
+    jobs, backend, scheduler, threads, on_member (see finish). A start that fails before any member has
+    trained (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
     check_backend(parallel.get("backend", "loky"), parallel.get("jobs", 1))
     check_data(data_folder, config)  # before the folder is made: bad data leaves nothing behind
     run_dir = rundir.new(name, runs)
@@ -114,9 +116,10 @@ def missing_members(folder):
     return [i for i, m in enumerate(rundir.members(folder)) if rundir.kind(m) != rundir.RUN]
 
 
-def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None):
-    """Train the ensemble's missing members as parallel tasks, then write its metrics.json; returns the
-    metrics. on_member(i, metrics or why) as each member ends. ModelError naming each member that failed
+def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None, threads=None):
+    """Train the ensemble's missing members as parallel tasks (sharing `threads` cores, see
+    parallel.task_cores), then write its metrics.json; returns the metrics. on_member(i, metrics or why)
+    as each member ends. ModelError naming each member that failed
     (those that finished are kept, and calling this again trains only the others)."""
     run_dir = Path(run_dir)
     config, _ = read_ensemble(run_dir)
@@ -124,7 +127,9 @@ def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_memb
     pending = missing_members(run_dir)
     check_data(data_folder, config)
     start = time.perf_counter()
-    tasks = [(str(Path(data_folder).resolve()), config.member(i), str(folders[i].resolve())) for i in pending]
+    workers = task_cores(threads, jobs, len(pending))
+    tasks = [(str(Path(data_folder).resolve()), config.member(i), str(folders[i].resolve()), workers)
+             for i in pending]
     results = run_tasks(train_member, tasks, jobs, backend, scheduler,
                         on_done=on_member and (lambda k, r: on_member(
                             pending[k], r.why if isinstance(r, Failed) else r[1])))
@@ -162,7 +167,8 @@ def resume(run, data_folder, epochs=None, callback=None, on_batch=None, on_membe
                              f"`kagglekit evaluate` or `kagglekit predict`")
         return folder, finish(folder, data_folder, on_member=on_member, **parallel)
     run_dir, checkpoint = pipeline.unfinished_run(folder)
-    return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch)
+    return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch,
+                               task_cores(parallel.get("threads")))
 
 
 def default_output(folders):

@@ -26,6 +26,14 @@ def like_input(m, x):
 
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring."""
+    # For one part of a batch split across workers (fast/parallel.py): reduce(sums, rows) returns the
+    # whole batch's column sums and rows, so that every part normalises by the whole batch's statistics.
+    reduce = None
+
+    def _sums(self, a):
+        """(column sums of a (rows, features), rows): a's own, or the whole batch's with reduce."""
+        sums = column_sums(a)
+        return (sums, len(a)) if self.reduce is None else self.reduce(sums, len(a))
 
     @classmethod
     def from_plain(cls, layer):
@@ -36,10 +44,10 @@ class FastBatchNorm(BatchNorm):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type
         if training:
-            m = len(xm)
-            mean = column_sums(xm) / dtype(m)
+            sums, m = self._sums(xm)
+            mean = sums / dtype(m)
             centred = xm - mean
-            var = column_sums(np.square(centred, out=np.empty_like(centred))) / dtype(m)
+            var = self._sums(np.square(centred, out=np.empty_like(centred)))[0] / dtype(m)
             self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
@@ -65,8 +73,12 @@ class FastBatchNorm(BatchNorm):
         if not self.training:
             return like_input(np.multiply(g, scale, out=gx), grad)
         # dx = scale·(g - mean(g) - xhat·mean(g·xhat)), as in the plain layer
-        m = g.dtype.type(len(g))
-        dx = np.multiply(self.xhat, scale * self.grads["gamma"] / m, out=gx)
+        sum_gx, sum_g, m = self.grads["gamma"], self.grads["beta"], len(g)
+        if self.reduce is not None:  # the whole batch's sums; the grads stay this part's, added up later
+            both, m = self.reduce(np.concatenate([sum_gx, sum_g]), m)
+            sum_gx, sum_g = np.split(both, 2)
+        m = g.dtype.type(m)
+        dx = np.multiply(self.xhat, scale * sum_gx / m, out=gx)
         np.subtract(g * scale, dx, out=dx)
-        dx -= scale * self.grads["beta"] / m
+        dx -= scale * sum_g / m
         return like_input(dx, grad)

@@ -16,27 +16,29 @@ from .config import TrainConfig
 from .data import check_competition_folder, load_train
 from .errors import ConfigError, DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
-from .parallel import Failed, check_backend, run_tasks
+from .parallel import Failed, check_backend, run_tasks, task_cores
 from .provenance import data_record, train_fingerprint
 from .recipe import holdout, predict_test, tta_proba
 
 
 def train(data_folder, config, name=None, runs=rundir.RUNS, callback=None, on_batch=None, on_member=None,
-          jobs=1, backend="loky", scheduler=None):
+          jobs=1, backend="loky", scheduler=None, threads=None):
     """Train config into a new run folder: one run (members 1; callback and on_batch report its epochs
-    and steps) or an ensemble (on_member reports each member). Returns (folder, metrics)."""
+    and steps) or an ensemble (on_member reports each member), on `threads` cores (None: all this process
+    may use; see parallel.task_cores). Returns (folder, metrics)."""
     if config.full and config.fold is not None:
         raise ConfigError(f"--full with --fold {config.fold} would train one network on every row, with no rows left "
                           f"to estimate it on; leave --fold out to train the whole ensemble")
     if config.members == 1:
-        return pipeline.train_run(data_folder, config, name, callback, runs, on_batch)
+        return pipeline.train_run(data_folder, config, name, callback, runs, on_batch, task_cores(threads))
     return train_ensemble(data_folder, config, name, runs, jobs=jobs, backend=backend, scheduler=scheduler,
-                          on_member=on_member)
+                          on_member=on_member, threads=threads)
 
 
-def train_member(data_folder, config, folder):
+def train_member(data_folder, config, folder, workers=1):
     """The task: train one member's config into run folder `folder` (continuing it from its checkpoint when
-    an interrupted member left one there); returns (folder, metrics). A pure function of its arguments."""
+    an interrupted member left one there), each step in `workers` processes or threads; returns (folder,
+    metrics). A pure function of its arguments."""
     folder = Path(folder)
     if folder.is_dir():
         try:
@@ -44,15 +46,15 @@ def train_member(data_folder, config, folder):
         except ModelError:  # no checkpoint that fits (killed before its first epoch ended): start again
             shutil.rmtree(folder)
         else:
-            return str(run_dir), pipeline.resume_run(run_dir, checkpoint, data_folder)[1]
-    run_dir, metrics = pipeline.train_run(data_folder, config, folder.name, runs=folder.parent)
+            return str(run_dir), pipeline.resume_run(run_dir, checkpoint, data_folder, workers=workers)[1]
+    run_dir, metrics = pipeline.train_run(data_folder, config, folder.name, runs=folder.parent, workers=workers)
     return str(run_dir), metrics
 
 
 def train_ensemble(data_folder, config, name=None, runs=rundir.RUNS, **parallel):
     """Train config.members members into a new ensemble folder; returns (folder, metrics). parallel:
-    jobs, backend, scheduler, on_member (see finish). A start that fails before any member has trained
-    (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
+    jobs, backend, scheduler, threads, on_member (see finish). A start that fails before any member has
+    trained (a cluster that cannot be reached, a backend not installed) leaves no folder behind."""
     check_backend(parallel.get("backend", "loky"), parallel.get("jobs", 1))
     check_data(data_folder, config)  # before the folder is made: bad data leaves nothing behind
     run_dir = rundir.new(name, runs)
@@ -125,30 +127,34 @@ def missing_members(folder, full=False):
     return [i for i, m in enumerate(listed) if rundir.kind(m) != rundir.RUN]
 
 
-def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None):
-    """Train the ensemble's missing members as parallel tasks, then (--full) those retrained on every row,
-    for full_epochs; then write its metrics.json and return the metrics. on_member(i, metrics or why) as
-    each member ends, with full=True for the full ones. ModelError naming each member that failed (those
-    that finished are kept, and calling this again trains only the others)."""
+def finish(run_dir, data_folder, jobs=1, backend="loky", scheduler=None, on_member=None, threads=None):
+    """Train the ensemble's missing members as parallel tasks (sharing `threads` cores, see
+    parallel.task_cores), then (--full) those retrained on every row, for full_epochs; then write its
+    metrics.json and return the metrics. on_member(i, metrics or why) as each member ends, with full=True
+    for the full ones. ModelError naming each member that failed (those that finished are kept, and
+    calling this again trains only the others)."""
     run_dir = Path(run_dir)
     config, _ = read_ensemble(run_dir)
     check_data(data_folder, config)
     start, parallel = time.perf_counter(), (jobs, backend, scheduler)
-    _train_missing(run_dir, data_folder, config.member, parallel, on_member)
+    _train_missing(run_dir, data_folder, config.member, parallel, on_member, threads=threads)
     if config.full:  # only now are the epochs known: the fold members chose them
         epochs = full_epochs(run_dir, config)
         _train_missing(run_dir, data_folder, lambda i: config.full_member(i, epochs), parallel,
-                       on_member and (lambda i, r: on_member(i, r, full=True)), full=True)
+                       on_member and (lambda i, r: on_member(i, r, full=True)), full=True, threads=threads)
     metrics = ensemble_metrics(run_dir, data_folder, time.perf_counter() - start)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
     return metrics
 
 
-def _train_missing(run_dir, data_folder, member_config, parallel, on_member, full=False):
-    """Train the members missing_members(run_dir, full) names, member i from member_config(i)."""
+def _train_missing(run_dir, data_folder, member_config, parallel, on_member, full=False, threads=None):
+    """Train the members missing_members(run_dir, full) names, member i from member_config(i), the tasks
+    sharing `threads` cores (parallel.task_cores)."""
     folders = rundir.full_members(run_dir) if full else rundir.members(run_dir)
     pending = missing_members(run_dir, full)
-    tasks = [(str(Path(data_folder).resolve()), member_config(i), str(folders[i].resolve())) for i in pending]
+    workers = task_cores(threads, parallel[0], len(pending))
+    tasks = [(str(Path(data_folder).resolve()), member_config(i), str(folders[i].resolve()), workers)
+             for i in pending]
     results = run_tasks(train_member, tasks, *parallel,
                         on_done=on_member and (lambda k, r: on_member(
                             pending[k], r.why if isinstance(r, Failed) else r[1])))
@@ -205,7 +211,8 @@ def resume(run, data_folder, epochs=None, callback=None, on_batch=None, on_membe
     if checkpoint.config.full:  # its epochs and rows are its ensemble's to decide
         raise ModelError(f"{run_dir} is a member of an ensemble retrained on every row (--full); resume the "
                          f"ensemble: `kagglekit train --resume {run_dir.parent.parent}`")
-    return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch)
+    return pipeline.resume_run(run_dir, checkpoint, data_folder, epochs, callback, on_batch,
+                               task_cores(parallel.get("threads")))
 
 
 def default_output(folders):

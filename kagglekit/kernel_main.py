@@ -12,6 +12,7 @@ import numpy as np
 from .config import TrainConfig, preset
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
+from .fast.workers import cores
 from .metrics import estimate, format_estimate
 from .recipe import predict_test, train_model, tta_proba
 
@@ -67,7 +68,8 @@ def main(argv=None):
     nets, held, kept = [], [], []  # the members one after another, as `kagglekit train` trains each
     for i in range(CONFIG.members):
         member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
-        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
+        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress,
+                                                 workers=cores())  # every core Kaggle gives the kernel
         nets.append(net)
         held.append(val_idx)
         kept.append(history.best_epoch)

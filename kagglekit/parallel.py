@@ -6,6 +6,7 @@ import os
 from contextlib import ExitStack
 
 from .errors import ConfigError, KagglekitError
+from .fast.workers import cores
 
 BACKENDS = ("loky", "dask", "ray")
 ADDRESS_VARIABLES = {"dask": "DASK_SCHEDULER_ADDRESS", "ray": "RAY_ADDRESS"}
@@ -42,6 +43,15 @@ def check_backend(backend, jobs=1):
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if jobs == 0 or jobs < -1:
         raise ConfigError(f"jobs must be >= 1, or -1 for every core, got {jobs}")
+
+
+def task_cores(threads=None, jobs=1, tasks=1):
+    """The cores each of `tasks` tasks, run `jobs` at a time (-1: one per core), may use for its own
+    workers (fast.train.fit) out of `threads` (None: every core this process may use): tasks at once
+    times their workers never exceed the cores, and each gets at least one. A 2-member ensemble on 2
+    cores runs 1 worker each."""
+    at_once = max(1, min(tasks, cores() if jobs == -1 else jobs))
+    return max(1, (threads or cores()) // at_once)
 
 
 def _cluster(backend, scheduler, stack):

@@ -34,14 +34,15 @@ def _write_history(path, history):
         writer.writerows(history.rows)
 
 
-def train_run(data_folder, config, name=None, callback=None, runs=rundir.RUNS, on_batch=None):
+def train_run(data_folder, config, name=None, callback=None, runs=rundir.RUNS, on_batch=None, workers=1):
     """Train `config` on data_folder/train.csv into a new run folder runs/<name>/ (see rundir.new);
     returns (run folder, metrics dict). Ctrl-C after the first epoch keeps the folder with the best
     model so far and its checkpoint, to resume; any other failure, or Ctrl-C before, removes it.
-    callback(row) and on_batch(i, n_batches, loss, acc, lr) report progress (see nn.train.fit)."""
+    callback(row) and on_batch(i, n_batches, loss, acc, lr) report progress (see nn.train.fit); each
+    step runs in `workers` processes or threads (fast.train.fit)."""
     run_dir = rundir.new(name, runs)
     try:
-        return run_dir, _train_into(run_dir, data_folder, config, callback, on_batch=on_batch)
+        return run_dir, _train_into(run_dir, data_folder, config, callback, on_batch=on_batch, workers=workers)
     except BaseException as e:
         ctrl_c = isinstance(e, KeyboardInterrupt) and not isinstance(e, Interrupted)
         if ctrl_c and (saved_state.summary(run_dir) or (run_dir / "metrics.json").is_file()):
@@ -72,7 +73,7 @@ def unfinished_run(run, runs=rundir.RUNS):
     return path, saved_state.load(path)
 
 
-def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_batch=None):
+def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_batch=None, workers=1):
     """Continue an interrupted run (see unfinished_run) from its checkpoint to the end, with its config
     (epochs changed if given); returns (run folder, metrics dict) as train_run does. The rows trained on
     must be the same: data_folder's train.csv must be the run's. A failure leaves the folder as the last
@@ -82,7 +83,7 @@ def resume_run(run_dir, checkpoint, data_folder, epochs=None, callback=None, on_
         raise ConfigError(f"--epochs {config.epochs} leaves nothing to do: {run_dir}'s checkpoint is from epoch "
                           f"{checkpoint.epoch}; give more epochs, or leave --epochs out")
     try:
-        return run_dir, _train_into(run_dir, data_folder, config, callback, checkpoint, on_batch)
+        return run_dir, _train_into(run_dir, data_folder, config, callback, checkpoint, on_batch, workers)
     except KeyboardInterrupt as e:
         if isinstance(e, Interrupted):
             raise
@@ -111,7 +112,7 @@ def learning_warning(report, losses, lr, trained_on=None):
     return ""
 
 
-def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=None):
+def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=None, workers=1):
     raw = train_pixels(Path(data_folder) / "train.csv")  # uint8: train_model converts what it splits off
     x, y = raw[:, 1:], raw[:, 0].astype(np.int64)
     data = data_record(data_folder)
@@ -122,7 +123,7 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
 
     start = time.perf_counter() - (resume.record["history"][-1]["seconds"] if resume else 0)
     net, history, (train_idx, val_idx) = train_model(x, y, config, callback, checkpoint,
-                                                     resume and resume.restore, on_batch)
+                                                     resume and resume.restore, on_batch, workers)
     seconds = time.perf_counter() - start
     net.meta["data"] = data
     best = history.rows[history.best_epoch - 1]

@@ -1,5 +1,6 @@
 """The one recipe that `kagglekit train`, cross-validation and the Kaggle kernel all follow: hold out
 stratified validation rows, build and fit the network, and predict test.csv into a checked submission."""
+import functools
 import tempfile
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def tta_proba(nets, x, n=1):
                     for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, workers=1, fast=True):
     """Split off config.val_size rows (or the member's fold), and config.select_size more to choose the
     epoch on, build the network and fit it: (net, history, (train_idx, val_idx)). The validation rows
     only report: with select rows the best epoch on those is kept (and --patience judged there), without
@@ -66,9 +67,9 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues. `on_batch` is nn.train.fit's per-step hook. fast=False trains with
-    nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
-    fast/ against."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook. Each step runs in
+    `workers` processes or threads (fast.train.fit). fast=False trains with nn/ alone (plain layers and
+    optimizer, nn.train.fit): the same maths, slower, to read or to check fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
     fit_idx, select_idx = train_idx, val_idx  # without select rows: the holdout is watched, never chosen by
     if config.select_size:
@@ -79,7 +80,7 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
-    fit = fast_train.fit if fast else plain_train.fit
+    fit = functools.partial(fast_train.fit, workers=workers) if fast else plain_train.fit
     history = fit(net, rows(fit_idx), y[fit_idx], config, rng, rows(select_idx), y[select_idx], callback,
                   optimizer, hook, history, on_batch, choose=bool(config.select_size))
     return net, history, (fit_idx, val_idx)

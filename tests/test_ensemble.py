@@ -63,9 +63,28 @@ def test_the_ensemble_predicts_the_mean_of_its_members_probabilities(tiny_compet
 
 
 def test_two_jobs_train_the_same_models_as_one(tiny_competition, tmp_path):
-    one, _ = ensemble.train_ensemble(tiny_competition, TINY, "one", runs=tmp_path / "runs", jobs=1)
-    two, _ = ensemble.train_ensemble(tiny_competition, TINY, "two", runs=tmp_path / "runs", jobs=2)
+    # threads 1: each member's steps in one part whatever -j (the parts change results by round-off)
+    one, _ = ensemble.train_ensemble(tiny_competition, TINY, "one", runs=tmp_path / "runs", jobs=1, threads=1)
+    two, _ = ensemble.train_ensemble(tiny_competition, TINY, "two", runs=tmp_path / "runs", jobs=2, threads=1)
     assert_same_members(one, two, 2)
+
+
+class Started(Exception):
+    pass
+
+
+@pytest.mark.parametrize("jobs, threads, workers", [(-1, None, 1), (1, None, 2), (2, 4, 2), (1, 1, 1)])
+def test_members_trained_at_once_share_the_cores(tiny_competition, tmp_path, monkeypatch, jobs, threads, workers):
+    monkeypatch.setattr("kagglekit.parallel.cores", lambda: 2)
+    given = []
+
+    def started(fn, tasks, *args, **kwargs):
+        given.extend(task[-1] for task in tasks)
+        raise Started
+    monkeypatch.setattr(ensemble, "run_tasks", started)
+    with pytest.raises(Started):
+        ensemble.train_ensemble(tiny_competition, TINY, "e", runs=tmp_path / "runs", jobs=jobs, threads=threads)
+    assert given == [workers, workers]  # e.g. a 2-member ensemble on 2 cores, both at once: 1 worker each
 
 
 def test_folds_in_parallel_score_as_in_turn(tiny_competition):
@@ -77,10 +96,10 @@ def test_folds_in_parallel_score_as_in_turn(tiny_competition):
 def test_an_interrupted_ensemble_trains_only_the_missing_members(tiny_competition, tmp_path, monkeypatch):
     real = ensemble.train_member
 
-    def second_fails(data, config, folder):
+    def second_fails(data, config, folder, workers):
         if config.seed == 1:
             raise MemoryError("out of memory")
-        return real(data, config, folder)
+        return real(data, config, folder, workers)
     monkeypatch.setattr(ensemble, "train_member", second_fails)
     config = TINY.override(members=3)
     with pytest.raises(ModelError) as failed:
@@ -138,6 +157,9 @@ def test_cli_errors_are_one_line(tiny_competition, tmp_path, monkeypatch):
         "Error: unknown backend 'spark'; choose one of loky, dask, ray")
     assert error_line(run("train", *args, "--members", "0")) == "Error: members must be >= 1, got 0"
     assert error_line(run("train", *args, "-j", "0")) == "Error: jobs must be >= 1, or -1 for every core, got 0"
+    result = run("train", *args, "-t", "0")
+    assert result.exit_code == 2 and result.output.splitlines()[-1] == (
+        "Error: Invalid value for '-t' / '--threads': must be at least 1 (1: one core, no parallel parts), got 0")
     assert error_line(run("train", *args, "--arch", "dense8;dense4")) == (
         "Error: arch gives 2 architectures (separated by ';') for 1 member(s); give --members 2 or more, got 'dense8;dense4'")
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
@@ -154,6 +176,21 @@ def test_cli_errors_are_one_line(tiny_competition, tmp_path, monkeypatch):
     assert run("predict", "runs/a", "runs/b", "-o", "ab.csv", "-q").exit_code == 0
 
 
+def test_threads_reach_the_training_of_train_and_run(tiny_competition, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    given = []
+
+    def train(*args, **kwargs):
+        given.append(kwargs["threads"])
+        raise ConfigError("stopped here")
+    monkeypatch.setattr(ensemble, "train", train)
+    args = ["--preset", "quick", "-p", tiny_competition, "-q"]
+    for command in ("train", "run"):
+        for extra in ([], ["-t", "3"], ["--threads", "1"]):
+            assert error_line(run(command, *args, *extra)) == "Error: stopped here"
+    assert given == [None, 3, 1] * 2  # None: every core this process may use
+
+
 def test_a_run_without_a_cluster_address_says_how_to_give_one(tiny_competition, tmp_path, monkeypatch):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
@@ -166,7 +203,7 @@ def test_a_run_without_a_cluster_address_says_how_to_give_one(tiny_competition, 
 @pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="the dask extra is not installed")
 def test_dask_backend_trains_the_same_members_on_a_local_cluster(tiny_competition, tmp_path):
     from distributed import LocalCluster
-    local, _ = ensemble.train_ensemble(tiny_competition, TINY, "local", runs=tmp_path / "runs")
+    local, _ = ensemble.train_ensemble(tiny_competition, TINY, "local", runs=tmp_path / "runs", jobs=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote, metrics = ensemble.train_ensemble(tiny_competition, TINY, "dask", runs=tmp_path / "runs", jobs=2,
                                                   backend="dask", scheduler=cluster.scheduler_address)
@@ -177,7 +214,7 @@ def test_dask_backend_trains_the_same_members_on_a_local_cluster(tiny_competitio
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
 def test_ray_backend_trains_the_same_members_on_a_local_cluster(tiny_competition, tmp_path):
     import ray
-    local, _ = ensemble.train_ensemble(tiny_competition, TINY, "local", runs=tmp_path / "runs")
+    local, _ = ensemble.train_ensemble(tiny_competition, TINY, "local", runs=tmp_path / "runs", jobs=2)
     context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         remote, _ = ensemble.train_ensemble(tiny_competition, TINY, "ray", runs=tmp_path / "runs", jobs=2,

@@ -62,12 +62,12 @@ def test_full_batch_workers_follow_the_updates_and_leave_private_parameters(fork
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 def test_full_batch_forks_only_from_a_single_threaded_process(monkeypatch):
-    import kagglekit.fast.fullbatch
+    import kagglekit.fast.workers
     x, y = pixel_digits()
     net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
     fulls = []
     for threads in (1, 2):  # other tests may leave daemon threads behind (tqdm's monitor), so set the count
-        monkeypatch.setattr(kagglekit.fast.fullbatch.threading, "active_count", lambda: threads)
+        monkeypatch.setattr(kagglekit.fast.workers.threading, "active_count", lambda: threads)
         fulls.append(FullBatch(net, x, y))
         fulls[-1].close()
     alone, crowded = fulls
@@ -80,7 +80,7 @@ def test_a_dead_worker_process_is_a_training_error():
     x, y = pixel_digits()
     full = FullBatch(build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0)), x, y, fork=True)
     try:
-        pid = full.workers.pipes[0][0]
+        pid = full.workers.pids[0]
         os.kill(pid, signal.SIGKILL)
         with pytest.raises(TrainingError, match="worker process .* failed"):
             full.step()

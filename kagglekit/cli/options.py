@@ -154,6 +154,23 @@ def parallel_options(f):
     return wrapper
 
 
+def threads_option(f):
+    """-t/--threads, put into the command's `parallel` dict (so it goes below parallel_options)."""
+    def at_least_one(ctx, param, value):
+        if value is not None and value < 1:
+            raise click.BadParameter(f"must be at least 1 (1: one core, no parallel parts), got {value}")
+        return value
+
+    @functools.wraps(f)
+    def wrapper(threads, parallel, **kwargs):
+        return f(parallel={**parallel, "threads": threads}, **kwargs)
+
+    return click.option("-t", "--threads", type=int, callback=at_least_one, metavar="N",
+                        help="Cores to train on: each step's batch is cut into parts run in parallel, which "
+                             "changes results by float32 round-off only; 1 turns it off. Default: every core "
+                             "this process may use, shared by the members trained at once (-j).")(wrapper)
+
+
 NO_PLOTS = f"No plots: {plots.INSTALL_HINT} for the loss, accuracy, learning-rate, confusion and wrong-digit PNGs"
 
 

@@ -11,7 +11,7 @@ from ..metrics import estimate_of, format_estimate
 from ..report import write_report
 from ..submission import check_submission, score_submission
 from .options import (check_credentials, config_options, message_option, note, parallel_options, path_option,
-                      quiet_option, report_files, send_submission)
+                      quiet_option, report_files, send_submission, threads_option)
 from .progress import TrainingProgress
 
 data_option = path_option("Competition data folder (train.csv, test.csv, sample_submission.csv). "
@@ -145,6 +145,7 @@ def report_run(run_dir, metrics):
               help="Continue the run that Ctrl-C interrupted, with its own config (--epochs may change); "
                    "for an ensemble, train the members it misses.")
 @parallel_options
+@threads_option
 @quiet_option()
 def train(config, path, name, resume, quiet, parallel):
     """Train a network and save it as a run folder runs/<name>/.
@@ -324,6 +325,7 @@ def score(submission, solution):
 @click.option("--force", is_flag=True,
               help="With --submit: upload even a model no better than chance (or whose loss rose).")
 @parallel_options
+@threads_option
 @quiet_option()
 def run(config, path, name, output, submit, message, force, quiet, parallel):
     """The whole job: train, evaluate, predict test.csv, validate the submission (and --submit it).

@@ -1,38 +1,29 @@
 """Full-batch descent (the seed preset: the same 41,000 rows every step): the rows packed once without
 their blank columns (RowBlocks) and cut into parts that run in parallel, each through its own fast
-twin of the network: part 0 in the caller, the others in forked worker processes on Linux (Workers,
-sharing parameters and gradients through shared memory), on threads elsewhere. `fit_full_batch` is
-nn.train.fit's loop for such runs."""
+twin of the network: part 0 in the caller, the others in forked worker processes on Linux
+(fast/workers.py, sharing parameters and gradients through shared memory), on threads elsewhere.
+`fit_full_batch` is nn.train.fit's loop for such runs."""
 import contextvars
 import functools
-import mmap
-import os
-import signal
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..errors import TrainingError
 from ..nn.train import BestWeights, History, close_epoch, end_epoch, learning_rate, should_stop, update
 from .layers import accelerate
 from .rowblocks import RowBlocks, packed, packing_order
+from .workers import Workers, forks, private_weights, share_weights, shared_copies
 
 # Full-batch steps (the seed preset: the same 41,000 rows every step) run as this many row shards in
-# parallel, each shard through its own twin of the network. The split and the order in which the
-# shards' gradients are added are fixed, so results do not depend on timing or on the core count.
+# parallel unless told otherwise (fit: one per worker), each shard through its own twin of the network.
+# The split and the order in which the shards' gradients are added are fixed, so results do not depend
+# on timing.
 SHARDS = 2
-# Where the other shards run: forked processes (Linux) share nothing but the parameters and gradients,
-# and no interpreter lock; measured ~10% faster steps than threads. Elsewhere fork is missing (Windows)
-# or unsafe with the system libraries (macOS), and threads are used; so they are when other threads run
-# in this process (a child forked then can deadlock on a lock one of them held).
-FORK = sys.platform.startswith("linux")
 
 
 class FullBatch:
-    """Full-batch descent's rows, packed once without their zero columns (RowBlocks) and cut into SHARDS
+    """Full-batch descent's rows, packed once without their zero columns (RowBlocks) and cut into `shards`
     parts; `step()` runs every part through its own fast twin of the network in parallel (part 0 in the
     caller, the others in worker processes or threads), adds the parts' gradients into net's in part
     order and returns (summed loss, correct predictions). Call close() when done."""
@@ -49,8 +40,11 @@ class FullBatch:
                     [accelerate(net, own_grads=True, n_total=len(x)) for _ in range(shards - 1)]
         self.pool = self.workers = None
         if shards > 1:
-            if (FORK and threading.active_count() == 1) if fork is None else fork:
-                self.workers = Workers(self)
+            if forks(fork):  # parts 1.. in worker processes (fast/workers.py), sharing the weights
+                share_weights(self.nets[0], self.nets[1:])
+                (self.totals,) = shared_copies([np.zeros((shards, 2))])
+                self.workers = Workers(shards)
+                self.workers.fork(self._serve)
             else:
                 self.pool = ThreadPoolExecutor(shards - 1)
 
@@ -58,6 +52,9 @@ class FullBatch:
         (xs, ys), net = self.parts[i], self.nets[i]
         loss, _ = net.train_step(xs, ys)
         return loss * len(ys), net.loss.correct()
+
+    def _serve(self, i, message):
+        self.totals[i] = self._run(i)
 
     def step(self, meanwhile=None):
         """One step; `meanwhile()`, if given, runs here once the other parts are under way (it must not
@@ -72,7 +69,8 @@ class FullBatch:
             meanwhile()
         results = [self._run(0)]
         if self.workers is not None:
-            results += self.workers.results()
+            self.workers.wait()
+            results += [(float(loss), int(correct)) for loss, correct in self.totals[1:]]
         elif self.pool is not None:
             results += [future.result() for future in futures]
         for twin in self.nets[1:]:
@@ -85,103 +83,11 @@ class FullBatch:
             self.pool.shutdown()
         if self.workers is not None:
             self.workers.close()
-
-
-def shared_copies(arrays):
-    """Copies of arrays in one anonymous shared mapping, which forked processes see and write too."""
-    sizes = [-(-a.nbytes // 64) * 64 for a in arrays]  # each copy 64-byte aligned
-    memory = mmap.mmap(-1, max(1, sum(sizes)))
-    copies, offset = [], 0
-    for a, size in zip(arrays, sizes):
-        copy = np.frombuffer(memory, a.dtype, a.size, offset).reshape(a.shape)
-        copy[...] = a
-        copies.append(copy)
-        offset += size
-    return copies
-
-
-class Workers:
-    """FullBatch parts 1.. in forked processes. The parameters move into shared memory (the caller's
-    in-place updates reach the workers) and so do the twins' gradients and the workers' (loss, correct);
-    one byte through a pipe starts a step, one byte back says it is done."""
-
-    def __init__(self, full):
-        self.full = full
-        main = full.nets[0]
-        names = [(layer, k) for layer in main.layers for k in sorted(layer.params)]
-        for (layer, k), copy in zip(names, shared_copies([layer.params[k] for layer, k in names])):
-            layer.params[k] = copy  # twins share their layers' params dicts with net, so them too
-        grads = [(layer, k) for twin in full.nets[1:] for layer in twin.layers for k in sorted(layer.grads)]
-        for (layer, k), copy in zip(grads, shared_copies([layer.grads[k] for layer, k in grads])):
-            layer.grads[k] = copy
-        (self.totals,) = shared_copies([np.zeros((len(full.parts), 2))])
-        self.pipes = []  # (pid, start, done)
-        for i in range(1, len(full.parts)):
-            start_r, start_w = os.pipe()
-            done_r, done_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker: serve steps until told to stop, never return into the caller's code
-                try:
-                    os.close(start_w)
-                    os.close(done_r)
-                    self._serve(i, start_r, done_w)
-                finally:
-                    os._exit(0)
-            os.close(start_r)
-            os.close(done_w)
-            self.pipes.append((pid, start_w, done_r))
-
-    def _serve(self, i, start, done):
-        for signum in (signal.SIGINT, signal.SIGTERM):  # the caller's to handle, as Ctrl-C: it stops us
-            signal.signal(signum, signal.SIG_IGN)
-        while os.read(start, 1) == b"g":
-            try:
-                self.totals[i] = self.full._run(i)
-                reply = b"d"
-            except BaseException as e:  # reported to the caller, which raises it as a TrainingError
-                reply = b"e" + f"{type(e).__name__}: {e}".encode()[:1000]
-            os.write(done, reply)
-
-    def start(self):
-        for _, start, _ in self.pipes:
-            try:
-                os.write(start, b"g")
-            except BrokenPipeError:  # the worker died; results() reports it
-                pass
-
-    def results(self):
-        """Each worker's (summed loss, correct) once it is done; TrainingError if one failed or died."""
-        out = []
-        for i, (pid, _, done) in enumerate(self.pipes, 1):
-            reply = os.read(done, 4096)
-            if reply != b"d":
-                self.close()
-                why = reply[1:].decode(errors="replace") if reply else "it was killed or ran out of memory"
-                raise TrainingError(f"training worker process {pid} failed ({why}); rerun the command")
-            out.append((float(self.totals[i, 0]), int(self.totals[i, 1])))
-        return out
-
-    def close(self):
-        """Stop the workers and give the network private copies of its parameters again."""
-        for pid, start, done in self.pipes:
-            try:
-                os.write(start, b"q")
-            except OSError:  # already gone
-                pass
-            os.close(start)
-            os.close(done)
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:  # reaped already
-                pass
-        self.pipes = []
-        for layer in self.full.nets[0].layers:
-            for k in layer.params:
-                layer.params[k] = np.array(layer.params[k])
+            private_weights(self.nets[0])
 
 
 def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-                   history=None, on_batch=None, choose=True):
+                   history=None, on_batch=None, choose=True, shards=SHARDS):
     """nn.train.fit for a full-batch config without augmentation: the same rows every step, run as
     FullBatch parts. Each epoch's validation rows (packed once too) are evaluated while the other parts
     run the next step, with the weights the epoch ended with, so this process's part is lighter by
@@ -201,7 +107,7 @@ def fit_full_batch(net, x, y, config, x_val=None, y_val=None, callback=None, opt
             row["val_loss"], row["val_acc"] = loss, evaluator.loss.correct() / len(y_val)
         close_epoch(history, row, best, callback, checkpoint)
 
-    full, pending = FullBatch(net, x, y, lighter=len(x_val) // 2 if validate else 0), None
+    full, pending = FullBatch(net, x, y, shards, lighter=len(x_val) // 2 if validate else 0), None
     try:
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct = full.step(meanwhile=pending and functools.partial(finish, pending))

@@ -45,6 +45,14 @@ def blocks(m):
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring. It keeps x - mean (not xhat)
     for the backward pass, the division by the standard deviation folded into per-feature factors."""
+    # For one part of a batch split across workers (fast/parallel.py): reduce(sums, rows) returns the
+    # whole batch's column sums and rows, so that every part normalises by the whole batch's statistics.
+    reduce = None
+
+    def _sums(self, a):
+        """(column sums of a (rows, features), rows): a's own, or the whole batch's with reduce."""
+        sums = column_sums(a)
+        return (sums, len(a)) if self.reduce is None else self.reduce(sums, len(a))
 
     @classmethod
     def from_plain(cls, layer):
@@ -57,12 +65,12 @@ class FastBatchNorm(BatchNorm):
         centred, y = buffer(self, "centred", xm), np.empty_like(xm)
         parts = blocks(xm)
         if training:
-            m = len(xm)
-            mean = column_sums(xm) / dtype(m)
+            sums, m = self._sums(xm)
+            mean = sums / dtype(m)
             for part in parts:
                 np.subtract(xm[part], mean, out=centred[part])
                 np.square(centred[part], out=y[part])
-            var = column_sums(y) / dtype(m)
+            var = self._sums(y)[0] / dtype(m)
             self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
@@ -92,9 +100,13 @@ class FastBatchNorm(BatchNorm):
         if not self.training:
             return like_input(np.multiply(g, scale, out=dx), grad)
         # dx = scale·(g - mean(g) - xhat·mean(g·xhat)), as in the plain layer, with xhat = centred·inv_std
-        m = g.dtype.type(len(g))
-        per_centred = scale * self.inv_std * self.grads["gamma"] / m
-        shift = scale * self.grads["beta"] / m
+        sum_gx, sum_g, m = self.grads["gamma"], self.grads["beta"], len(g)
+        if self.reduce is not None:  # the whole batch's sums; the grads stay this part's, added up later
+            both, m = self.reduce(np.concatenate([sum_gx, sum_g]), m)
+            sum_gx, sum_g = np.split(both, 2)
+        m = g.dtype.type(m)
+        per_centred = scale * self.inv_std * sum_gx / m
+        shift = scale * sum_g / m
         parts = blocks(g)
         term = scratch(self, "term", (len(g[parts[0]]), g.shape[1]), g.dtype)
         for part in parts:

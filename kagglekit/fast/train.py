@@ -1,6 +1,8 @@
 """nn.train.fit with the speed-ups that pay for a config swapped in: one BLAS thread, fast layers and
-loss, blocked Adam, and for full-batch descent the packed, parallel FullBatch parts. Same maths as the
-plain loop (tests hold the two equal); a seed still gives bit-identical weights run after run."""
+loss, blocked Adam, every step cut into parts run in parallel by `workers` processes or threads (for
+minibatches fast/parallel.py, for full-batch descent the packed FullBatch parts). Same maths as the plain
+loop (tests hold the two equal); a seed still gives bit-identical weights run after run with the same
+number of workers."""
 import numpy as np
 
 from ..nn import train
@@ -11,6 +13,7 @@ from ..nn.spec import IMAGE_KINDS, parse
 from .blas import THREADS, blas_threads
 from .layers import accelerate
 from .optim import BlockedAdam
+from .parallel import DataParallel
 
 
 def fast_optimizer(config):
@@ -30,14 +33,19 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True):
-    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
-    optimizer, if not given, is fast_optimizer(config)."""
+        history=None, on_batch=None, choose=True, workers=1):
+    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster, each step
+    cut into `workers` parts run in parallel (1: none); the optimizer, if not given, is
+    fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
-            from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
+            from .fullbatch import fit_full_batch  # only full-batch runs need its packed rows
             return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
-                                  on_batch, choose)
-        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history, on_batch, choose)
+                                  on_batch, choose, shards=workers)
+        if workers <= 1:
+            return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                             history, on_batch, choose)
+        with DataParallel(net, x, y, config, rng, workers) as parallel:
+            return train.fit(parallel.net, x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                             history, on_batch, choose, parallel.step)

@@ -1,7 +1,8 @@
 """Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
 and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
 the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
-entry point the training loop calls; `shift` and TTA_SHIFTS give prediction its fixed views."""
+entry point the training loop calls (augment_draws and augmented are its two halves); `shift` and
+TTA_SHIFTS give prediction its fixed views."""
 from dataclasses import fields
 
 import numpy as np
@@ -30,12 +31,26 @@ def augment(x, config, rng):
     """x (n, 784) as the config's augment_* settings say: an affine warp if rotate, zoom or shear is on
     (the shift folded into it), else whole-pixel shifts (the draws the `mlp` preset has always made),
     else x itself."""
+    return augmented(x, augment_draws(len(x), config, rng))
+
+
+def augment_draws(n, config, rng):
+    """The random parameters `augment` draws for n images, a row each: (n, 2, 3) affine inverses (see
+    warp), or (n, 2) whole-pixel shifts (dy, dx), or None where nothing is augmented. A part of a
+    batch then applies its rows of them (augmented), as data-parallel training does."""
     if config.augment_rotate or config.augment_zoom or config.augment_shear:
-        return warp(x, random_affine(len(x), config.augment_rotate, config.augment_zoom,
-                                     config.augment_shear, config.augment_shift, rng))
+        return random_affine(n, config.augment_rotate, config.augment_zoom, config.augment_shear,
+                             config.augment_shift, rng)
     if config.augment_shift:
-        return random_shift(x, config.augment_shift, rng)
-    return x
+        return rng.integers(-config.augment_shift, config.augment_shift + 1, size=(2, n)).T
+    return None
+
+
+def augmented(x, draws):
+    """x (n, 784) transformed by draws (augment_draws for these n images); x itself for None."""
+    if draws is None:
+        return x
+    return warp(x, draws) if draws.ndim == 3 else shift(x, draws[:, 0], draws[:, 1])
 
 
 def random_shift(x, max_shift, rng):

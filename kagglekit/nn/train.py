@@ -135,6 +135,14 @@ def evaluate(net, x, y, batch_size=256):
     return total / len(x), correct / len(x)
 
 
+def train_batch(net, x, y, config, rng, idx):
+    """Forward and backward on rows idx of x (n, features) and y, augmented as the config says, every
+    layer's grads filled: (summed loss, correct rows, rows)."""
+    xb, yb = augment(x[idx], config, rng), y[idx]
+    loss, logits = net.train_step(xb, yb)
+    return loss * len(yb), int(np.count_nonzero(logits.argmax(axis=1) == yb)), len(yb)
+
+
 def update(net, optimizer, config):
     """One optimizer step on the gradients in net, plus the weight decay the config asks for."""
     if config.weight_decay:
@@ -152,7 +160,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True):
+        history=None, on_batch=None, choose=True, run_batch=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -164,9 +172,10 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
     best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
     validation rows are only scored, for the history: net keeps the last epoch and patience does not
-    apply. Raises TrainingError if
-    the weights stop being finite."""
+    apply. `run_batch(idx)` runs forward and backward on the batch of rows idx as train_batch does
+    (fast/parallel.py's: in parts, in parallel). Raises TrainingError if the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
+    run_batch = run_batch or functools.partial(train_batch, net, x, y, config, rng)
     history = History() if history is None else history
     history.choose = choose
     per_epoch = steps_per_epoch(len(x), config.batch_size)
@@ -180,17 +189,16 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
-                xb, yb = augment(x[idx], config, rng), y[idx]
-                loss, logits = net.train_step(xb, yb)
-                loss_sum += loss * len(yb)
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                batch_loss, batch_correct, rows = run_batch(idx)
+                loss_sum += batch_loss
+                correct += batch_correct
                 step = (epoch - 1) * per_epoch + i
                 optimizer.lr = rate(step)
                 update(net, optimizer, config)
                 if ema is not None:
                     ema.update(weight_arrays(net), step)
                 if on_batch is not None:
-                    seen += len(yb)
+                    seen += rows
                     on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
             with averaged(net, ema):

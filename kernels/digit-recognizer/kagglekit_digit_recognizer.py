@@ -135,7 +135,8 @@ training loop. Read it to learn backprop; the speed machinery lives apart, in ka
 SOURCES['kagglekit/nn/augment.py'] = r'''"""Data augmentation for 28x28 digits, drawn per image from the run's generator: whole-pixel shifts,
 and a random affine warp (rotation, zoom, shear and sub-pixel shift) with bilinear sampling. Both teach
 the network that a digit moved, turned or slanted a little is the same digit. `augment` is the one
-entry point the training loop calls; `shift` and TTA_SHIFTS give prediction its fixed views."""
+entry point the training loop calls (augment_draws and augmented are its two halves); `shift` and
+TTA_SHIFTS give prediction its fixed views."""
 from dataclasses import fields
 
 import numpy as np
@@ -164,12 +165,26 @@ def augment(x, config, rng):
     """x (n, 784) as the config's augment_* settings say: an affine warp if rotate, zoom or shear is on
     (the shift folded into it), else whole-pixel shifts (the draws the `mlp` preset has always made),
     else x itself."""
+    return augmented(x, augment_draws(len(x), config, rng))
+
+
+def augment_draws(n, config, rng):
+    """The random parameters `augment` draws for n images, a row each: (n, 2, 3) affine inverses (see
+    warp), or (n, 2) whole-pixel shifts (dy, dx), or None where nothing is augmented. A part of a
+    batch then applies its rows of them (augmented), as data-parallel training does."""
     if config.augment_rotate or config.augment_zoom or config.augment_shear:
-        return warp(x, random_affine(len(x), config.augment_rotate, config.augment_zoom,
-                                     config.augment_shear, config.augment_shift, rng))
+        return random_affine(n, config.augment_rotate, config.augment_zoom, config.augment_shear,
+                             config.augment_shift, rng)
     if config.augment_shift:
-        return random_shift(x, config.augment_shift, rng)
-    return x
+        return rng.integers(-config.augment_shift, config.augment_shift + 1, size=(2, n)).T
+    return None
+
+
+def augmented(x, draws):
+    """x (n, 784) transformed by draws (augment_draws for these n images); x itself for None."""
+    if draws is None:
+        return x
+    return warp(x, draws) if draws.ndim == 3 else shift(x, draws[:, 0], draws[:, 1])
 
 
 def random_shift(x, max_shift, rng):
@@ -1881,6 +1896,190 @@ def _class_sorted(y, rng):
 '''
 
 
+# -------------------- kagglekit/fast/__init__.py --------------------------------------------
+SOURCES['kagglekit/fast/__init__.py'] = r'''"""Opt-in speed for the plain network in kagglekit.nn: the same maths, computed with fewer passes over
+memory. Each piece is tested equal to the plain path it replaces."""
+'''
+
+
+# -------------------- kagglekit/fast/workers.py ---------------------------------------------
+SOURCES['kagglekit/fast/workers.py'] = r'''"""Worker processes for a training step cut into parts: `Workers` forks processes for parts 1.. (part 0
+runs in the caller), each serving steps until closed, and `share_weights` and `shared_copies` put what
+they share with the caller (parameters, their gradients, the batch's rows) into shared memory. One
+message through a pipe starts a step, one byte back says it is done; `meet` is a barrier between the
+parts within a step. Linux only (FORK); elsewhere the parts run on threads."""
+import mmap
+import os
+import signal
+import sys
+import threading
+
+import numpy as np
+
+from ..errors import TrainingError
+
+# Forked processes share nothing but the arrays put in shared memory, and no interpreter lock (measured
+# faster than threads). Elsewhere fork is missing (Windows) or unsafe with the system libraries (macOS).
+FORK = sys.platform.startswith("linux")
+SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a worker leaves to the caller
+
+
+def cores():
+    """How many cores this process may use: its CPU affinity where the system has one (a container's
+    or a batch job's share), else every core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def forks(fork=None):
+    """Whether parts run in forked processes: as `fork` says, else on Linux when no other thread runs in
+    this process (a child forked then can deadlock on a lock one of them held)."""
+    return (FORK and threading.active_count() == 1) if fork is None else fork
+
+
+def shared_copies(arrays):
+    """Copies of arrays in one anonymous shared mapping, which forked processes see and write too."""
+    sizes = [-(-a.nbytes // 64) * 64 for a in arrays]  # each copy 64-byte aligned
+    memory = mmap.mmap(-1, max(1, sum(sizes)))
+    copies, offset = [], 0
+    for a, size in zip(arrays, sizes):
+        copy = np.frombuffer(memory, a.dtype, a.size, offset).reshape(a.shape)
+        copy[...] = a
+        copies.append(copy)
+        offset += size
+    return copies
+
+
+def share_weights(net, twins):
+    """Move net's parameters (which its twins share) and the twins' own gradients into shared memory, so
+    that the caller's in-place updates reach forked workers and their gradients reach the caller."""
+    names = [(layer, k) for layer in net.layers for k in sorted(layer.params)]
+    for (layer, k), copy in zip(names, shared_copies([layer.params[k] for layer, k in names])):
+        layer.params[k] = copy  # twins share their layers' params dicts with net, so them too
+    grads = [(layer, k) for twin in twins for layer in twin.layers for k in sorted(layer.grads)]
+    for (layer, k), copy in zip(grads, shared_copies([layer.grads[k] for layer, k in grads])):
+        layer.grads[k] = copy
+
+
+def private_weights(net):
+    """Give net private copies of its parameters again (after share_weights, once the workers are gone)."""
+    for layer in net.layers:
+        for k in layer.params:
+            layer.params[k] = np.array(layer.params[k])
+
+
+class Stop(BaseException):
+    """Raised in a worker waiting in meet() when the caller closes the workers instead."""
+
+
+class Workers:
+    """Processes for parts 1..parts-1 of each step, forked by fork(serve): worker i runs serve(i,
+    message) for each start(message), until close(). They ignore SIGINT and SIGTERM: the caller
+    handles those, and stops them. A worker that fails or dies is a TrainingError in the caller."""
+
+    def __init__(self, parts):
+        self.parts, self.active = parts, parts
+        self.pids, self.starts, self.dones = [], [], []
+        self.child = None  # in a worker: its (start, done) pipe ends
+
+    def fork(self, serve):
+        """Fork the workers; call it once whatever they read of the caller's memory is in place."""
+        for i in range(1, self.parts):
+            start_r, start_w = os.pipe()
+            done_r, done_w = os.pipe()
+            # Ctrl-C and SIGTERM wait until the worker ignores them and the caller knows it, to stop it.
+            signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+            try:
+                pid = os.fork()
+                if pid == 0:  # the worker: serve steps until told to stop, never return into the caller's code
+                    try:
+                        for signum in SIGNALS:  # the caller's to handle, as Ctrl-C: it stops us
+                            signal.signal(signum, signal.SIG_IGN)
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+                        for fd in [start_w, done_r, *self.starts, *self.dones]:
+                            os.close(fd)
+                        self.child = start_r, done_w
+                        self._serve(i, serve)
+                    finally:
+                        os._exit(0)
+                os.close(start_r)
+                os.close(done_w)
+                self.pids.append(pid)
+                self.starts.append(start_w)
+                self.dones.append(done_r)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+    def _serve(self, i, serve):
+        start, done = self.child
+        while (message := os.read(start, 65536))[:1] == b"g":
+            try:
+                serve(i, message[1:])
+                reply = b"d"
+            except Stop:
+                return
+            except BaseException as e:  # reported to the caller, which raises it as a TrainingError
+                reply = b"e" + f"{type(e).__name__}: {e}".encode()[:1000]
+            os.write(done, reply)
+
+    def start(self, message=b"", parts=None):
+        """Start a step in workers 1..parts-1 (default: all), each given message (under 4 KiB: one pipe
+        write)."""
+        self.active = self.parts if parts is None else parts
+        for start in self.starts[:self.active - 1]:
+            try:
+                os.write(start, b"g" + message)
+            except BrokenPipeError:  # the worker died; wait() reports it
+                pass
+
+    def meet(self):
+        """A barrier between the parts of the step under way: returns in each once every part has called
+        it. A worker says it arrived and waits for the caller's go, which comes once all have arrived."""
+        if self.child is not None:
+            start, done = self.child
+            os.write(done, b"m")
+            if os.read(start, 1) != b"c":
+                raise Stop
+            return
+        for k in range(self.active - 1):
+            self._expect(k, b"m")
+        for start in self.starts[:self.active - 1]:
+            os.write(start, b"c")
+
+    def wait(self):
+        """Return once every worker of the step is done; TrainingError if one failed or died."""
+        for k in range(self.active - 1):
+            self._expect(k, b"d")
+
+    def _expect(self, k, reply):
+        got = os.read(self.dones[k], 4096)
+        if got != reply:
+            pid = self.pids[k]
+            self.close()
+            why = (got[1:].decode(errors="replace") if got[:1] == b"e" else
+                   "it was killed or ran out of memory" if not got else f"it answered {got[:20]!r}")
+            raise TrainingError(f"training worker process {pid} failed ({why}); rerun the command")
+
+    def close(self):
+        """Stop the workers (those in the middle of a step too) and wait for them to end."""
+        for start in self.starts:
+            try:
+                os.write(start, b"q")
+            except OSError:  # already gone
+                pass
+        for fd in self.starts + self.dones:
+            os.close(fd)
+        for pid in self.pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already
+                pass
+        self.pids, self.starts, self.dones = [], [], []
+'''
+
+
 # -------------------- kagglekit/metrics.py --------------------------------------------------
 SOURCES['kagglekit/metrics.py'] = r'''"""How well predicted labels match the true ones: accuracy, per-class accuracy, the confusion matrix, and
 an accuracy estimate with its 95% Wilson interval, which says how far the figure may be from the accuracy
@@ -1950,12 +2149,6 @@ def format_estimate(est):
     """An estimate as a person reads it, e.g. "0.9934 (95%: 0.9911–0.9951, 2,000 rows)"."""
     rows = "1 row" if est["n"] == 1 else f"{est['n']:,} rows"
     return f"{est['accuracy']:.4f} (95%: {est['low']:.4f}–{est['high']:.4f}, {rows})"
-'''
-
-
-# -------------------- kagglekit/fast/__init__.py --------------------------------------------
-SOURCES['kagglekit/fast/__init__.py'] = r'''"""Opt-in speed for the plain network in kagglekit.nn: the same maths, computed with fewer passes over
-memory. Each piece is tested equal to the plain path it replaces."""
 '''
 
 
@@ -2148,6 +2341,14 @@ def evaluate(net, x, y, batch_size=256):
     return total / len(x), correct / len(x)
 
 
+def train_batch(net, x, y, config, rng, idx):
+    """Forward and backward on rows idx of x (n, features) and y, augmented as the config says, every
+    layer's grads filled: (summed loss, correct rows, rows)."""
+    xb, yb = augment(x[idx], config, rng), y[idx]
+    loss, logits = net.train_step(xb, yb)
+    return loss * len(yb), int(np.count_nonzero(logits.argmax(axis=1) == yb)), len(yb)
+
+
 def update(net, optimizer, config):
     """One optimizer step on the gradients in net, plus the weight decay the config asks for."""
     if config.weight_decay:
@@ -2165,7 +2366,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True):
+        history=None, on_batch=None, choose=True, run_batch=None):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -2177,9 +2378,10 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     accuracy and the step's learning rate (for a progress bar). With config.ema, validation, the kept
     best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
     validation rows are only scored, for the history: net keeps the last epoch and patience does not
-    apply. Raises TrainingError if
-    the weights stop being finite."""
+    apply. `run_batch(idx)` runs forward and backward on the batch of rows idx as train_batch does
+    (fast/parallel.py's: in parts, in parallel). Raises TrainingError if the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
+    run_batch = run_batch or functools.partial(train_batch, net, x, y, config, rng)
     history = History() if history is None else history
     history.choose = choose
     per_epoch = steps_per_epoch(len(x), config.batch_size)
@@ -2193,17 +2395,16 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
-                xb, yb = augment(x[idx], config, rng), y[idx]
-                loss, logits = net.train_step(xb, yb)
-                loss_sum += loss * len(yb)
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+                batch_loss, batch_correct, rows = run_batch(idx)
+                loss_sum += batch_loss
+                correct += batch_correct
                 step = (epoch - 1) * per_epoch + i
                 optimizer.lr = rate(step)
                 update(net, optimizer, config)
                 if ema is not None:
                     ema.update(weight_arrays(net), step)
                 if on_batch is not None:
-                    seen += len(yb)
+                    seen += rows
                     on_batch(i, per_epoch, loss_sum / seen, correct / seen, optimizer.lr)
             row = end_epoch(net, optimizer, epoch, loss_sum, correct, len(x), start)
             with averaged(net, ema):
@@ -2925,6 +3126,14 @@ def blocks(m):
 class FastBatchNorm(BatchNorm):
     """BatchNorm (same results) in fewer passes; see the module docstring. It keeps x - mean (not xhat)
     for the backward pass, the division by the standard deviation folded into per-feature factors."""
+    # For one part of a batch split across workers (fast/parallel.py): reduce(sums, rows) returns the
+    # whole batch's column sums and rows, so that every part normalises by the whole batch's statistics.
+    reduce = None
+
+    def _sums(self, a):
+        """(column sums of a (rows, features), rows): a's own, or the whole batch's with reduce."""
+        sums = column_sums(a)
+        return (sums, len(a)) if self.reduce is None else self.reduce(sums, len(a))
 
     @classmethod
     def from_plain(cls, layer):
@@ -2937,12 +3146,12 @@ class FastBatchNorm(BatchNorm):
         centred, y = buffer(self, "centred", xm), np.empty_like(xm)
         parts = blocks(xm)
         if training:
-            m = len(xm)
-            mean = column_sums(xm) / dtype(m)
+            sums, m = self._sums(xm)
+            mean = sums / dtype(m)
             for part in parts:
                 np.subtract(xm[part], mean, out=centred[part])
                 np.square(centred[part], out=y[part])
-            var = column_sums(y) / dtype(m)
+            var = self._sums(y)[0] / dtype(m)
             self.update_running(mean, var, m)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
@@ -2972,9 +3181,13 @@ class FastBatchNorm(BatchNorm):
         if not self.training:
             return like_input(np.multiply(g, scale, out=dx), grad)
         # dx = scale·(g - mean(g) - xhat·mean(g·xhat)), as in the plain layer, with xhat = centred·inv_std
-        m = g.dtype.type(len(g))
-        per_centred = scale * self.inv_std * self.grads["gamma"] / m
-        shift = scale * self.grads["beta"] / m
+        sum_gx, sum_g, m = self.grads["gamma"], self.grads["beta"], len(g)
+        if self.reduce is not None:  # the whole batch's sums; the grads stay this part's, added up later
+            both, m = self.reduce(np.concatenate([sum_gx, sum_g]), m)
+            sum_gx, sum_g = np.split(both, 2)
+        m = g.dtype.type(m)
+        per_centred = scale * self.inv_std * sum_gx / m
+        shift = scale * sum_g / m
         parts = blocks(g)
         term = scratch(self, "term", (len(g[parts[0]]), g.shape[1]), g.dtype)
         for part in parts:
@@ -3363,10 +3576,227 @@ class BlockedAdam(Adam):
 '''
 
 
+# -------------------- kagglekit/fast/parallel.py --------------------------------------------
+SOURCES['kagglekit/fast/parallel.py'] = r'''"""Data parallelism inside every minibatch step: the batch cut into W contiguous parts, part 0 run in the
+caller and the others in forked worker processes (fast/workers.py) or on threads, each through its own
+fast twin of the network; the parts' gradients are added in part order and the caller takes one
+optimizer step. Every part computes what one network running the whole batch would for its rows: the
+augmentation is drawn for the whole batch in the caller and each part warps its own rows, each dropout
+mask is drawn for the whole batch from a copy of the generator, and batch norm uses the whole batch's
+statistics (PartSums). So W changes results by float32 round-off only, and a seed gives the same weights
+on every run with the same W."""
+import contextvars
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..nn.augment import augment_draws, augmented
+from ..nn.layers import Dropout
+from .layers import accelerate
+from .norm import FastBatchNorm
+from .workers import Workers, forks, private_weights, share_weights, shared_copies
+
+FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
+
+
+class PartDropout(Dropout):
+    """Dropout for rows [start, stop) of a batch of `total` rows: it draws the whole batch's mask, as the
+    plain layer would, and uses its own rows of it, so that no mask depends on how the batch is cut."""
+    rows = None  # (start, stop, total), set for each step
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        start, stop, total = self.rows
+        keep = 1 - self.rate
+        drawn = self.rng.random((total, *x.shape[1:]), dtype=np.float32)[start:stop]
+        self.mask = (drawn < keep) / np.float32(keep)
+        return x * self.mask
+
+
+class PartSums:
+    """FastBatchNorm.reduce for one part: it writes its column sums and rows into its own slot, meets the
+    other parts, and adds every part's slot in part order, so that each part gets the same totals. Two
+    sets of slots serve in turn: a part may write the next sums while a slower one reads these."""
+
+    def __init__(self, part, slots, meet):
+        self.part, self.slots, self.meet = part, slots, meet
+        self.parts = self.turn = 0  # set for each step
+
+    def __call__(self, sums, rows):
+        k, slots = len(sums), self.slots[self.turn % 2]
+        self.turn += 1
+        slots[self.part, :k], slots[self.part, k] = sums, rows
+        if self.parts > 1:
+            self.meet()
+        total = slots[0, :k + 1].copy()
+        for other in slots[1:self.parts, :k + 1]:
+            total += other
+        return total[:k].astype(sums.dtype), int(total[k])
+
+
+def part_twin(net, own):
+    """A fast twin of net for one part, its dropout PartDropout; with own, its gradients, running
+    statistics and dropout generators its own (part 0's are net's)."""
+    twin = accelerate(net)  # shares net's parameters, gradients, buffers and dropout generators
+    for k, layer in enumerate(twin.layers):
+        if isinstance(layer, Dropout):
+            twin.layers[k] = layer = layer.twin(PartDropout)
+        if own:
+            layer.grads = {name: np.zeros_like(g) for name, g in layer.grads.items()}
+            layer.buffers = {name: b.copy() for name, b in layer.buffers.items()}
+    return twin
+
+
+def generator_copies(nets):
+    """(The distinct dropout generators of nets[0], for each net the generators its dropout draws from):
+    nets[0]'s are those themselves, the others' copies to be set to their state at each step."""
+    sources = list({id(layer.rng): layer.rng for layer in nets[0].layers
+                    if isinstance(layer, PartDropout) and layer.rng is not None}.values())
+    rngs = [sources]
+    for twin in nets[1:]:
+        copies = {id(r): np.random.Generator(type(r.bit_generator)()) for r in sources}
+        for layer in twin.layers:
+            if isinstance(layer, PartDropout) and layer.rng is not None:
+                layer.rng = copies[id(layer.rng)]
+        rngs.append([copies[id(r)] for r in sources])
+    return sources, rngs
+
+
+class DataParallel:
+    """Minibatch steps on rows of x (n, features), y, cut into `parts` parts run in parallel; `net` is the
+    fast twin to give nn.train.fit, `step(idx)` its run_batch. Use it as a context manager (or close())."""
+
+    def __init__(self, net, x, y, config, rng, parts, fork=None):
+        self.x, self.y, self.config, self.rng = x, y, config, rng
+        batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
+        self.parts = parts = max(1, min(parts, batch))
+        self.nets = [part_twin(net, i > 0) for i in range(parts)]
+        self.net = self.nets[0]
+        self.sources, self.rngs = generator_copies(self.nets)
+        probe = augment_draws(1, config, np.random.default_rng(0))
+        features = max([layer.features for layer in self.net.layers if isinstance(layer, FastBatchNorm)], default=0)
+        buffers = [np.zeros(batch, np.intp), np.zeros((2, parts, 2 * features + 1)), np.zeros((parts, 2)),
+                   np.zeros((batch, *probe.shape[1:]), probe.dtype) if probe is not None else np.zeros(0)]
+        self.fork = parts > 1 and forks(FORK if fork is None else fork)
+        if self.fork:
+            buffers = shared_copies(buffers)
+        self.idx, slots, self.totals, self.draws = buffers
+        self.augmented = probe is not None
+        self.sums = [PartSums(i, slots, self._meet) for i in range(parts)]
+        for twin, sums in zip(self.nets, self.sums):
+            for layer in twin.layers:
+                if isinstance(layer, FastBatchNorm):
+                    layer.reduce = sums
+        self.pool = self.workers = None
+        self.barriers, self.active = {}, parts
+        if self.fork:
+            share_weights(self.net, self.nets[1:])
+            self.workers = Workers(parts)
+            try:
+                self.workers.fork(lambda i, message: self._run(i, pickle.loads(message)))
+            except BaseException:  # e.g. out of memory: stop those forked already
+                self.close()
+                raise
+        elif parts > 1:
+            self.pool = ThreadPoolExecutor(parts - 1)
+
+    def _meet(self):
+        if self.workers is not None:
+            self.workers.meet()
+        else:
+            self.barriers[self.active].wait()
+
+    def _run(self, i, plan):
+        """Part i of the step `plan` describes: its rows' forward and backward, (loss sum, correct) in totals."""
+        n, whole, parts, states = plan
+        start, stop = n * i // parts, n * (i + 1) // parts
+        rows = slice(start, stop) if whole else self.idx[start:stop]
+        net, sums = self.nets[i], self.sums[i]
+        for generator, state in zip(self.rngs[i] if i else (), states):
+            generator.bit_generator.state = state
+        for layer in net.layers:
+            if isinstance(layer, PartDropout):
+                layer.rows = start, stop, n
+        sums.parts, sums.turn = parts, 0
+        net.loss.n_total = n
+        x = augmented(self.x[rows], self.draws[start:stop] if self.augmented else None)
+        loss, _ = net.train_step(x, self.y[rows])
+        self.totals[i] = loss * (stop - start), net.loss.correct()
+
+    def _in_thread(self, i, plan):
+        try:
+            self._run(i, plan)
+        except BaseException:
+            self.barriers[self.active].abort()  # no part waits for this one at a barrier
+            raise
+
+    def step(self, idx):
+        """Forward and backward on the rows idx of x (an index array, or slice(None): all of them) in
+        parallel parts, the whole batch's gradient then in net's grads: (summed loss, correct, rows)."""
+        whole = isinstance(idx, slice)
+        n = len(self.x) if whole else len(idx)
+        if not whole:
+            self.idx[:n] = idx
+        draws = augment_draws(n, self.config, self.rng)
+        if draws is not None:
+            self.draws[:n] = draws
+        self.active = parts = min(self.parts, n)
+        plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
+        futures = []
+        if self.workers is not None:
+            self.workers.start(pickle.dumps(plan), parts)
+        elif parts > 1:
+            if parts not in self.barriers:
+                self.barriers[parts] = threading.Barrier(parts)
+            self.barriers[parts].reset()
+            # Each thread runs in a copy of the caller's context, so np.errstate etc. apply there too.
+            futures = [self.pool.submit(contextvars.copy_context().run, self._in_thread, i, plan)
+                       for i in range(1, parts)]
+        try:
+            self._run(0, plan)
+        except BaseException:
+            if futures:
+                self.barriers[parts].abort()
+                for future in futures:  # the part that failed first, rather than one it left at a barrier
+                    if not isinstance(future.exception(), (threading.BrokenBarrierError, type(None))):
+                        raise future.exception() from None
+            raise
+        if self.workers is not None:
+            self.workers.wait()
+        for future in futures:
+            future.result()
+        for twin in self.nets[1:parts]:
+            for (_, grad), (_, part) in zip(self.net.pairs(), twin.pairs()):
+                grad += part
+        return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
+
+    def close(self):
+        """Stop the workers or threads; net's parameters are private arrays again."""
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.workers is not None:
+            self.workers.close()
+            private_weights(self.net)
+            self.workers = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+'''
+
+
 # -------------------- kagglekit/fast/train.py -----------------------------------------------
 SOURCES['kagglekit/fast/train.py'] = r'''"""nn.train.fit with the speed-ups that pay for a config swapped in: one BLAS thread, fast layers and
-loss, blocked Adam, and for full-batch descent the packed, parallel FullBatch parts. Same maths as the
-plain loop (tests hold the two equal); a seed still gives bit-identical weights run after run."""
+loss, blocked Adam, every step cut into parts run in parallel by `workers` processes or threads (for
+minibatches fast/parallel.py, for full-batch descent the packed FullBatch parts). Same maths as the plain
+loop (tests hold the two equal); a seed still gives bit-identical weights run after run with the same
+number of workers."""
 import numpy as np
 
 from ..nn import train
@@ -3377,6 +3807,7 @@ from ..nn.spec import IMAGE_KINDS, parse
 from .blas import THREADS, blas_threads
 from .layers import accelerate
 from .optim import BlockedAdam
+from .parallel import DataParallel
 
 
 def fast_optimizer(config):
@@ -3396,17 +3827,22 @@ def is_full_batch(config):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True):
-    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster; the
-    optimizer, if not given, is fast_optimizer(config)."""
+        history=None, on_batch=None, choose=True, workers=1):
+    """Train net in place exactly as nn.train.fit does (same arguments, same History), faster, each step
+    cut into `workers` parts run in parallel (1: none); the optimizer, if not given, is
+    fast_optimizer(config)."""
     optimizer = optimizer or fast_optimizer(config)
     with blas_threads(THREADS), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if is_full_batch(config):
-            from .fullbatch import fit_full_batch  # only full-batch runs need worker processes
+            from .fullbatch import fit_full_batch  # only full-batch runs need its packed rows
             return fit_full_batch(net, x, y, config, x_val, y_val, callback, optimizer, checkpoint, history,
-                                  on_batch, choose)
-        return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                         history, on_batch, choose)
+                                  on_batch, choose, shards=workers)
+        if workers <= 1:
+            return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                             history, on_batch, choose)
+        with DataParallel(net, x, y, config, rng, workers) as parallel:
+            return train.fit(parallel.net, x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
+                             history, on_batch, choose, parallel.step)
 '''
 
 
@@ -3627,6 +4063,7 @@ def score_submission(path, solution_path):
 # -------------------- kagglekit/recipe.py ---------------------------------------------------
 SOURCES['kagglekit/recipe.py'] = r'''"""The one recipe that `kagglekit train`, cross-validation and the Kaggle kernel all follow: hold out
 stratified validation rows, build and fit the network, and predict test.csv into a checked submission."""
+import functools
 import tempfile
 from pathlib import Path
 
@@ -3684,7 +4121,7 @@ def tta_proba(nets, x, n=1):
                     for dy, dx in TTA_SHIFTS[:n]], axis=0)
 
 
-def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, fast=True):
+def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, workers=1, fast=True):
     """Split off config.val_size rows (or the member's fold), and config.select_size more to choose the
     epoch on, build the network and fit it: (net, history, (train_idx, val_idx)). The validation rows
     only report: with select rows the best epoch on those is kept (and --patience judged there), without
@@ -3693,9 +4130,9 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     split, so that the float rows exist once, not twice (the whole and its training part).
     `checkpoint(net, optimizer, rng, history)` is called after each best validation epoch (see
     nn.train.fit); `resume(net, optimizer, rng)` gives the fresh ones a checkpoint's state and returns its
-    History, which training continues. `on_batch` is nn.train.fit's per-step hook. fast=False trains with
-    nn/ alone (plain layers and optimizer, nn.train.fit): the same maths, slower, to read or to check
-    fast/ against."""
+    History, which training continues. `on_batch` is nn.train.fit's per-step hook. Each step runs in
+    `workers` processes or threads (fast.train.fit). fast=False trains with nn/ alone (plain layers and
+    optimizer, nn.train.fit): the same maths, slower, to read or to check fast/ against."""
     (train_idx, val_idx), rng = holdout(y, config)
     fit_idx, select_idx = train_idx, val_idx  # without select rows: the holdout is watched, never chosen by
     if config.select_size:
@@ -3706,7 +4143,7 @@ def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_ba
     optimizer = fast_train.fast_optimizer(config) if fast else make_optimizer(config)
     history = resume(net, optimizer, rng) if resume is not None else None
     hook = None if checkpoint is None else lambda h: checkpoint(net, optimizer, rng, h)
-    fit = fast_train.fit if fast else plain_train.fit
+    fit = functools.partial(fast_train.fit, workers=workers) if fast else plain_train.fit
     history = fit(net, rows(fit_idx), y[fit_idx], config, rng, rows(select_idx), y[select_idx], callback,
                   optimizer, hook, history, on_batch, choose=bool(config.select_size))
     return net, history, (fit_idx, val_idx)
@@ -3749,6 +4186,7 @@ import numpy as np
 from .config import TrainConfig, preset
 from .data import COMPETITION, DATA_FILES, check_competition_folder, load_train
 from .errors import DataError, KagglekitError
+from .fast.workers import cores
 from .metrics import estimate, format_estimate
 from .recipe import predict_test, train_model, tta_proba
 
@@ -3835,7 +4273,8 @@ def main(argv=None):
     nets, held, kept = [], [], []  # the members one after another, as `kagglekit train` trains each
     for i in range(CONFIG.members):
         member = f"member {i + 1}/{CONFIG.members} " if CONFIG.members > 1 else ""
-        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress)
+        net, history, (_, val_idx) = train_model(x, y, CONFIG if CONFIG.members == 1 else CONFIG.member(i), progress,
+                                                 workers=cores())  # every core Kaggle gives the kernel
         nets.append(net)
         held.append(val_idx)
         kept.append(history.best_epoch)

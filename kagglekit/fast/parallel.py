@@ -1,0 +1,211 @@
+"""Data parallelism inside every minibatch step: the batch cut into W contiguous parts, part 0 run in the
+caller and the others in forked worker processes (fast/workers.py) or on threads, each through its own
+fast twin of the network; the parts' gradients are added in part order and the caller takes one
+optimizer step. Every part computes what one network running the whole batch would for its rows: the
+augmentation is drawn for the whole batch in the caller and each part warps its own rows, each dropout
+mask is drawn for the whole batch from a copy of the generator, and batch norm uses the whole batch's
+statistics (PartSums). So W changes results by float32 round-off only, and a seed gives the same weights
+on every run with the same W."""
+import contextvars
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..nn.augment import augment_draws, augmented
+from ..nn.layers import Dropout
+from .layers import accelerate
+from .norm import FastBatchNorm
+from .workers import Workers, forks, private_weights, share_weights, shared_copies
+
+FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
+
+
+class PartDropout(Dropout):
+    """Dropout for rows [start, stop) of a batch of `total` rows: it draws the whole batch's mask, as the
+    plain layer would, and uses its own rows of it, so that no mask depends on how the batch is cut."""
+    rows = None  # (start, stop, total), set for each step
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        start, stop, total = self.rows
+        keep = 1 - self.rate
+        drawn = self.rng.random((total, *x.shape[1:]), dtype=np.float32)[start:stop]
+        self.mask = (drawn < keep) / np.float32(keep)
+        return x * self.mask
+
+
+class PartSums:
+    """FastBatchNorm.reduce for one part: it writes its column sums and rows into its own slot, meets the
+    other parts, and adds every part's slot in part order, so that each part gets the same totals. Two
+    sets of slots serve in turn: a part may write the next sums while a slower one reads these."""
+
+    def __init__(self, part, slots, meet):
+        self.part, self.slots, self.meet = part, slots, meet
+        self.parts = self.turn = 0  # set for each step
+
+    def __call__(self, sums, rows):
+        k, slots = len(sums), self.slots[self.turn % 2]
+        self.turn += 1
+        slots[self.part, :k], slots[self.part, k] = sums, rows
+        if self.parts > 1:
+            self.meet()
+        total = slots[0, :k + 1].copy()
+        for other in slots[1:self.parts, :k + 1]:
+            total += other
+        return total[:k].astype(sums.dtype), int(total[k])
+
+
+def part_twin(net, own):
+    """A fast twin of net for one part, its dropout PartDropout; with own, its gradients, running
+    statistics and dropout generators its own (part 0's are net's)."""
+    twin = accelerate(net)  # shares net's parameters, gradients, buffers and dropout generators
+    for k, layer in enumerate(twin.layers):
+        if isinstance(layer, Dropout):
+            twin.layers[k] = layer = layer.twin(PartDropout)
+        if own:
+            layer.grads = {name: np.zeros_like(g) for name, g in layer.grads.items()}
+            layer.buffers = {name: b.copy() for name, b in layer.buffers.items()}
+    return twin
+
+
+def generator_copies(nets):
+    """(The distinct dropout generators of nets[0], for each net the generators its dropout draws from):
+    nets[0]'s are those themselves, the others' copies to be set to their state at each step."""
+    sources = list({id(layer.rng): layer.rng for layer in nets[0].layers
+                    if isinstance(layer, PartDropout) and layer.rng is not None}.values())
+    rngs = [sources]
+    for twin in nets[1:]:
+        copies = {id(r): np.random.Generator(type(r.bit_generator)()) for r in sources}
+        for layer in twin.layers:
+            if isinstance(layer, PartDropout) and layer.rng is not None:
+                layer.rng = copies[id(layer.rng)]
+        rngs.append([copies[id(r)] for r in sources])
+    return sources, rngs
+
+
+class DataParallel:
+    """Minibatch steps on rows of x (n, features), y, cut into `parts` parts run in parallel; `net` is the
+    fast twin to give nn.train.fit, `step(idx)` its run_batch. Use it as a context manager (or close())."""
+
+    def __init__(self, net, x, y, config, rng, parts, fork=None):
+        self.x, self.y, self.config, self.rng = x, y, config, rng
+        batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
+        self.parts = parts = max(1, min(parts, batch))
+        self.nets = [part_twin(net, i > 0) for i in range(parts)]
+        self.net = self.nets[0]
+        self.sources, self.rngs = generator_copies(self.nets)
+        probe = augment_draws(1, config, np.random.default_rng(0))
+        features = max([layer.features for layer in self.net.layers if isinstance(layer, FastBatchNorm)], default=0)
+        buffers = [np.zeros(batch, np.intp), np.zeros((2, parts, 2 * features + 1)), np.zeros((parts, 2)),
+                   np.zeros((batch, *probe.shape[1:]), probe.dtype) if probe is not None else np.zeros(0)]
+        self.fork = parts > 1 and forks(FORK if fork is None else fork)
+        if self.fork:
+            buffers = shared_copies(buffers)
+        self.idx, slots, self.totals, self.draws = buffers
+        self.augmented = probe is not None
+        self.sums = [PartSums(i, slots, self._meet) for i in range(parts)]
+        for twin, sums in zip(self.nets, self.sums):
+            for layer in twin.layers:
+                if isinstance(layer, FastBatchNorm):
+                    layer.reduce = sums
+        self.pool = self.workers = None
+        self.barriers, self.active = {}, parts
+        if self.fork:
+            share_weights(self.net, self.nets[1:])
+            self.workers = Workers(parts)
+            try:
+                self.workers.fork(lambda i, message: self._run(i, pickle.loads(message)))
+            except BaseException:  # e.g. out of memory: stop those forked already
+                self.close()
+                raise
+        elif parts > 1:
+            self.pool = ThreadPoolExecutor(parts - 1)
+
+    def _meet(self):
+        if self.workers is not None:
+            self.workers.meet()
+        else:
+            self.barriers[self.active].wait()
+
+    def _run(self, i, plan):
+        """Part i of the step `plan` describes: its rows' forward and backward, (loss sum, correct) in totals."""
+        n, whole, parts, states = plan
+        start, stop = n * i // parts, n * (i + 1) // parts
+        rows = slice(start, stop) if whole else self.idx[start:stop]
+        net, sums = self.nets[i], self.sums[i]
+        for generator, state in zip(self.rngs[i] if i else (), states):
+            generator.bit_generator.state = state
+        for layer in net.layers:
+            if isinstance(layer, PartDropout):
+                layer.rows = start, stop, n
+        sums.parts, sums.turn = parts, 0
+        net.loss.n_total = n
+        x = augmented(self.x[rows], self.draws[start:stop] if self.augmented else None)
+        loss, _ = net.train_step(x, self.y[rows])
+        self.totals[i] = loss * (stop - start), net.loss.correct()
+
+    def _in_thread(self, i, plan):
+        try:
+            self._run(i, plan)
+        except BaseException:
+            self.barriers[self.active].abort()  # no part waits for this one at a barrier
+            raise
+
+    def step(self, idx):
+        """Forward and backward on the rows idx of x (an index array, or slice(None): all of them) in
+        parallel parts, the whole batch's gradient then in net's grads: (summed loss, correct, rows)."""
+        whole = isinstance(idx, slice)
+        n = len(self.x) if whole else len(idx)
+        if not whole:
+            self.idx[:n] = idx
+        draws = augment_draws(n, self.config, self.rng)
+        if draws is not None:
+            self.draws[:n] = draws
+        self.active = parts = min(self.parts, n)
+        plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
+        futures = []
+        if self.workers is not None:
+            self.workers.start(pickle.dumps(plan), parts)
+        elif parts > 1:
+            if parts not in self.barriers:
+                self.barriers[parts] = threading.Barrier(parts)
+            self.barriers[parts].reset()
+            # Each thread runs in a copy of the caller's context, so np.errstate etc. apply there too.
+            futures = [self.pool.submit(contextvars.copy_context().run, self._in_thread, i, plan)
+                       for i in range(1, parts)]
+        try:
+            self._run(0, plan)
+        except BaseException:
+            if futures:
+                self.barriers[parts].abort()
+                for future in futures:  # the part that failed first, rather than one it left at a barrier
+                    if not isinstance(future.exception(), (threading.BrokenBarrierError, type(None))):
+                        raise future.exception() from None
+            raise
+        if self.workers is not None:
+            self.workers.wait()
+        for future in futures:
+            future.result()
+        for twin in self.nets[1:parts]:
+            for (_, grad), (_, part) in zip(self.net.pairs(), twin.pairs()):
+                grad += part
+        return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
+
+    def close(self):
+        """Stop the workers or threads; net's parameters are private arrays again."""
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.workers is not None:
+            self.workers.close()
+            private_weights(self.net)
+            self.workers = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

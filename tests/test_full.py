@@ -123,10 +123,10 @@ def test_an_ensemble_interrupted_between_the_phases_resumes_with_the_full_member
         tiny_competition, tmp_path, monkeypatch):
     real = ensemble.train_member
 
-    def full_ones_fail(data, config, folder):
+    def full_ones_fail(data, config, folder, workers=1):
         if config.full and config.seed > 0:
             raise MemoryError("out of memory")
-        return real(data, config, folder)
+        return real(data, config, folder, workers)
     monkeypatch.setattr(ensemble, "train_member", full_ones_fail)
     with pytest.raises(ModelError) as failed:
         ensemble.train_ensemble(tiny_competition, FULL, "e", runs=tmp_path / "runs")

@@ -11,7 +11,7 @@ from .errors import KagglekitError, ModelError
 from .fast.train import fit
 from .metrics import accuracy, classification_report, estimate
 from .nn.network import Network, build_network
-from .parallel import Failed, run_tasks
+from .parallel import Failed, run_tasks, task_cores
 from .recipe import holdout, tta_proba
 
 
@@ -110,14 +110,16 @@ def evaluate(files, data_folder, tta=None):
     return report
 
 
-def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="loky", scheduler=None):
+def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="loky", scheduler=None,
+                   threads=None):
     """Stratified k-fold: a fresh network per fold (keeping its last epoch: nothing is chosen on the fold),
-    the folds run as parallel tasks (see parallel.py); returns per-fold accuracies, their mean and std, and
+    the folds run as parallel tasks (see parallel.py) sharing `threads` cores (parallel.task_cores); returns per-fold accuracies, their mean and std, and
     "estimate": the out-of-fold accuracy over every row with its 95% interval. callback(fold number,
     accuracy) as each fold ends."""
     _, y = load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
     stratified_kfold(y, folds, np.random.default_rng(config.seed))  # a bad K: one error, not one per fold
-    tasks = [(str(Path(data_folder).resolve()), config, folds, i) for i in range(folds)]
+    workers = task_cores(threads, jobs, folds)
+    tasks = [(str(Path(data_folder).resolve()), config, folds, i, workers) for i in range(folds)]
     results = run_tasks(fold_predictions, tasks, jobs, backend, scheduler,
                         on_done=callback and (lambda i, r: isinstance(r, Failed) or callback(
                             i + 1, accuracy(y[r[0]], r[1]))))
@@ -130,13 +132,13 @@ def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="l
     return {"folds": scores, "mean": float(np.mean(scores)), "std": float(np.std(scores)), "estimate": pooled}
 
 
-def fold_predictions(data_folder, config, folds, i):
-    """The task of fold i (from 0): (its rows, their predicted labels). The folds are the first draw of
-    config.seed's generator; the fold's network is drawn and trained from a generator of its own, seed + i,
-    so folds need not run in order."""
+def fold_predictions(data_folder, config, folds, i, workers=1):
+    """The task of fold i (from 0): (its rows, their predicted labels), each step in `workers` parts. The
+    folds are the first draw of config.seed's generator; the fold's network is drawn and trained from a
+    generator of its own, seed + i, so folds need not run in order."""
     x, y = load_train(Path(data_folder) / "train.csv")
     train_idx, val_idx = stratified_kfold(y, folds, np.random.default_rng(config.seed))[i]
     rng = np.random.default_rng(config.seed + i)
     net = build_network(config, rng, n_in=x.shape[1])
-    fit(net, x[train_idx], y[train_idx], config, rng)
+    fit(net, x[train_idx], y[train_idx], config, rng, workers=workers)
     return val_idx, tta_proba([net], x[val_idx], config.tta).argmax(axis=1)

@@ -89,8 +89,9 @@ def test_members_trained_at_once_share_the_cores(tiny_competition, tmp_path, mon
 
 def test_folds_in_parallel_score_as_in_turn(tiny_competition):
     config = TINY.override(members=1)
-    assert (evaluation.cross_validate(tiny_competition, config, 3, jobs=1)
-            == evaluation.cross_validate(tiny_competition, config, 3, jobs=2))
+    # threads 1 and 2: one worker a fold either way, so that the steps are cut alike
+    assert (evaluation.cross_validate(tiny_competition, config, 3, jobs=1, threads=1)
+            == evaluation.cross_validate(tiny_competition, config, 3, jobs=2, threads=2))
 
 
 def test_an_interrupted_ensemble_trains_only_the_missing_members(tiny_competition, tmp_path, monkeypatch):
@@ -222,3 +223,19 @@ def test_ray_backend_trains_the_same_members_on_a_local_cluster(tiny_competition
     finally:
         ray.shutdown()
     assert_same_members(local, remote, 2)
+
+
+def test_threads_reach_the_folds_of_evaluate(tiny_competition, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("train", "--preset", "quick", "--epochs", "1", "--val-size", "20", "-p", tiny_competition,
+               "--name", "a", "-q").exit_code == 0
+    given = []
+
+    def cross_validate(*args, **kwargs):
+        given.append(kwargs["threads"])
+        raise ConfigError("stopped here")
+    monkeypatch.setattr(evaluation, "cross_validate", cross_validate)
+    for extra in ([], ["-t", "3"]):
+        assert error_line(run("evaluate", "runs/a", "--folds", "2", "-q", *extra)) == "Error: stopped here"
+    assert given == [None, 3]
+    assert run("evaluate", "runs/a", "--folds", "2", "-t", "0").exit_code == 2

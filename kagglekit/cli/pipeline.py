@@ -209,6 +209,7 @@ def resume_and_report(resume, config, path, name, quiet, parallel):
 @click.option("--folds", type=int, callback=lambda ctx, param, k: _at_least_two(k), metavar="K",
               help="Run stratified K-fold cross-validation (K >= 2) of the model's config instead.")
 @parallel_options
+@threads_option
 @quiet_option()
 def evaluate(models, path, folds, quiet, parallel):
     """Report validation accuracy, per-class accuracy and the confusion matrix of a trained model.

@@ -78,7 +78,7 @@ def main(argv=None):
         epochs, predicting = CONFIG.full_epochs(kept), []
         for i in range(CONFIG.members):
             member = f"full member {i + 1}/{CONFIG.members} "
-            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress)[0])
+            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress, workers=cores())[0])
     path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out

@@ -97,3 +97,24 @@ def test_a_full_batch_net_not_starting_with_dense_trains_by_the_plain_loop(arch)
     net = build_network(config, np.random.default_rng(1))
     fast_train.fit(net, x, np.arange(40) % 10, config, np.random.default_rng(2))
     assert net.weights_finite()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_a_fork_that_fails_stops_the_workers_forked_before_it(monkeypatch):
+    forked, fork = [], os.fork
+
+    def second_fails():
+        if forked:
+            raise OSError(12, "Cannot allocate memory")
+        forked.append(fork())
+        return forked[-1]
+
+    x, y = pixel_digits(60)
+    net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
+    monkeypatch.setattr(os, "fork", second_fails)
+    with pytest.raises(OSError, match="Cannot allocate memory"):
+        FullBatch(net, x, y, shards=3, fork=True)
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.raises(ChildProcessError):  # the first worker was stopped and reaped, not left running
+        os.waitpid(forked[0], os.WNOHANG)
+    assert all(p.flags.owndata for p, _ in net.pairs())  # and the parameters private again

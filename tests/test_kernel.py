@@ -14,9 +14,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cli_helpers import error_line, run
+from competition import write_competition
 from fake_kaggle import TOKEN
 from kagglekit import kaggle_api, kernel, kernel_main
 from kagglekit.config import preset
@@ -123,6 +125,29 @@ def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, mo
     kernel_csv = (tmp_path / "working" / "submission.csv").read_bytes()
     assert kernel_csv.count(b"\n") == 1001
     assert kernel_csv == (tmp_path / "cli.csv").read_bytes()
+
+
+def test_every_member_trains_on_every_core_the_full_ones_too(tmp_path, monkeypatch):
+    """The script trains its members one after another, each step on every core Kaggle gives it, as
+    `kagglekit train -j 1` does: the --full members as much as the fold members."""
+    given = []
+
+    class Stop(Exception):
+        pass
+
+    def train_model(x, y, config, callback=None, workers=1, **kwargs):
+        given.append(("full" if config.full else "fold", workers))
+        if len(given) == 4:
+            raise Stop
+        return None, type("History", (), {"best_epoch": 1})(), (np.arange(3), np.arange(0))
+
+    monkeypatch.setattr(kernel_main, "CONFIG", preset("quick").override(folds=2, full=True))
+    monkeypatch.setattr(kernel_main, "train_model", train_model)
+    monkeypatch.setattr(kernel_main, "cores", lambda: 3)
+    write_competition(tmp_path / "input" / "digit-recognizer")
+    with pytest.raises(Stop):
+        kernel_main.main(["--input", str(tmp_path / "input"), "--output", str(tmp_path)])
+    assert given == [("fold", 3), ("fold", 3), ("full", 3), ("full", 3)]
 
 
 def test_entry_point_finds_the_data_in_either_layout(tmp_path):

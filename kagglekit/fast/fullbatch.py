@@ -44,7 +44,11 @@ class FullBatch:
                 share_weights(self.nets[0], self.nets[1:])
                 (self.totals,) = shared_copies([np.zeros((shards, 2))])
                 self.workers = Workers(shards)
-                self.workers.fork(self._serve)
+                try:
+                    self.workers.fork(self._serve)
+                except BaseException:  # e.g. out of memory, or Ctrl-C: stop those forked already
+                    self.close()
+                    raise
             else:
                 self.pool = ThreadPoolExecutor(shards - 1)
 

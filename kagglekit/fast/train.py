@@ -25,7 +25,7 @@ def fast_optimizer(config):
 def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
     first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
-    generator carries the worker code only for such configs."""
+    generator carries fast/fullbatch.py only for such configs."""
     if config.batch_size > 0 or is_augmented(config):
         return False  # decided without parsing: a network built by hand may have no spec (hidden=())
     kinds = [kind for kind, _, _ in parse(config.architecture)]  # none: the output layer, a dense, comes first

@@ -16,7 +16,7 @@ FIX = "fix the module, then run `make kernel`"
 # Lazily imported modules carried only when the config uses them, with why. A module left out fails
 # with a clear ImportError if it is ever imported (kernel/loader.py).
 LAZY = {
-    # fast/train.py imports the full-batch workers (fork, shared memory) only for a full-batch config.
+    # fast/train.py imports the full-batch parts (packed rows) only for a full-batch config.
     "kagglekit.fast.fullbatch": is_full_batch,
 }
 

@@ -3819,7 +3819,7 @@ def fast_optimizer(config):
 def is_full_batch(config):
     """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
     first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
-    generator carries the worker code only for such configs."""
+    generator carries fast/fullbatch.py only for such configs."""
     if config.batch_size > 0 or is_augmented(config):
         return False  # decided without parsing: a network built by hand may have no spec (hidden=())
     kinds = [kind for kind, _, _ in parse(config.architecture)]  # none: the output layer, a dense, comes first
@@ -4283,7 +4283,7 @@ def main(argv=None):
         epochs, predicting = CONFIG.full_epochs(kept), []
         for i in range(CONFIG.members):
             member = f"full member {i + 1}/{CONFIG.members} "
-            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress)[0])
+            predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress, workers=cores())[0])
     path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out

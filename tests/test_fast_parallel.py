@@ -11,7 +11,8 @@ import pytest
 
 from kagglekit.config import TrainConfig
 from kagglekit.errors import TrainingError
-from kagglekit.fast import parallel
+from kagglekit.fast import parallel, workers
+from kagglekit.fast.layers import accelerate
 from kagglekit.fast import train as fast_train
 from kagglekit.fast.parallel import DataParallel, PartDropout, part_twin
 from kagglekit.nn.layers import Dropout
@@ -138,3 +139,28 @@ def test_members_at_once_share_the_cores(monkeypatch):
     assert task_cores(None, 1, 2) == 2  # one member at a time: both cores
     assert task_cores(8, 2, 5) == 4 and task_cores(8, -1, 1) == 8  # -t 8: shared by those at once
     assert task_cores(1, 4, 4) == 1 and task_cores(3, 2, 2) == 1  # never fewer than one, never more than fit
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"cpu.max": "200000 100000\n"}, 2), ({"cpu.max": "150000 100000\n"}, 2), ({"cpu.max": "max 100000\n"}, None),
+    ({"quota": "-1\n", "period": "100000\n"}, None), ({"quota": "300000\n", "period": "100000\n"}, 3), ({}, None)])
+def test_a_containers_cpu_quota_caps_the_cores(files, expected, tmp_path, monkeypatch):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(workers, "CGROUP_QUOTAS", ((str(tmp_path / "cpu.max"),),
+                                                   (str(tmp_path / "quota"), str(tmp_path / "period"))))
+    assert workers.cpu_quota() == expected
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert workers.cores() == (expected or 8)
+
+
+def test_a_batch_is_not_cut_into_parts_of_fewer_than_min_part_rows():
+    x = np.zeros((200, 784), np.float32)
+    config = TrainConfig(hidden=(8,), batch_size=64, epochs=1)
+    net = build_network(config, np.random.default_rng(0))
+    with parallel.DataParallel(accelerate(net), x, np.arange(200) % 10, config, np.random.default_rng(1), 16,
+                               fork=False) as dp:
+        assert dp.parts == 64 // parallel.MIN_PART_ROWS
+        assert dp.step(np.arange(40))[2] == 40 and dp.active == 40 // parallel.MIN_PART_ROWS
+        dp.step(np.arange(10))
+        assert dp.active == 1

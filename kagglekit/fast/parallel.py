@@ -20,6 +20,9 @@ from .norm import FastBatchNorm
 from .workers import Workers, forks, private_weights, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
+# Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
+# of 128 is cut into 8 parts at most (many cores), the last short batch of an epoch into fewer.
+MIN_PART_ROWS = 16
 
 
 class PartDropout(Dropout):
@@ -94,7 +97,7 @@ class DataParallel:
     def __init__(self, net, x, y, config, rng, parts, fork=None):
         self.x, self.y, self.config, self.rng = x, y, config, rng
         batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
-        self.parts = parts = max(1, min(parts, batch))
+        self.parts = parts = max(1, min(parts, batch // MIN_PART_ROWS))
         self.nets = [part_twin(net, i > 0) for i in range(parts)]
         self.net = self.nets[0]
         self.sources, self.rngs = generator_copies(self.nets)
@@ -165,7 +168,7 @@ class DataParallel:
         draws = augment_draws(n, self.config, self.rng)
         if draws is not None:
             self.draws[:n] = draws
-        self.active = parts = min(self.parts, n)
+        self.active = parts = max(1, min(self.parts, n // MIN_PART_ROWS))
         plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
         futures = []
         if self.workers is not None:

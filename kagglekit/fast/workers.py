@@ -19,13 +19,33 @@ FORK = sys.platform.startswith("linux")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a worker leaves to the caller
 
 
+# A container's CPU quota (docker --cpus), which the affinity does not show: cgroup v2, then v1.
+CGROUP_QUOTAS = (("/sys/fs/cgroup/cpu.max",), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                                               "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
+
+
 def cores():
     """How many cores this process may use: its CPU affinity where the system has one (a container's
-    or a batch job's share), else every core."""
+    or a batch job's share), else every core; no more than its cgroup's CPU quota, rounded up."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(n, quota)) if quota else n
+
+
+def cpu_quota():
+    """The CPU quota of this process's cgroup in whole cores (rounded up), or None where there is none."""
+    for paths in CGROUP_QUOTAS:
+        try:
+            words = " ".join(open(path).read() for path in paths).split()
+            quota, period = int(words[0]), int(words[1])  # "max 100000" (no quota) fails here
+        except (OSError, ValueError, IndexError):
+            continue
+        if quota > 0 and period > 0:
+            return -(-quota // period)
+    return None
 
 
 def forks(fork=None):

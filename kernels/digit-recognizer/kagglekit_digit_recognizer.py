@@ -1924,13 +1924,33 @@ FORK = sys.platform.startswith("linux")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a worker leaves to the caller
 
 
+# A container's CPU quota (docker --cpus), which the affinity does not show: cgroup v2, then v1.
+CGROUP_QUOTAS = (("/sys/fs/cgroup/cpu.max",), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                                               "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
+
+
 def cores():
     """How many cores this process may use: its CPU affinity where the system has one (a container's
-    or a batch job's share), else every core."""
+    or a batch job's share), else every core; no more than its cgroup's CPU quota, rounded up."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(n, quota)) if quota else n
+
+
+def cpu_quota():
+    """The CPU quota of this process's cgroup in whole cores (rounded up), or None where there is none."""
+    for paths in CGROUP_QUOTAS:
+        try:
+            words = " ".join(open(path).read() for path in paths).split()
+            quota, period = int(words[0]), int(words[1])  # "max 100000" (no quota) fails here
+        except (OSError, ValueError, IndexError):
+            continue
+        if quota > 0 and period > 0:
+            return -(-quota // period)
+    return None
 
 
 def forks(fork=None):
@@ -3599,6 +3619,9 @@ from .norm import FastBatchNorm
 from .workers import Workers, forks, private_weights, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
+# Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
+# of 128 is cut into 8 parts at most (many cores), the last short batch of an epoch into fewer.
+MIN_PART_ROWS = 16
 
 
 class PartDropout(Dropout):
@@ -3673,7 +3696,7 @@ class DataParallel:
     def __init__(self, net, x, y, config, rng, parts, fork=None):
         self.x, self.y, self.config, self.rng = x, y, config, rng
         batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
-        self.parts = parts = max(1, min(parts, batch))
+        self.parts = parts = max(1, min(parts, batch // MIN_PART_ROWS))
         self.nets = [part_twin(net, i > 0) for i in range(parts)]
         self.net = self.nets[0]
         self.sources, self.rngs = generator_copies(self.nets)
@@ -3744,7 +3767,7 @@ class DataParallel:
         draws = augment_draws(n, self.config, self.rng)
         if draws is not None:
             self.draws[:n] = draws
-        self.active = parts = min(self.parts, n)
+        self.active = parts = max(1, min(self.parts, n // MIN_PART_ROWS))
         plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
         futures = []
         if self.workers is not None:

@@ -179,13 +179,27 @@ def full_epochs(run_dir, config):
     return config.full_epochs(kept)
 
 
+def member_metrics(run_dir, folder):
+    """A finished member's metrics.json, checked to hold what ensemble_metrics reads; ModelError naming
+    the file, and how to train that member again, when it does not."""
+    path = folder / rundir.METRICS
+    m = rundir.read_json(path)
+    validation = m.get("validation")
+    if not (all(rundir.is_number(m.get(k)) for k in ("train_seconds", "n_train", "epochs"))
+            and isinstance(m.get("warning"), str)
+            and (validation is None or isinstance(validation, dict) and rundir.is_number(validation.get("accuracy")))):
+        raise ModelError(f"{path} is damaged (it does not hold a member's metrics); delete {folder} and train "
+                         f"it again: `kagglekit train --resume {run_dir}`")
+    return m
+
+
 def ensemble_metrics(run_dir, data_folder, seconds):
     """The ensemble's metrics.json: the estimate of the members that held rows out (out of fold, or on
     their shared holdout), and with --full what its full members, which predict, trained on."""
     folders = rundir.members(run_dir)
     report = evaluate(rundir.model_files(run_dir), data_folder)
-    members = [rundir.read_json(f / rundir.METRICS) for f in folders]
-    full = [rundir.read_json(f / rundir.METRICS) for f in rundir.full_members(run_dir)]
+    members = [member_metrics(run_dir, f) for f in folders]
+    full = [member_metrics(run_dir, f) for f in rundir.full_members(run_dir)]
     warnings = [f"member {i}: {m['warning']}" for i, m in enumerate(members) if m["warning"]]
     warnings += [f"full member {i}: {m['warning']}" for i, m in enumerate(full) if m["warning"]]
     return {"validation": {k: v for k, v in report.items() if k not in ("members", "estimate")},

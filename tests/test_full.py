@@ -187,3 +187,15 @@ def test_full_without_folds_is_refused_naming_the_fix(tiny_competition, tmp_path
         "Error: --full with --fold 1 would train one network on every row, with no rows left to estimate it on; "
         "leave --fold out to train the whole ensemble")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("member, damage", [("full/0", {"warning": None}), ("full/1", {"epochs": "3"}),
+                                            ("members/0", {"validation": {"n": 3}}), ("members/2", {"n_train": []})])
+def test_a_damaged_member_metrics_file_is_named_not_a_traceback(trained, tiny_competition, member, damage):
+    folder = trained[0]
+    path = folder / member / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
+    with pytest.raises(ModelError) as e:
+        ensemble.ensemble_metrics(folder, tiny_competition, 1.0)
+    assert str(e.value) == (f"{path} is damaged (it does not hold a member's metrics); delete {folder / member} "
+                            f"and train it again: `kagglekit train --resume {folder}`")

@@ -118,3 +118,20 @@ def test_a_fork_that_fails_stops_the_workers_forked_before_it(monkeypatch):
     with pytest.raises(ChildProcessError):  # the first worker was stopped and reaped, not left running
         os.waitpid(forked[0], os.WNOHANG)
     assert all(p.flags.owndata for p, _ in net.pairs())  # and the parameters private again
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_a_fork_that_fails_leaves_no_pipe_open(monkeypatch):
+    def open_fds():
+        return set(os.listdir("/proc/self/fd"))
+
+    def fails():
+        raise OSError(12, "Cannot allocate memory")
+
+    x, y = pixel_digits(60)
+    net = build_network(TrainConfig(hidden=(10,)), np.random.default_rng(0))
+    before = open_fds()
+    monkeypatch.setattr(os, "fork", fails)
+    with pytest.raises(OSError, match="Cannot allocate memory"):
+        FullBatch(net, x, y, shards=2, fork=True)
+    assert open_fds() <= before

@@ -107,7 +107,12 @@ class Workers:
             # Ctrl-C and SIGTERM wait until the worker ignores them and the caller knows it, to stop it.
             signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
             try:
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except BaseException:  # e.g. out of memory: this attempt's pipes go too (close() stops the rest)
+                    for fd in (start_r, start_w, done_r, done_w):
+                        os.close(fd)
+                    raise
                 if pid == 0:  # the worker: serve steps until told to stop, never return into the caller's code
                     try:
                         for signum in SIGNALS:  # the caller's to handle, as Ctrl-C: it stops us

@@ -62,8 +62,9 @@ def main(argv=None):
 
     def progress(row):
         if row["epoch"] % every == 0 or row["epoch"] == epochs:
+            held_out = "" if np.isnan(row["val_acc"]) else f" val_acc {row['val_acc']:.4f}"  # none: a --full member
             print(f"{member}epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f} "
-                  f"acc {row['train_acc']:.4f} val_acc {row['val_acc']:.4f} ({row['seconds']:.0f} s)", flush=True)
+                  f"acc {row['train_acc']:.4f}{held_out} ({row['seconds']:.0f} s)", flush=True)
 
     nets, held, kept = [], [], []  # the members one after another, as `kagglekit train` trains each
     for i in range(CONFIG.members):

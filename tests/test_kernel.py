@@ -114,6 +114,7 @@ def test_script_predicts_exactly_what_train_and_predict_do(sandbox, tmp_path, mo
     assert result.returncode == 0, result.stderr
     assert f"epoch {epochs}/{epochs}" in result.stdout and "wrote " in result.stdout
     assert ("full member 2/2 epoch " in result.stdout) == full
+    assert "nan" not in result.stdout  # a full member holds no rows out: its lines show no val_acc
 
     # A separate copy, so the CLI cannot read a cache the script wrote.
     data = unpack_sample(tmp_path / "data")

@@ -135,3 +135,18 @@ def test_a_fork_that_fails_leaves_no_pipe_open(monkeypatch):
     with pytest.raises(OSError, match="Cannot allocate memory"):
         FullBatch(net, x, y, shards=2, fork=True)
     assert open_fds() <= before
+
+
+@pytest.mark.parametrize("arch", ["dense16,bn", "dense16,dropout0.3"])
+def test_full_batch_with_batch_norm_or_dropout_trains_alike_in_one_or_two_parts(arch):
+    # Shards with statistics or masks of their own would differ by more than round-off.
+    config = TrainConfig(arch=arch, batch_size=0, epochs=3, optimizer="adam", lr=1e-2)
+    assert not is_full_batch(config) and is_full_batch(TrainConfig(arch="dense16", batch_size=0))
+    x, y = pixel_digits(64)
+    trained = []
+    for workers in (1, 2):
+        net = build_network(config, np.random.default_rng(1))
+        fast_train.fit(net, x, y, config, np.random.default_rng(2), workers=workers)
+        trained.append([p.copy() for p, _ in net.pairs()])
+    for a, b in zip(*trained):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -9,7 +9,7 @@ from ..nn import train
 from ..nn.augment import is_augmented
 from ..nn.optim import Adam
 from ..nn.registry import make_optimizer
-from ..nn.spec import IMAGE_KINDS, parse
+from ..nn.spec import parse
 from .blas import THREADS, blas_threads
 from .layers import accelerate
 from .optim import BlockedAdam
@@ -23,13 +23,14 @@ def fast_optimizer(config):
 
 
 def is_full_batch(config):
-    """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network whose
-    first layer is dense, which packed pixel rows feed: the parallel FullBatch path. The kernel
-    generator carries fast/fullbatch.py only for such configs."""
+    """Whether every step sees all the rows unchanged (batch_size 0, no augmentation) by a network of
+    dense layers alone, which packed pixel rows feed: the parallel FullBatch path. Batch norm and
+    dropout take the minibatch path's parts (fast/parallel.py), whose whole-batch statistics and masks
+    keep results independent of the part count; FullBatch's shards would each use their own. The
+    kernel generator carries fast/fullbatch.py only for such configs."""
     if config.batch_size > 0 or is_augmented(config):
         return False  # decided without parsing: a network built by hand may have no spec (hidden=())
-    kinds = [kind for kind, _, _ in parse(config.architecture)]  # none: the output layer, a dense, comes first
-    return not any(kind in IMAGE_KINDS for kind in kinds) and kinds[:1] in ([], ["dense"])
+    return all(kind == "dense" for kind, _, _ in parse(config.architecture))  # none: only the output layer
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,

@@ -13,7 +13,7 @@ import numpy as np
 from ..nn.train import BestWeights, History, close_epoch, end_epoch, learning_rate, should_stop, update
 from .layers import accelerate
 from .rowblocks import RowBlocks, packed, packing_order
-from .workers import Workers, forks, private_weights, share_weights, shared_copies
+from .workers import Workers, add_gradients, forks, private_weights, share_weights, shared_copies
 
 # Full-batch steps (the seed preset: the same 41,000 rows every step) run as this many row shards in
 # parallel unless told otherwise (fit: one per worker), each shard through its own twin of the network.
@@ -77,9 +77,7 @@ class FullBatch:
             results += [(float(loss), int(correct)) for loss, correct in self.totals[1:]]
         elif self.pool is not None:
             results += [future.result() for future in futures]
-        for twin in self.nets[1:]:
-            for (_, grad), (_, part) in zip(self.nets[0].pairs(), twin.pairs()):
-                grad += part
+        add_gradients(self.nets[0], self.nets[1:])
         return sum(r[0] for r in results), sum(r[1] for r in results)
 
     def close(self):

@@ -17,7 +17,7 @@ from ..nn.augment import augment_draws, augmented
 from ..nn.layers import Dropout
 from .layers import accelerate
 from .norm import FastBatchNorm
-from .workers import Workers, forks, private_weights, share_weights, shared_copies
+from .workers import Workers, add_gradients, forks, private_weights, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
 # Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
@@ -193,9 +193,7 @@ class DataParallel:
             self.workers.wait()
         for future in futures:
             future.result()
-        for twin in self.nets[1:parts]:
-            for (_, grad), (_, part) in zip(self.net.pairs(), twin.pairs()):
-                grad += part
+        add_gradients(self.net, self.nets[1:parts])
         return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
 
     def close(self):

@@ -78,6 +78,14 @@ def share_weights(net, twins):
         layer.grads[k] = copy
 
 
+def add_gradients(net, twins):
+    """Add each twin's gradients into net's, twin after twin: a fixed order, so the sum is the same on
+    every run."""
+    for twin in twins:
+        for (_, grad), (_, part) in zip(net.pairs(), twin.pairs()):
+            grad += part
+
+
 def private_weights(net):
     """Give net private copies of its parameters again (after share_weights, once the workers are gone)."""
     for layer in net.layers:

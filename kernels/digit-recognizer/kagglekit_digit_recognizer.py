@@ -1983,6 +1983,14 @@ def share_weights(net, twins):
         layer.grads[k] = copy
 
 
+def add_gradients(net, twins):
+    """Add each twin's gradients into net's, twin after twin: a fixed order, so the sum is the same on
+    every run."""
+    for twin in twins:
+        for (_, grad), (_, part) in zip(net.pairs(), twin.pairs()):
+            grad += part
+
+
 def private_weights(net):
     """Give net private copies of its parameters again (after share_weights, once the workers are gone)."""
     for layer in net.layers:
@@ -3621,7 +3629,7 @@ from ..nn.augment import augment_draws, augmented
 from ..nn.layers import Dropout
 from .layers import accelerate
 from .norm import FastBatchNorm
-from .workers import Workers, forks, private_weights, share_weights, shared_copies
+from .workers import Workers, add_gradients, forks, private_weights, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
 # Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
@@ -3797,9 +3805,7 @@ class DataParallel:
             self.workers.wait()
         for future in futures:
             future.result()
-        for twin in self.nets[1:parts]:
-            for (_, grad), (_, part) in zip(self.net.pairs(), twin.pairs()):
-                grad += part
+        add_gradients(self.net, self.nets[1:parts])
         return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
 
     def close(self):

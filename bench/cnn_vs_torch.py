@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 import epochs
-from common import DEFAULT_DATA, load_replica, merge_results
+from common import DEFAULT_DATA, blas, load_replica, merge_results
 from kagglekit.config import TrainConfig, preset
 
 NETS = {"lenet": preset("lenet").arch, "c32c64": "conv32k3p1,pool,conv64k3p1,pool,dense128",
@@ -46,6 +46,7 @@ def main(argv=None):
     except ImportError:
         torch = None
     x, y = load_replica(args.data, rows)
+    print(f"NumPy's BLAS: {blas()}")
     x = np.ascontiguousarray(x)
     found = {}
     for name in args.nets.split(","):
@@ -55,7 +56,7 @@ def main(argv=None):
         found[name] = epochs.compare(config, x, y, who, repeat, min_seconds=0.02 if args.quick else 0.06)
         epochs.report(name, found[name])
     if not args.quick:
-        merge_results({"cnn": {"rows": rows, "repeat": repeat, "torch": torch and torch.__version__,
+        merge_results({"cnn": {"rows": rows, "blas": blas(), "repeat": repeat, "torch": torch and torch.__version__,
                                "workers_in_fit": epochs.HAS_WORKERS, "models": found}})
 
 

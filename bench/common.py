@@ -1,5 +1,6 @@
 """What the bench scripts share: the replica's location, loading its train.csv, and bench/results.json."""
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,21 @@ def load_replica(data, rows=None):
         materialise(data, Path(tmp))
         x, y = load_train(Path(tmp) / "train.csv")
     return x[:rows], y[:rows]
+
+
+def blas():
+    """Which BLAS kernels NumPy's products run here, e.g. "openblas 0.3.31 SkylakeX, 1 of 2 threads", with
+    the OPENBLAS_CORETYPE that chose them if one is set: a pinned older core (some machines pin one
+    for old OpenBLAS builds) halves a current OpenBLAS's float32 rate where the CPU has AVX-512, so every
+    bench prints and records this beside its figures."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl is not installed)"
+    found = [f"{i['internal_api']} {i['version']} {i.get('architecture') or ''}".strip()
+             for i in threadpool_info() if i["user_api"] == "blas"]
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    return (", ".join(found) or "none found") + (f" (pinned by OPENBLAS_CORETYPE={pinned})" if pinned else "")
 
 
 def merge_results(entry):

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 import epochs
-from common import DEFAULT_DATA, load_replica, merge_results
+from common import DEFAULT_DATA, blas, load_replica, merge_results
 from kagglekit.config import preset
 
 CONFIG = preset("mlp").override(epochs=1, augment_shift=0, lr_decay=1.0)
@@ -55,13 +55,14 @@ def main(argv=None):
         extra = {}
         print("scikit-learn is not installed (pip install 'kagglekit[bench]'): skipped")
     x, y = load_replica(args.data, rows)
+    print(f"NumPy's BLAS: {blas()}")
     x = np.ascontiguousarray(x)
     who = epochs.contestants(CONFIG, [int(w) for w in args.workers.split(",")],
                              [int(t) for t in args.threads.split(",")], torch, extra)
     result = epochs.compare(CONFIG, x, y, who, repeat, min_seconds=0.02 if args.quick else 0.06)
     epochs.report("mlp", result)
     if not args.quick:
-        merge_results({"mlp_epoch": {**result, "torch": torch and torch.__version__,
+        merge_results({"mlp_epoch": {**result, "blas": blas(), "torch": torch and torch.__version__,
                                      "workers_in_fit": epochs.HAS_WORKERS}})
 
 

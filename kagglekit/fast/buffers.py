@@ -1,5 +1,7 @@
 """Buffers that a fast layer keeps from batch to batch, so that a training step allocates none of them
 after the first batch."""
+import math
+
 import numpy as np
 
 
@@ -8,7 +10,7 @@ def scratch(layer, name, shape, dtype, zero=False):
     (a smaller last batch reuses it too). Zero-filled when first made or when asked for in another
     shape than last time; `zero=True` clears it every time."""
     store = layer.__dict__.setdefault("scratch", {})
-    size = int(np.prod(shape))
+    size = math.prod(shape)  # not np.prod: a layer asks for buffers hundreds of times a step
     flat, last = store.get(name, (None, None))
     if flat is None or flat.size < size or flat.dtype != dtype:
         flat, last = np.zeros(size, dtype), shape

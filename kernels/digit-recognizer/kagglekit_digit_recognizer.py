@@ -2732,6 +2732,8 @@ def build_network(config, rng, n_in=784, n_out=CLASSES, dtype=np.float32):
 # -------------------- kagglekit/fast/buffers.py ---------------------------------------------
 SOURCES['kagglekit/fast/buffers.py'] = r'''"""Buffers that a fast layer keeps from batch to batch, so that a training step allocates none of them
 after the first batch."""
+import math
+
 import numpy as np
 
 
@@ -2740,7 +2742,7 @@ def scratch(layer, name, shape, dtype, zero=False):
     (a smaller last batch reuses it too). Zero-filled when first made or when asked for in another
     shape than last time; `zero=True` clears it every time."""
     store = layer.__dict__.setdefault("scratch", {})
-    size = int(np.prod(shape))
+    size = math.prod(shape)  # not np.prod: a layer asks for buffers hundreds of times a step
     flat, last = store.get(name, (None, None))
     if flat is None or flat.size < size or flat.dtype != dtype:
         flat, last = np.zeros(size, dtype), shape
@@ -3038,12 +3040,13 @@ class FastConv2D(Conv2D):
         dx = scratch(self, "dx", (n, h, wd, c), g.dtype)
         step = max(1, CHUNK_BYTES // (h * wd * k * k * o * g.itemsize))
         sn, sh, sw, so = padded.strides
+        views = as_strided(padded, (n, h, wd, k, k, o), (sn, sh, sw, sh, sw, so), writeable=False)
+        cols = scratch(self, "grad_col", (min(n, step) * h * wd, k * k * o), g.dtype)
         for a in range(0, n, step):
             b = min(n, a + step)
-            view = as_strided(padded[a:b], (b - a, h, wd, k, k, o), (sn, sh, sw, sh, sw, so), writeable=False)
-            col = scratch(self, "grad_col", view.shape, g.dtype)
-            np.copyto(col, view)
-            np.matmul(col.reshape(-1, k * k * o), turned, out=dx[a:b].reshape(-1, c))
+            col = cols[:(b - a) * h * wd]
+            np.copyto(col.reshape(views[a:b].shape), views[a:b])
+            np.matmul(col, turned, out=dx[a:b].reshape(-1, c))
         return dx
 
     def _weights_as_columns(self):
@@ -3084,19 +3087,20 @@ class FastConv2D(Conv2D):
             return
         step = max(1, (CHUNK_BYTES if nhwc else CM_CHUNK_BYTES) // (oh * ow * k * k * c * xs.itemsize))
         keep = keep and (step >= n or not nhwc)
+        if nhwc:  # strided windows of the whole batch, sliced by chunk (one as_strided call, not one a chunk)
+            sn, sh, sw, sc = xs.strides
+            views = as_strided(xs, (n, oh, ow, k, k, c), (sn, s * sh, s * sw, sh, sw, sc), writeable=False)
+        else:
+            sc, sn, sh, sw = xs.strides
+            views = as_strided(xs, (c, k, k, n, oh, ow), (sc, sh, sw, sn, s * sh, s * sw), writeable=False)
+        size = (n if keep and not nhwc else min(n, step)) * oh * ow * k * k * c
+        flat = scratch(self, "col", (size,), xs.dtype)  # each chunk's columns: its first elements
         if keep and not nhwc:
-            whole = scratch(self, "col", (c, k, k, n, oh, ow), xs.dtype)
+            whole = flat.reshape(c, k, k, n, oh, ow)
         for a in range(0, n, step):
             b = min(n, a + step)
-            if nhwc:
-                sn, sh, sw, sc = xs.strides
-                view = as_strided(xs[a:b], (b - a, oh, ow, k, k, c), (sn, s * sh, s * sw, sh, sw, sc),
-                                  writeable=False)
-            else:
-                sc, sn, sh, sw = xs.strides
-                view = as_strided(xs[:, a:b], (c, k, k, b - a, oh, ow), (sc, sh, sw, sn, s * sh, s * sw),
-                                  writeable=False)
-            col = whole[:, :, :, a:b] if keep and not nhwc else scratch(self, "col", view.shape, xs.dtype)
+            view = views[a:b] if nhwc else views[:, :, :, a:b]
+            col = whole[:, :, :, a:b] if keep and not nhwc else flat[:view.size].reshape(view.shape)
             np.copyto(col, view)
             yield a * oh * ow, b * oh * ow, by_position_columns(col, nhwc)
         if keep:

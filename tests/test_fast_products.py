@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kagglekit.fast.blas import blas_threads
-from kagglekit.fast.products import column_sums, matmul_f, row_max, row_sums, t_matmul
+from kagglekit.fast.products import PerFeature, column_sums, matmul_f, row_max, row_sums, t_matmul
 
 
 @pytest.mark.parametrize("n, a, b, order", [(20500, 10, 10, "F"), (5000, 3, 7, "C"), (300, 784, 16, "C")])
@@ -55,3 +55,22 @@ def test_row_reductions_and_column_major_product(k):
     np.testing.assert_allclose(product, a @ b, rtol=1e-12)
     np.testing.assert_array_equal(row_max(product), product.max(axis=1, keepdims=True))
     np.testing.assert_allclose(row_sums(product), product.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [512, 500])  # k = 256 divides 512 rows; 500 take NumPy's own broadcast
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply])
+def test_per_feature_steps_equal_numpys_broadcast_value_for_value(rows, order, ufunc):
+    rng = np.random.default_rng(0)
+    a = np.asarray(rng.standard_normal((rows, 32), dtype=np.float32), order=order)
+    v = rng.standard_normal(32, dtype=np.float32)
+    per = PerFeature(a)
+    assert per.k == (256 if order == "C" else 1)
+    out = np.empty_like(a)
+    per(ufunc, a, v, out)
+    np.testing.assert_array_equal(out, ufunc(a, v))
+    per(ufunc, out, v, out)  # in place, the tiled vector reused
+    np.testing.assert_array_equal(out, ufunc(ufunc(a, v), v))
+    per = PerFeature(a, k=rows)  # one view row per block of `rows` (whole images, as a conv's chunks)
+    per(ufunc, a, v, out)
+    np.testing.assert_array_equal(out, ufunc(a, v))

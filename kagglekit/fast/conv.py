@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..nn.conv import Conv2D, out_size
 from . import rowconv
 from .buffers import scratch
-from .products import column_sums
+from .products import PerFeature, column_sums
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
@@ -73,9 +73,10 @@ class FastConv2D(Conv2D):
         b = self.params["b"]
         if o >= NHWC_CHANNELS:
             out = np.empty((n, oh, ow, o), dtype)
+            per = PerFeature(out.reshape(-1, o), k=oh * ow)  # chunks are whole images
             for start, stop, col in self._chunks(training):
                 part = np.matmul(col, w_k.T, out=out.reshape(-1, o)[start:stop])
-                part += b  # while the chunk's outputs are in cache
+                per(np.add, part, b, part)  # while the chunk's outputs are in cache
             return out.transpose(0, 3, 1, 2)
         out = np.empty((o, n, oh, ow), dtype)
         for start, stop, col in self._chunks(training):

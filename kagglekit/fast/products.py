@@ -2,6 +2,7 @@
 they replace, computed in fewer or faster passes for the tall, narrow arrays of a small network."""
 import numpy as np
 
+WIDE = 8192  # values in a row of the views that per-feature steps run on (see PerFeature)
 _ONES = {}  # dtype -> the longest ones-vector asked for so far, sliced by column_sums
 
 
@@ -50,3 +51,28 @@ def t_matmul(x, g, out, rows=256):
     np.sum(slices, axis=0, out=out)
     out += x[n:].T @ g[n:]
     return out
+
+
+class PerFeature:
+    """Elementwise steps between blocks of a (samples, features) matrix and per-feature vectors, with
+    NumPy's inner loop running WIDE values, not `features`: it broadcasts a (features,) vector over a
+    C-ordered block a row at a time, so with 32 channels one such step over 100,352 x 32 float32 takes
+    0.74 ms, where a step between two arrays of that size takes 0.25 ms. A block of C-ordered rows, k
+    of them dividing its length, is seen as (rows/k, k·features) and the vector tiled k times: 0.34 ms,
+    the same values op for op. Column-major blocks need none of it (the loop runs down a column)."""
+
+    def __init__(self, m, k=None):
+        """For blocks of m's memory order; k, where given, instead of WIDE // features."""
+        self.k = (k or max(1, WIDE // m.shape[1])) if m.flags.c_contiguous else 1
+        self.tiled = {}  # id(vector) -> (vector, tiled k times), for this one pass of the layer
+
+    def __call__(self, ufunc, a, v, out):
+        """ufunc(a, v, out=out) for blocks a and out (rows, features) and v (features,)."""
+        k, n = self.k, a.shape[1]
+        if k > 1 and len(a) % k == 0 and a.flags.c_contiguous and out.flags.c_contiguous:
+            kept = self.tiled.get(id(v))
+            if kept is None:
+                kept = self.tiled[id(v)] = (v, np.tile(v, k))  # v kept, so that its id stays its own
+            ufunc(a.reshape(-1, k * n), kept[1], out=out.reshape(-1, k * n))
+        else:
+            ufunc(a, v, out=out)

@@ -2926,7 +2926,7 @@ for NHWC_CHANNELS or more, NHWC input and columns (images, out_h, out_w, k, k, i
 k·in into a buffer that stays in the core's cache through the forward product and, made again, through
 the backward ones, whose column gradients are added back to the pixels (col2im) while still in cache;
 a stride-1 convolution whose output is as large as its input gets its input gradient as a convolution
-of the output gradient instead (see _same_input_grad), with no scattered adds.
+of the output gradient instead, and its dW from that gradient's columns too (see _same_grads).
 
 The output is an NCHW-shaped view of channel-major memory (out, n, h, w) for few output channels, of
 NHWC memory (n, h, w, out) for many: pooling's every-other-pixel slices then read runs of `channels`
@@ -2982,6 +2982,7 @@ class FastConv2D(Conv2D):
         oh, ow = out_size(h, k, p, s), out_size(wd, k, p, s)
         dtype = np.result_type(x.dtype, w.dtype)
         self.x_shape, self.out_hw, self.nhwc, self.kept = x.shape, (oh, ow), c >= NHWC_CHANNELS, None
+        self.x = x if self._same() else None  # its backward takes dW from x and the gradient's columns
         self.by_rows = c < NHWC_CHANNELS and rowconv.suits(self, wd)
         if self.by_rows:
             return rowconv.forward(self, x, dtype)
@@ -3016,10 +3017,13 @@ class FastConv2D(Conv2D):
         column_sums(g, out=self.grads["b"])
         w_k = self._weights_as_columns()
         dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
+        if self.input_grad and self._same():  # dW and dx both from the gradient's columns
+            dx, dw_turned = self._same_grads(g)
+            self.grads["W"][...] = dw_turned.reshape(k, k, len(w), c)[::-1, ::-1].transpose(2, 3, 0, 1)
+            return dx.transpose(0, 3, 1, 2)
         dw_t.fill(0)
         dx = None
-        same = nhwc and s == 1 and 2 * p == k - 1
-        if self.input_grad and not same:  # NHWC: unpadded, so that the layer below gets contiguous memory
+        if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory
             dx = scratch(self, "dx", (n, h, wd, c) if nhwc else self.xs.shape, g.dtype, zero=True)
             w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(k * k, len(w), c)  # (k·k, out, in)
             row_ranges = [inside(i, p, s, oh, h) for i in range(k)]
@@ -3046,25 +3050,33 @@ class FastConv2D(Conv2D):
                         dx[:, a:b, i:i + s * oh:s, j:j + s * ow:s] += dcol[:, i, j]
         dw = dw_t.T.reshape(len(w), k, k, c).transpose(0, 3, 1, 2) if nhwc else dw_t.T.reshape(w.shape)
         self.grads["W"][...] = dw
-        if self.input_grad and same:
-            return self._same_input_grad(g).transpose(0, 3, 1, 2)
         if dx is None:
             return None
         if nhwc:
             return dx.transpose(0, 3, 1, 2)
         return dx[:, :, p:p + h, p:p + wd].transpose(1, 0, 2, 3)
 
-    def _same_input_grad(self, g):
-        """dLoss/dx, NHWC, of a stride-1 convolution whose output is as large as its input (padding
-        (k-1)/2), from g (positions, out): the same convolution of the gradient, padded alike, by the
-        kernel turned half a turn with in and out swapped. Its columns and products, a chunk of images
-        at a time, write dx directly: the same arithmetic as col2im's, without its k·k scattered adds."""
+    def _same(self):
+        """Whether this is a stride-1 NHWC convolution whose output is as large as its input (padding
+        (k-1)/2): its backward is _same_grads'."""
+        return self.x_shape[1] >= NHWC_CHANNELS and self.stride == 1 and 2 * self.padding == self.kernel - 1
+
+    def _same_grads(self, g):
+        """(dLoss/dx NHWC, dW turned (k·k·out, in)) of a _same() convolution, from g (positions, out) and
+        the columns of g padded alike, a chunk of images at a time. dx is the same convolution of the
+        gradient by the kernel turned half a turn with in and out swapped; its columns and products write
+        dx directly, the arithmetic of col2im without its k·k scattered adds. dW, by the same columns:
+        dW[o, c, i, j] = Σ x[q, c]·g_padded[q + (k-1-i, k-1-j), o] over the input positions q, so the
+        input's own columns need not be made a second time for it (they cost as much as the gradient's)."""
         w, (n, c, h, wd), k, p = self.params["W"], self.x_shape, self.kernel, self.padding
         o = len(w)
         padded = scratch(self, "grad_padded", (n, h + 2 * p, wd + 2 * p, o), g.dtype)  # zero border kept
         padded[:, p:p + h, p:p + wd] = g.reshape(n, h, wd, o)
         turned = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(-1, c)  # (k·k·out, in)
         dx = scratch(self, "dx", (n, h, wd, c), g.dtype)
+        x = by_position(self.x)  # (positions, in): a view of NHWC memory
+        dw, part = (scratch(self, name, (k * k * o, c), g.dtype) for name in ("dw_turned", "dw_part"))
+        dw.fill(0)
         step = max(1, CHUNK_BYTES // (h * wd * k * k * o * g.itemsize))
         sn, sh, sw, so = padded.strides
         views = as_strided(padded, (n, h, wd, k, k, o), (sn, sh, sw, sh, sw, so), writeable=False)
@@ -3074,7 +3086,8 @@ class FastConv2D(Conv2D):
             col = cols[:(b - a) * h * wd]
             np.copyto(col.reshape(views[a:b].shape), views[a:b])
             np.matmul(col, turned, out=dx[a:b].reshape(-1, c))
-        return dx
+            dw += np.matmul(col.T, x[a * h * wd:b * h * wd], out=part)
+        return dx, dw
 
     def _weights_as_columns(self):
         """W as (out, k·k·in), its columns in the order of the columns' (see _chunks)."""

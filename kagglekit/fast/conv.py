@@ -98,12 +98,12 @@ class FastConv2D(Conv2D):
             return rowconv.backward(self, grad)
         g = by_position(grad)  # (positions, out)
         column_sums(g, out=self.grads["b"])
-        w_k = self._weights_as_columns()
-        dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
         if self.input_grad and self._same():  # dW and dx both from the gradient's columns
             dx, dw_turned = self._same_grads(g)
             self.grads["W"][...] = dw_turned.reshape(k, k, len(w), c)[::-1, ::-1].transpose(2, 3, 0, 1)
             return dx.transpose(0, 3, 1, 2)
+        w_k = self._weights_as_columns()
+        dw_t, part = (scratch(self, name, w_k.T.shape, g.dtype) for name in ("dw_t", "dw_part"))
         dw_t.fill(0)
         dx = None
         if self.input_grad:  # NHWC: unpadded, so that the layer below gets contiguous memory

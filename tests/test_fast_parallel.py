@@ -5,6 +5,7 @@ and a worker that fails or dies is one TrainingError, never a hang."""
 import os
 import signal
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -164,3 +165,21 @@ def test_a_batch_is_not_cut_into_parts_of_fewer_than_min_part_rows():
         assert dp.step(np.arange(40))[2] == 40 and dp.active == 40 // parallel.MIN_PART_ROWS
         dp.step(np.arange(10))
         assert dp.active == 1
+
+
+def test_a_pipe_read_polls_then_sleeps_and_returns_what_os_read_does():
+    r, w = os.pipe()
+    try:
+        os.write(w, b"now")
+        assert workers.read(r, 10) == b"now"  # there already
+        late = threading.Timer(10 * workers.POLL_SECONDS, os.write, (w, b"late"))
+        late.start()  # after the polling has given up: the read sleeps on the pipe until it comes
+        assert workers.read(r, 10) == b"late"
+        late.join()
+        os.close(w)
+        w = None
+        assert workers.read(r, 10) == b""  # the writer gone: end of file
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)

@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..nn.conv import Conv2D, out_size
 from . import rowconv
 from .buffers import scratch
-from .products import PerFeature, column_sums
+from .products import PerFeature, column_sums, t_matmul
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
@@ -113,7 +113,9 @@ class FastConv2D(Conv2D):
             col_ranges = [inside(j, p, s, ow, wd) for j in range(k)]
         for start, stop, col in self._chunks():  # made again in cache, unless one chunk held the batch
             rows = g[start:stop]
-            dw_t += np.matmul(col.T, rows, out=part)  # (k·k·in, out): this order of the product runs faster
+            # (k·k·in, out): this order of the product runs faster; few channels' columns (one chunk, the
+            # whole batch) as t_matmul's slices: 1.06 -> 0.50 ms for best's first conv
+            dw_t += np.matmul(col.T, rows, out=part) if nhwc else t_matmul(col, rows, out=part)
             if dx is None:
                 continue
             a, b = start // (oh * ow), stop // (oh * ow)

@@ -1930,9 +1930,12 @@ POLL_SECONDS = 2e-4
 
 
 def read(fd, n):
-    """os.read(fd, n), the pipe polled for up to POLL_SECONDS before the read sleeps on it."""
+    """os.read(fd, n), the pipe polled for up to POLL_SECONDS before the read sleeps on it (poll, not
+    select: select fails on descriptors past 1024, which a long-lived process can hold)."""
+    pipe = select.poll()
+    pipe.register(fd, select.POLLIN)
     end = time.perf_counter() + POLL_SECONDS
-    while not select.select([fd], [], [], 0)[0] and time.perf_counter() < end:
+    while not pipe.poll(0) and time.perf_counter() < end:
         pass
     return os.read(fd, n)
 

@@ -42,7 +42,7 @@ def augment_draws(n, config, rng):
         return random_affine(n, config.augment_rotate, config.augment_zoom, config.augment_shear,
                              config.augment_shift, rng)
     if config.augment_shift:
-        return rng.integers(-config.augment_shift, config.augment_shift + 1, size=(2, n)).T
+        return random_shifts(n, config.augment_shift, rng)
     return None
 
 
@@ -53,11 +53,16 @@ def augmented(x, draws):
     return warp(x, draws) if draws.ndim == 3 else shift(x, draws[:, 0], draws[:, 1])
 
 
+def random_shifts(n, max_shift, rng):
+    """(n, 2) whole-pixel moves (dy, dx), each in [-max_shift, max_shift]: the draws the `mlp` preset has
+    always made (all dy, then all dx)."""
+    return rng.integers(-max_shift, max_shift + 1, size=(2, n)).T
+
+
 def random_shift(x, max_shift, rng):
     """A copy of x (n, 784) with each image moved by its own random (dy, dx) in [-max_shift, max_shift],
     the uncovered border filled with 0 (background)."""
-    dy, dx = rng.integers(-max_shift, max_shift + 1, size=(2, len(x)))
-    return shift(x, dy, dx)
+    return augmented(x, random_shifts(len(x), max_shift, rng))
 
 
 def shift(x, dy, dx):

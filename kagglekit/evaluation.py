@@ -113,9 +113,9 @@ def evaluate(files, data_folder, tta=None):
 def cross_validate(data_folder, config, folds, callback=None, jobs=1, backend="loky", scheduler=None,
                    threads=None):
     """Stratified k-fold: a fresh network per fold (keeping its last epoch: nothing is chosen on the fold),
-    the folds run as parallel tasks (see parallel.py) sharing `threads` cores (parallel.task_cores); returns per-fold accuracies, their mean and std, and
-    "estimate": the out-of-fold accuracy over every row with its 95% interval. callback(fold number,
-    accuracy) as each fold ends."""
+    the folds run as parallel tasks (see parallel.py) sharing `threads` cores (parallel.task_cores);
+    returns per-fold accuracies, their mean and std, and "estimate": the out-of-fold accuracy over every
+    row with its 95% interval. callback(fold number, accuracy) as each fold ends."""
     _, y = load_train(Path(data_folder) / "train.csv")  # checked and cached once, before the tasks read it
     stratified_kfold(y, folds, np.random.default_rng(config.seed))  # a bad K: one error, not one per fold
     workers = task_cores(threads, jobs, folds)

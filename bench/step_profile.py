@@ -64,7 +64,7 @@ def instrument():
         for layer in fast.layers:
             name = type(layer).__name__
             cat = {"FastConv2D": "conv other", "FastDense": "dense other", "FastMaxPool2D": "pool",
-                   "ReLU": "relu", "FastBatchNorm": "batchnorm", "Dropout": "dropout",
+                   "ReLU": "relu", "FastReLU": "relu", "FastBatchNorm": "batchnorm", "Dropout": "dropout",
                    "Reshape": "layout"}.get(name, name)
             fwd_cat = bwd_cat = cat
             if cat in ("pool", "batchnorm", "relu"):

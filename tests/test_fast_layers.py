@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kagglekit.config import TrainConfig
-from kagglekit.fast.layers import FastDense, FastSoftmaxCrossEntropy, accelerate
+from kagglekit.fast.layers import FastDense, FastReLU, FastSoftmaxCrossEntropy, accelerate
 from kagglekit.fast.optim import BLOCK, BlockedAdam
 from kagglekit.fast.rowblocks import packed
 from kagglekit.nn.layers import Dense
@@ -84,7 +84,9 @@ def test_accelerated_network_trains_the_original_and_predicts_the_same():
     net = build_network(TrainConfig(hidden=(8,)), np.random.default_rng(2))
     fast = accelerate(net)
     assert fast.layers[0].params is net.layers[0].params and type(fast.layers[0]) is FastDense
+    assert [type(layer) for layer in fast.layers[1:]] == [FastReLU, FastDense]
     fast.train_step(x, y)
+    np.testing.assert_array_equal(fast.layers[1].mask, net.layers[1].forward(net.layers[0].forward(x)) > 0)
     for (_, g), (_, h) in zip(net.pairs(), fast.pairs()):
         assert g is h  # the optimizer stepping net.pairs() sees the fast gradients
     np.testing.assert_allclose(fast.predict_proba(x), net.predict_proba(x), rtol=1e-5, atol=1e-7)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kagglekit.fast import pool
-from kagglekit.fast.layers import accelerate
+from kagglekit.fast.layers import FastReLU, accelerate
 from kagglekit.fast.pool import FastMaxPool2D, pool_before_relu
 from kagglekit.nn.layers import Dense, ReLU
 from kagglekit.nn.network import Network
@@ -40,7 +40,7 @@ def test_relu_moves_after_the_pool_and_gives_the_same_values_and_gradients():
     net = Network(layers)
     assert [type(x) for x in pool_before_relu(layers)][1:3] == [MaxPool2D, ReLU]
     fast = accelerate(net)
-    assert [type(x) for x in fast.layers][1:3] == [FastMaxPool2D, ReLU]
+    assert [type(x) for x in fast.layers][1:3] == [FastMaxPool2D, FastReLU]
     # Windows all <= 0, ties at 0 and between positives, and mixed signs.
     x = rng.integers(-2, 3, (5, 36)).astype(np.float64)
     x[0] = -1.0

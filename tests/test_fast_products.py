@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kagglekit.fast.blas import blas_threads
-from kagglekit.fast.products import PerFeature, column_sums, matmul_f, row_max, row_sums, t_matmul
+from kagglekit.fast.products import PerFeature, column_sums, flat, matmul_f, relu, row_max, row_sums, t_matmul
 
 
 @pytest.mark.parametrize("n, a, b, order", [(20500, 10, 10, "F"), (5000, 3, 7, "C"), (300, 784, 16, "C")])
@@ -74,3 +74,33 @@ def test_per_feature_steps_equal_numpys_broadcast_value_for_value(rows, order, u
     per = PerFeature(a, k=rows)  # one view row per block of `rows` (whole images, as a conv's chunks)
     per(ufunc, a, v, out)
     np.testing.assert_array_equal(out, ufunc(a, v))
+
+
+def layouts(rng):
+    """(name, float32 array) in the memory orders the fast layers pass a ReLU, one not contiguous."""
+    nhwc = rng.standard_normal((5, 9, 9, 32), dtype=np.float32)
+    yield "C", rng.standard_normal((3, 8192 + 77), dtype=np.float32)
+    yield "F", np.asfortranarray(rng.standard_normal((1000, 20), dtype=np.float32))
+    yield "NHWC as NCHW", nhwc.transpose(0, 3, 1, 2)
+    yield "channel-major as NCHW", rng.standard_normal((32, 5, 9, 9), dtype=np.float32).transpose(1, 0, 2, 3)
+    yield "strided", nhwc.transpose(0, 3, 1, 2)[:, :, ::2, ::2]
+    yield "small", rng.standard_normal((4, 7), dtype=np.float32)
+
+
+def test_relu_equals_maximum_with_zero_in_the_same_memory_order():
+    rng = np.random.default_rng(8)
+    for name, x in layouts(rng):
+        x.flat[:5] = [np.nan, -np.inf, np.inf, -0.0, 0.0]
+        y = relu(x)
+        np.testing.assert_array_equal(y, np.maximum(x, 0), err_msg=name)  # NaN where NaN, -inf to 0
+        assert y.strides == np.empty_like(x).strides, name
+        assert (flat(x) is None) == (name == "strided"), name
+
+
+def test_flat_is_a_view_in_memory_order():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for view in (a, a.transpose(2, 0, 1), np.asfortranarray(a), np.asfortranarray(a).T):
+        f = flat(view)
+        assert f.ndim == 1 and np.shares_memory(f, view)
+        np.testing.assert_array_equal(f, np.ravel(view, order="K"))
+    assert flat(a[:, ::2]) is None

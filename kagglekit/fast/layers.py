@@ -1,14 +1,15 @@
 """Fast versions of the plain layers and loss, and `accelerate`, which runs a network through them.
 
 FastDense returns column-major outputs (products.matmul_f), which every layer and the loss accept like
-any other array, takes packed RowBlocks as input, and writes its gradients in place. The fast loss
+any other array, takes packed RowBlocks as input, and writes its gradients in place. FastReLU takes the
+maximum against a row of zeros (products.relu). The fast loss
 reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
 its gradient for a batch that is one part of a larger one.
 """
 import numpy as np
 
 from ..nn.conv import Conv2D
-from ..nn.layers import Dense, Dropout
+from ..nn.layers import Dense, Dropout, ReLU
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
 from ..nn.norm import BatchNorm
@@ -16,7 +17,7 @@ from ..nn.pool import MaxPool2D
 from .conv import FastConv2D
 from .norm import FastBatchNorm
 from .pool import FastMaxPool2D, pool_before_relu
-from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
+from .products import column_sums, matmul_f, relu, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
 
@@ -41,6 +42,14 @@ class FastDense(Dense):
             t_matmul(self.x, grad, out=self.grads["W"])
         column_sums(grad, out=self.grads["b"])
         return matmul_f(grad, self.params["W"].T) if self.input_grad else None
+
+
+class FastReLU(ReLU):
+    """ReLU (same values and mask), its maximum taken by products.relu."""
+
+    def forward(self, x, training=False):
+        self.mask = x > 0
+        return relu(x)
 
 
 class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
@@ -81,7 +90,8 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm,
+        ReLU: FastReLU}
 
 
 def accelerate(net, own_grads=False, n_total=None):
@@ -91,7 +101,7 @@ def accelerate(net, own_grads=False, n_total=None):
     other rows at the same time."""
     layers = []
     for layer in net.layers:  # each twin shares the params (and grads) dicts, and keeps caches of its own
-        fast = FAST[type(layer)].from_plain(layer) if type(layer) in FAST else layer.twin()
+        fast = layer.twin(FAST.get(type(layer)))
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:

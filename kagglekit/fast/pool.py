@@ -85,6 +85,6 @@ def pool_before_relu(layers):
     every pixel of the window and the swapped order's for the pooled value, so nothing flows."""
     layers = list(layers)
     for i in range(len(layers) - 1):
-        if type(layers[i]) is ReLU and isinstance(layers[i + 1], MaxPool2D):
+        if isinstance(layers[i], ReLU) and isinstance(layers[i + 1], MaxPool2D):
             layers[i], layers[i + 1] = layers[i + 1], layers[i]
     return layers

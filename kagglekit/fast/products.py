@@ -4,6 +4,7 @@ import numpy as np
 
 WIDE = 8192  # values in a row of the views that per-feature steps run on (see PerFeature)
 _ONES = {}  # dtype -> the longest ones-vector asked for so far, sliced by column_sums
+_ZEROS = {}  # dtype -> WIDE zeros, for relu
 
 
 def column_sums(a, out=None):
@@ -12,6 +13,30 @@ def column_sums(a, out=None):
     if ones is None or len(ones) < len(a):
         ones = _ONES[a.dtype] = np.ones(len(a), a.dtype)
     return np.matmul(ones[:len(a)], a, out=out)
+
+
+def relu(x):
+    """np.maximum(x, 0) in a new array of x's memory order. NumPy 2.4 runs maximum against a scalar ~1.5x
+    slower than against an array (0.90 vs 0.60 ms on 3.2M float32): where x's memory is one contiguous
+    run (in any axis order), it is seen as rows of WIDE values against one row of zeros."""
+    out = np.empty_like(x)
+    flat_x, flat_out = flat(x), flat(out)
+    if flat_x is None or flat_out is None or x.size < WIDE:
+        return np.maximum(x, 0, out=out)
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None:
+        zeros = _ZEROS[x.dtype] = np.zeros(WIDE, x.dtype)
+    n = x.size - x.size % WIDE
+    np.maximum(flat_x[:n].reshape(-1, WIDE), zeros, out=flat_out[:n].reshape(-1, WIDE))
+    np.maximum(flat_x[n:], 0, out=flat_out[n:])
+    return out
+
+
+def flat(a):
+    """A 1-D view of a's elements in memory order, where a is one contiguous run with its axes in any
+    order (a transposed view of C-ordered memory, say); else None."""
+    by_stride = a.transpose(np.argsort(a.strides, kind="stable")[::-1])
+    return by_stride.reshape(-1) if by_stride.flags.c_contiguous else None
 
 
 def row_max(a):

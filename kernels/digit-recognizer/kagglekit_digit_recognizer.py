@@ -2782,6 +2782,7 @@ import numpy as np
 
 WIDE = 8192  # values in a row of the views that per-feature steps run on (see PerFeature)
 _ONES = {}  # dtype -> the longest ones-vector asked for so far, sliced by column_sums
+_ZEROS = {}  # dtype -> WIDE zeros, for relu
 
 
 def column_sums(a, out=None):
@@ -2790,6 +2791,30 @@ def column_sums(a, out=None):
     if ones is None or len(ones) < len(a):
         ones = _ONES[a.dtype] = np.ones(len(a), a.dtype)
     return np.matmul(ones[:len(a)], a, out=out)
+
+
+def relu(x):
+    """np.maximum(x, 0) in a new array of x's memory order. NumPy 2.4 runs maximum against a scalar ~1.5x
+    slower than against an array (0.90 vs 0.60 ms on 3.2M float32): where x's memory is one contiguous
+    run (in any axis order), it is seen as rows of WIDE values against one row of zeros."""
+    out = np.empty_like(x)
+    flat_x, flat_out = flat(x), flat(out)
+    if flat_x is None or flat_out is None or x.size < WIDE:
+        return np.maximum(x, 0, out=out)
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None:
+        zeros = _ZEROS[x.dtype] = np.zeros(WIDE, x.dtype)
+    n = x.size - x.size % WIDE
+    np.maximum(flat_x[:n].reshape(-1, WIDE), zeros, out=flat_out[:n].reshape(-1, WIDE))
+    np.maximum(flat_x[n:], 0, out=flat_out[n:])
+    return out
+
+
+def flat(a):
+    """A 1-D view of a's elements in memory order, where a is one contiguous run with its axes in any
+    order (a transposed view of C-ordered memory, say); else None."""
+    by_stride = a.transpose(np.argsort(a.strides, kind="stable")[::-1])
+    return by_stride.reshape(-1) if by_stride.flags.c_contiguous else None
 
 
 def row_max(a):
@@ -3396,7 +3421,7 @@ def pool_before_relu(layers):
     every pixel of the window and the swapped order's for the pooled value, so nothing flows."""
     layers = list(layers)
     for i in range(len(layers) - 1):
-        if type(layers[i]) is ReLU and isinstance(layers[i + 1], MaxPool2D):
+        if isinstance(layers[i], ReLU) and isinstance(layers[i + 1], MaxPool2D):
             layers[i], layers[i + 1] = layers[i + 1], layers[i]
     return layers
 '''
@@ -3534,14 +3559,15 @@ def packed(x, y):
 SOURCES['kagglekit/fast/layers.py'] = r'''"""Fast versions of the plain layers and loss, and `accelerate`, which runs a network through them.
 
 FastDense returns column-major outputs (products.matmul_f), which every layer and the loss accept like
-any other array, takes packed RowBlocks as input, and writes its gradients in place. The fast loss
+any other array, takes packed RowBlocks as input, and writes its gradients in place. FastReLU takes the
+maximum against a row of zeros (products.relu). The fast loss
 reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
 its gradient for a batch that is one part of a larger one.
 """
 import numpy as np
 
 from ..nn.conv import Conv2D
-from ..nn.layers import Dense, Dropout
+from ..nn.layers import Dense, Dropout, ReLU
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.network import Network
 from ..nn.norm import BatchNorm
@@ -3549,7 +3575,7 @@ from ..nn.pool import MaxPool2D
 from .conv import FastConv2D
 from .norm import FastBatchNorm
 from .pool import FastMaxPool2D, pool_before_relu
-from .products import column_sums, matmul_f, row_max, row_sums, t_matmul
+from .products import column_sums, matmul_f, relu, row_max, row_sums, t_matmul
 from .rowblocks import RowBlocks
 
 
@@ -3574,6 +3600,14 @@ class FastDense(Dense):
             t_matmul(self.x, grad, out=self.grads["W"])
         column_sums(grad, out=self.grads["b"])
         return matmul_f(grad, self.params["W"].T) if self.input_grad else None
+
+
+class FastReLU(ReLU):
+    """ReLU (same values and mask), its maximum taken by products.relu."""
+
+    def forward(self, x, training=False):
+        self.mask = x > 0
+        return relu(x)
 
 
 class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
@@ -3614,7 +3648,8 @@ class FastSoftmaxCrossEntropy(SoftmaxCrossEntropy):
         return grad
 
 
-FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm}
+FAST = {Dense: FastDense, Conv2D: FastConv2D, MaxPool2D: FastMaxPool2D, BatchNorm: FastBatchNorm,
+        ReLU: FastReLU}
 
 
 def accelerate(net, own_grads=False, n_total=None):
@@ -3624,7 +3659,7 @@ def accelerate(net, own_grads=False, n_total=None):
     other rows at the same time."""
     layers = []
     for layer in net.layers:  # each twin shares the params (and grads) dicts, and keeps caches of its own
-        fast = FAST[type(layer)].from_plain(layer) if type(layer) in FAST else layer.twin()
+        fast = layer.twin(FAST.get(type(layer)))
         if own_grads:
             fast.grads = {k: np.zeros_like(g) for k, g in layer.grads.items()}
             if isinstance(layer, Dropout) and layer.rng is not None:

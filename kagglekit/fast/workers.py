@@ -22,14 +22,17 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a worker leaves to the caller
 # A read from a pipe first polls it this long: the message mostly comes within it, and a process put to
 # sleep on the pipe takes ~20-40 us to wake here, twice a barrier (see meet), 15 barriers a `best` step.
 POLL_SECONDS = 2e-4
+# A worker waiting for the next step polls longer: the caller's optimizer step and loop between two steps
+# take ~1 ms (best's net), after which a sleeping worker started ~0.1 ms behind the caller's part.
+START_POLL_SECONDS = 3e-3
 
 
-def read(fd, n):
-    """os.read(fd, n), the pipe polled for up to POLL_SECONDS before the read sleeps on it (poll, not
+def read(fd, n, seconds=POLL_SECONDS):
+    """os.read(fd, n), the pipe polled for up to `seconds` before the read sleeps on it (poll, not
     select: select fails on descriptors past 1024, which a long-lived process can hold)."""
     pipe = select.poll()
     pipe.register(fd, select.POLLIN)
-    end = time.perf_counter() + POLL_SECONDS
+    end = time.perf_counter() + seconds
     while not pipe.poll(0) and time.perf_counter() < end:
         pass
     return os.read(fd, n)
@@ -158,7 +161,7 @@ class Workers:
 
     def _serve(self, i, serve):
         start, done = self.child
-        while (message := read(start, 65536))[:1] == b"g":
+        while (message := read(start, 65536, START_POLL_SECONDS))[:1] == b"g":
             try:
                 serve(i, message[1:])
                 reply = b"d"

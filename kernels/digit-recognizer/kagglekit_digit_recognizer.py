@@ -1932,14 +1932,17 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a worker leaves to the caller
 # A read from a pipe first polls it this long: the message mostly comes within it, and a process put to
 # sleep on the pipe takes ~20-40 us to wake here, twice a barrier (see meet), 15 barriers a `best` step.
 POLL_SECONDS = 2e-4
+# A worker waiting for the next step polls longer: the caller's optimizer step and loop between two steps
+# take ~1 ms (best's net), after which a sleeping worker started ~0.1 ms behind the caller's part.
+START_POLL_SECONDS = 3e-3
 
 
-def read(fd, n):
-    """os.read(fd, n), the pipe polled for up to POLL_SECONDS before the read sleeps on it (poll, not
+def read(fd, n, seconds=POLL_SECONDS):
+    """os.read(fd, n), the pipe polled for up to `seconds` before the read sleeps on it (poll, not
     select: select fails on descriptors past 1024, which a long-lived process can hold)."""
     pipe = select.poll()
     pipe.register(fd, select.POLLIN)
-    end = time.perf_counter() + POLL_SECONDS
+    end = time.perf_counter() + seconds
     while not pipe.poll(0) and time.perf_counter() < end:
         pass
     return os.read(fd, n)
@@ -2068,7 +2071,7 @@ class Workers:
 
     def _serve(self, i, serve):
         start, done = self.child
-        while (message := read(start, 65536))[:1] == b"g":
+        while (message := read(start, 65536, START_POLL_SECONDS))[:1] == b"g":
             try:
                 serve(i, message[1:])
                 reply = b"d"
@@ -2980,6 +2983,8 @@ floats, and the next convolution's columns runs of k·channels. Elementwise laye
 norm (fast/pool.py, fast/norm.py) keep the memory order, so gradients come back in it, and the products
 read them as they are (a transposed matrix is a BLAS flag, not a copy).
 """
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -2990,7 +2995,7 @@ from .products import PerFeature, column_sums, t_matmul
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
-CM_CHUNK_BYTES = 2 ** 19  # few channels: the forward product's chunk (see _chunks)
+CM_CHUNK_BYTES = 2 ** 17  # few channels: the forward product's chunk (see _chunks; 2**19 0.12 ms slower on best's first conv)
 
 
 def by_position(a):
@@ -3198,8 +3203,8 @@ class FastConv2D(Conv2D):
 def by_position_columns(col, nhwc):
     """Columns (images, oh, ow, k, k, in) or (in, k, k, images, oh, ow) as the (positions, k·k·in) matrix."""
     if nhwc:
-        return col.reshape(-1, np.prod(col.shape[3:]))
-    return col.reshape(np.prod(col.shape[:3]), -1).T
+        return col.reshape(-1, math.prod(col.shape[3:]))
+    return col.reshape(math.prod(col.shape[:3]), -1).T
 '''
 
 

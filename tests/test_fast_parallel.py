@@ -14,6 +14,7 @@ from kagglekit.config import TrainConfig
 from kagglekit.errors import TrainingError
 from kagglekit.fast import parallel, workers
 from kagglekit.fast.layers import accelerate
+from kagglekit.fast.optim import pieces
 from kagglekit.fast import train as fast_train
 from kagglekit.fast.parallel import DataParallel, PartDropout, part_twin
 from kagglekit.nn.layers import Dropout
@@ -70,6 +71,42 @@ def test_processes_and_threads_do_the_same_arithmetic(monkeypatch):
     threads, _, _ = trained(CNN, 2, False, monkeypatch)
     for a, b in zip(processes, threads):
         assert np.array_equal(a, b)
+
+
+ADAM_CNN = TrainConfig(arch="conv4k3,bn,pool,dense16,bn,dropout0.3", optimizer="adam", lr=1e-3, epochs=2,
+                      batch_size=50, weight_decay=1e-3, augment_shift=2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parts_updating_their_ranges_equal_the_callers_whole_update_bit_for_bit(workers, monkeypatch):
+    made = []
+    monkeypatch.setattr(fast_train, "DataParallel", lambda *a, **k: made.append(DataParallel(*a, **k)) or made[-1])
+
+    def run():
+        optimizer = fast_train.fast_optimizer(ADAM_CNN)
+        arrays, history, _ = trained(ADAM_CNN, workers, True, monkeypatch, optimizer=optimizer)
+        return arrays, history, optimizer
+
+    ranges, ranges_history, ranges_adam = run()
+    assert made[-1].updates and made[-1].workers is None  # the parts took the step, and are gone
+    monkeypatch.setattr(parallel, "BlockedAdam", type("Other", (), {}))  # not BlockedAdam: the caller steps
+    whole, whole_history, whole_adam = run()
+    assert not made[-1].updates
+    for a, b in zip(ranges, whole):
+        assert np.array_equal(a, b)
+    assert ranges_history.column("train_loss") == whole_history.column("train_loss")
+    assert ranges_adam.t == whole_adam.t == 8  # 4 steps an epoch (50, 50, 50, 30 rows), 2 epochs
+    for i in whole_adam.m:
+        assert np.array_equal(ranges_adam.m[i], whole_adam.m[i]) and np.array_equal(ranges_adam.v[i], whole_adam.v[i])
+        assert ranges_adam.m[i].flags.owndata  # private again once the workers are gone
+
+
+def test_pieces_cut_arrays_seen_end_to_end():
+    assert pieces([3, 5, 2], 0, 10) == [(0, 0, 3), (1, 0, 5), (2, 0, 2)]
+    assert pieces([3, 5, 2], 2, 5) == [(0, 2, 3), (1, 0, 2)]
+    assert pieces([3, 5, 2], 8, 9) == [(2, 0, 1)]
+    assert pieces([3, 5, 2], 3, 3) == []
 
 
 def test_part_dropout_uses_its_rows_of_the_whole_batchs_mask():

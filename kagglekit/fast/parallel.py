@@ -1,7 +1,9 @@
 """Data parallelism inside every minibatch step: the batch cut into W contiguous parts, part 0 run in the
 caller and the others in forked worker processes (fast/workers.py) or on threads, each through its own
-fast twin of the network; the parts' gradients are added in part order and the caller takes one
-optimizer step. Every part computes what one network running the whole batch would for its rows: the
+fast twin of the network; the parts' gradients are added in part order and one optimizer step
+follows: with worker processes and BlockedAdam, each part adds up and updates its own range of the
+parameters (the update is elementwise, so the ranges change nothing), else the caller the whole. Every
+part computes what one network running the whole batch would for its rows: the
 augmentation is drawn for the whole batch in the caller and each part warps its own rows, each dropout
 mask is drawn for the whole batch from a copy of the generator, and batch norm uses the whole batch's
 statistics (PartSums). So W changes results by float32 round-off only, and a seed gives the same weights
@@ -17,7 +19,8 @@ from ..nn.augment import augment_draws, augmented
 from ..nn.layers import Dropout
 from .layers import accelerate
 from .norm import FastBatchNorm
-from .workers import Workers, add_gradients, forks, private_weights, share_weights, shared_copies
+from .optim import BlockedAdam, pieces
+from .workers import Workers, add_gradients, forks, private_weights, share, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
 # Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
@@ -92,9 +95,10 @@ def generator_copies(nets):
 
 class DataParallel:
     """Minibatch steps on rows of x (n, features), y, cut into `parts` parts run in parallel; `net` is the
-    fast twin to give nn.train.fit, `step(idx)` its run_batch. Use it as a context manager (or close())."""
+    fast twin to give nn.train.fit, `step(idx)` its run_batch, which also takes the optimizer step where
+    `updates` is True (see the module docstring). Use it as a context manager (or close())."""
 
-    def __init__(self, net, x, y, config, rng, parts, fork=None):
+    def __init__(self, net, x, y, config, rng, parts, fork=None, optimizer=None):
         self.x, self.y, self.config, self.rng = x, y, config, rng
         batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
         self.parts = parts = max(1, min(parts, batch // MIN_PART_ROWS))
@@ -117,8 +121,19 @@ class DataParallel:
                     layer.reduce = sums
         self.pool = self.workers = None
         self.barriers, self.active = {}, parts
+        pairs = self.net.pairs()
+        self.optimizer = optimizer if self.fork and type(optimizer) is BlockedAdam and all(
+            a.flags.c_contiguous for pair in pairs for a in pair) else None
+        self.updates = self.optimizer is not None
+        self.shared = []  # (dict, key) of the arrays the parts' updates share besides the weights
+        if self.updates:  # every part reads part 0's gradients, and updates the optimizer's moments
+            self.shared = [(layer.grads, k) for layer in self.net.layers for k in sorted(layer.grads)]
+            self.optimizer.moments(pairs)
+            self.shared += [(state, i) for state in (self.optimizer.m, self.optimizer.v) for i in range(len(pairs))]
+            self.decayed = [k in layer.decay for layer in self.net.layers for k in sorted(layer.params)]
         if self.fork:
             share_weights(self.net, self.nets[1:])
+            share(self.shared)
             self.workers = Workers(parts)
             try:
                 self.workers.fork(lambda i, message: self._run(i, pickle.loads(message)))
@@ -136,7 +151,7 @@ class DataParallel:
 
     def _run(self, i, plan):
         """Part i of the step `plan` describes: its rows' forward and backward, (loss sum, correct) in totals."""
-        n, whole, parts, states = plan
+        n, whole, parts, states, step_size = plan
         start, stop = n * i // parts, n * (i + 1) // parts
         rows = slice(start, stop) if whole else self.idx[start:stop]
         net, sums = self.nets[i], self.sums[i]
@@ -150,6 +165,26 @@ class DataParallel:
         x = augmented(self.x[rows], self.draws[start:stop] if self.augmented else None)
         loss, _ = net.train_step(x, self.y[rows])
         self.totals[i] = loss * (stop - start), net.loss.correct()
+        if step_size is not None:
+            if parts > 1:
+                self._meet()  # every part's gradients are in
+            self._update(i, parts, step_size)
+
+    def _update(self, i, parts, step_size):
+        """Part i's range of the optimizer step: its elements of the gradients added up in part order,
+        weight decay, BlockedAdam's update; as workers.add_gradients, Network.add_weight_decay and
+        BlockedAdam.step do for all of them, element for element."""
+        pairs, rate = self.net.pairs(), self.config.weight_decay
+        total = sum(param.size for param, _ in pairs)
+        start, stop = total * i // parts, total * (i + 1) // parts
+        others = [twin.pairs() for twin in self.nets[1:parts]]
+        for k, lo, hi in pieces([param.size for param, _ in pairs], start, stop):
+            param, grad = (a.reshape(-1)[lo:hi] for a in pairs[k])
+            for other in others:
+                grad += other[k][1].reshape(-1)[lo:hi]
+            if rate and self.decayed[k]:
+                grad += rate * param
+        self.optimizer.update_range(pairs, step_size, start, stop)
 
     def _in_thread(self, i, plan):
         try:
@@ -169,7 +204,11 @@ class DataParallel:
         if draws is not None:
             self.draws[:n] = draws
         self.active = parts = max(1, min(self.parts, n // MIN_PART_ROWS))
-        plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
+        step_size = None
+        if self.updates:  # as BlockedAdam.step, each part then updating its range
+            self.optimizer.t += 1
+            step_size = self.optimizer.step_size()
+        plan = n, whole, parts, [r.bit_generator.state for r in self.sources], step_size
         futures = []
         if self.workers is not None:
             self.workers.start(pickle.dumps(plan), parts)
@@ -193,7 +232,8 @@ class DataParallel:
             self.workers.wait()
         for future in futures:
             future.result()
-        add_gradients(self.net, self.nets[1:parts])
+        if not self.updates:
+            add_gradients(self.net, self.nets[1:parts])
         return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
 
     def close(self):
@@ -202,7 +242,7 @@ class DataParallel:
             self.pool.shutdown()
         if self.workers is not None:
             self.workers.close()
-            private_weights(self.net)
+            private_weights(self.net, self.shared)
             self.workers = None
 
     def __enter__(self):

@@ -47,6 +47,6 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         if workers <= 1:
             return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
                              history, on_batch, choose)
-        with DataParallel(net, x, y, config, rng, workers) as parallel:
+        with DataParallel(net, x, y, config, rng, workers, optimizer=optimizer) as parallel:
             return train.fit(parallel.net, x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                             history, on_batch, choose, parallel.step)
+                             history, on_batch, choose, parallel.step, parallel.updates)

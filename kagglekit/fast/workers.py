@@ -89,12 +89,14 @@ def shared_copies(arrays):
 def share_weights(net, twins):
     """Move net's parameters (which its twins share) and the twins' own gradients into shared memory, so
     that the caller's in-place updates reach forked workers and their gradients reach the caller."""
-    names = [(layer, k) for layer in net.layers for k in sorted(layer.params)]
-    for (layer, k), copy in zip(names, shared_copies([layer.params[k] for layer, k in names])):
-        layer.params[k] = copy  # twins share their layers' params dicts with net, so them too
-    grads = [(layer, k) for twin in twins for layer in twin.layers for k in sorted(layer.grads)]
-    for (layer, k), copy in zip(grads, shared_copies([layer.grads[k] for layer, k in grads])):
-        layer.grads[k] = copy
+    share([(layer.params, k) for layer in net.layers for k in sorted(layer.params)])
+    share([(layer.grads, k) for twin in twins for layer in twin.layers for k in sorted(layer.grads)])
+
+
+def share(places):
+    """Move the arrays at places, (dict, key) pairs, into one shared mapping (see shared_copies)."""
+    for (where, k), copy in zip(places, shared_copies([where[k] for where, k in places])):
+        where[k] = copy
 
 
 def add_gradients(net, twins):
@@ -105,11 +107,12 @@ def add_gradients(net, twins):
             grad += part
 
 
-def private_weights(net):
-    """Give net private copies of its parameters again (after share_weights, once the workers are gone)."""
-    for layer in net.layers:
-        for k in layer.params:
-            layer.params[k] = np.array(layer.params[k])
+def private_weights(net, places=()):
+    """Give net private copies of its parameters again (after share_weights, once the workers are gone),
+    and the arrays at places (dict, key) too (after share)."""
+    places = [*places, *((layer.params, k) for layer in net.layers for k in layer.params)]
+    for where, k in places:
+        where[k] = np.array(where[k])
 
 
 class Stop(BaseException):

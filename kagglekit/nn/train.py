@@ -160,7 +160,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True, run_batch=None):
+        history=None, on_batch=None, choose=True, run_batch=None, run_batch_updates=False):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -173,7 +173,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
     validation rows are only scored, for the history: net keeps the last epoch and patience does not
     apply. `run_batch(idx)` runs forward and backward on the batch of rows idx as train_batch does
-    (fast/parallel.py's: in parts, in parallel). Raises TrainingError if the weights stop being finite."""
+    (fast/parallel.py's: in parts, in parallel); with run_batch_updates it also takes the step's update
+    (weight decay and optimizer, optimizer.lr set for it), as update() would. Raises TrainingError if
+    the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     run_batch = run_batch or functools.partial(train_batch, net, x, y, config, rng)
     history = History() if history is None else history
@@ -189,12 +191,13 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
+                step = (epoch - 1) * per_epoch + i
+                optimizer.lr = rate(step)
                 batch_loss, batch_correct, rows = run_batch(idx)
                 loss_sum += batch_loss
                 correct += batch_correct
-                step = (epoch - 1) * per_epoch + i
-                optimizer.lr = rate(step)
-                update(net, optimizer, config)
+                if not run_batch_updates:
+                    update(net, optimizer, config)
                 if ema is not None:
                     ema.update(weight_arrays(net), step)
                 if on_batch is not None:

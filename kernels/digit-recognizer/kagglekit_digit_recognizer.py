@@ -1999,12 +1999,14 @@ def shared_copies(arrays):
 def share_weights(net, twins):
     """Move net's parameters (which its twins share) and the twins' own gradients into shared memory, so
     that the caller's in-place updates reach forked workers and their gradients reach the caller."""
-    names = [(layer, k) for layer in net.layers for k in sorted(layer.params)]
-    for (layer, k), copy in zip(names, shared_copies([layer.params[k] for layer, k in names])):
-        layer.params[k] = copy  # twins share their layers' params dicts with net, so them too
-    grads = [(layer, k) for twin in twins for layer in twin.layers for k in sorted(layer.grads)]
-    for (layer, k), copy in zip(grads, shared_copies([layer.grads[k] for layer, k in grads])):
-        layer.grads[k] = copy
+    share([(layer.params, k) for layer in net.layers for k in sorted(layer.params)])
+    share([(layer.grads, k) for twin in twins for layer in twin.layers for k in sorted(layer.grads)])
+
+
+def share(places):
+    """Move the arrays at places, (dict, key) pairs, into one shared mapping (see shared_copies)."""
+    for (where, k), copy in zip(places, shared_copies([where[k] for where, k in places])):
+        where[k] = copy
 
 
 def add_gradients(net, twins):
@@ -2015,11 +2017,12 @@ def add_gradients(net, twins):
             grad += part
 
 
-def private_weights(net):
-    """Give net private copies of its parameters again (after share_weights, once the workers are gone)."""
-    for layer in net.layers:
-        for k in layer.params:
-            layer.params[k] = np.array(layer.params[k])
+def private_weights(net, places=()):
+    """Give net private copies of its parameters again (after share_weights, once the workers are gone),
+    and the arrays at places (dict, key) too (after share)."""
+    places = [*places, *((layer.params, k) for layer in net.layers for k in layer.params)]
+    for where, k in places:
+        where[k] = np.array(where[k])
 
 
 class Stop(BaseException):
@@ -2423,7 +2426,7 @@ def end_epoch(net, optimizer, epoch, loss_sum, correct, n, start):
 
 
 def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer=None, checkpoint=None,
-        history=None, on_batch=None, choose=True, run_batch=None):
+        history=None, on_batch=None, choose=True, run_batch=None, run_batch_updates=False):
     """Train net in place on x (n, features) float32 and labels y (n,) as `config` says, with the
     optimizer the config names unless one is given, and return the History. `callback(row)` is called
     after every epoch with its History row, and `checkpoint(history)` after every epoch that is the best
@@ -2436,7 +2439,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
     best epoch and its checkpoint have the averaged weights (see weight_average). With choose False the
     validation rows are only scored, for the history: net keeps the last epoch and patience does not
     apply. `run_batch(idx)` runs forward and backward on the batch of rows idx as train_batch does
-    (fast/parallel.py's: in parts, in parallel). Raises TrainingError if the weights stop being finite."""
+    (fast/parallel.py's: in parts, in parallel); with run_batch_updates it also takes the step's update
+    (weight decay and optimizer, optimizer.lr set for it), as update() would. Raises TrainingError if
+    the weights stop being finite."""
     optimizer = optimizer or make_optimizer(config)
     run_batch = run_batch or functools.partial(train_batch, net, x, y, config, rng)
     history = History() if history is None else history
@@ -2452,12 +2457,13 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         for epoch in range(len(history.rows) + 1, config.epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(minibatches(len(x), config.batch_size, rng)):
+                step = (epoch - 1) * per_epoch + i
+                optimizer.lr = rate(step)
                 batch_loss, batch_correct, rows = run_batch(idx)
                 loss_sum += batch_loss
                 correct += batch_correct
-                step = (epoch - 1) * per_epoch + i
-                optimizer.lr = rate(step)
-                update(net, optimizer, config)
+                if not run_batch_updates:
+                    update(net, optimizer, config)
                 if ema is not None:
                     ema.update(weight_arrays(net), step)
                 if on_batch is not None:
@@ -3676,7 +3682,9 @@ def accelerate(net, own_grads=False, n_total=None):
 
 # -------------------- kagglekit/fast/optim.py -----------------------------------------------
 SOURCES['kagglekit/fast/optim.py'] = r'''"""Adam with its update run in place, block by block: the same arithmetic as nn.optim.Adam, without a
-temporary per pass and with each block's five arrays staying in the core's cache."""
+temporary per pass and with each block's five arrays staying in the core's cache. Its update is
+elementwise, so it can also run on any range of the parameters seen end to end (update_range): the
+parts of a data-parallel step (fast/parallel.py) each update their own range, with the same results."""
 import numpy as np
 
 from ..nn.optim import Adam
@@ -3684,29 +3692,56 @@ from ..nn.optim import Adam
 BLOCK = 2 ** 16  # elements per block: five float32 blocks take 1.25 MiB of a 2 MiB L2
 
 
+def pieces(sizes, start, stop):
+    """(k, lo, hi) for each array k of the given sizes, seen end to end, whose elements [lo, hi) lie in
+    [start, stop)."""
+    out, first = [], 0
+    for k, size in enumerate(sizes):
+        lo, hi = max(start - first, 0), min(stop - first, size)
+        if lo < hi:
+            out.append((k, lo, hi))
+        first += size
+    return out
+
+
 class BlockedAdam(Adam):
     """Adam whose ten passes over a large matrix run ~30% faster block by block. Its state_dict is
-    Adam's: the scratch buffers are no state, made again after load_state_dict."""
+    Adam's: the scratch blocks are no state, made again after load_state_dict."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.scratch = {}
+        self.scratch = {}  # dtype -> one block
 
     def step(self, pairs):
         self.t += 1
-        b1, b2, step = float(self.beta1), float(self.beta2), self.step_size()
-        for i, (param, grad) in enumerate(pairs):
+        self.update_range(pairs, self.step_size(), 0, sum(param.size for param, _ in pairs))
+
+    def moments(self, pairs):
+        """m and v of every pair, made now (zeros) where this is the first step."""
+        for i, (param, _) in enumerate(pairs):
             if i not in self.m:
                 self.m[i], self.v[i] = np.zeros_like(param), np.zeros_like(param)
-            if i not in self.scratch:
-                self.scratch[i] = np.empty_like(param)
-            arrays = (param, grad, self.m[i], self.v[i], self.scratch[i])
-            if param.size <= BLOCK or not all(a.flags.c_contiguous for a in arrays):
-                self._update(*arrays, step, b1, b2)
+        return [self.m[i] for i in range(len(pairs))], [self.v[i] for i in range(len(pairs))]
+
+    def update_range(self, pairs, step, start, stop):
+        """The update with step size `step` (step_size() of this step) of the elements [start, stop) of
+        the pairs' arrays seen end to end; an array that is not contiguous goes whole, with its first
+        element."""
+        self.moments(pairs)
+        b1, b2 = float(self.beta1), float(self.beta2)
+        for i, lo, hi in pieces([param.size for param, _ in pairs], start, stop):
+            arrays = (pairs[i][0], pairs[i][1], self.m[i], self.v[i])
+            if not all(a.flags.c_contiguous for a in arrays):
+                if lo == 0:
+                    self._update(*arrays, np.empty_like(arrays[0]), step, b1, b2)
                 continue
             flat = [a.reshape(-1) for a in arrays]
-            for start in range(0, param.size, BLOCK):
-                self._update(*(a[start:start + BLOCK] for a in flat), step, b1, b2)
+            buf = self.scratch.get(flat[0].dtype)
+            if buf is None:
+                buf = self.scratch[flat[0].dtype] = np.empty(BLOCK, flat[0].dtype)
+            for a in range(lo, hi, BLOCK):
+                b = min(hi, a + BLOCK)
+                self._update(*(f[a:b] for f in flat), buf[:b - a], step, b1, b2)
 
     def _update(self, param, grad, m, v, buf, step, b1, b2):
         np.subtract(grad, m, out=buf)        # m = b1*m + (1-b1)*g, written as m += (1-b1)*(g - m)
@@ -3727,8 +3762,10 @@ class BlockedAdam(Adam):
 # -------------------- kagglekit/fast/parallel.py --------------------------------------------
 SOURCES['kagglekit/fast/parallel.py'] = r'''"""Data parallelism inside every minibatch step: the batch cut into W contiguous parts, part 0 run in the
 caller and the others in forked worker processes (fast/workers.py) or on threads, each through its own
-fast twin of the network; the parts' gradients are added in part order and the caller takes one
-optimizer step. Every part computes what one network running the whole batch would for its rows: the
+fast twin of the network; the parts' gradients are added in part order and one optimizer step
+follows: with worker processes and BlockedAdam, each part adds up and updates its own range of the
+parameters (the update is elementwise, so the ranges change nothing), else the caller the whole. Every
+part computes what one network running the whole batch would for its rows: the
 augmentation is drawn for the whole batch in the caller and each part warps its own rows, each dropout
 mask is drawn for the whole batch from a copy of the generator, and batch norm uses the whole batch's
 statistics (PartSums). So W changes results by float32 round-off only, and a seed gives the same weights
@@ -3744,7 +3781,8 @@ from ..nn.augment import augment_draws, augmented
 from ..nn.layers import Dropout
 from .layers import accelerate
 from .norm import FastBatchNorm
-from .workers import Workers, add_gradients, forks, private_weights, share_weights, shared_copies
+from .optim import BlockedAdam, pieces
+from .workers import Workers, add_gradients, forks, private_weights, share, share_weights, shared_copies
 
 FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
 # Fewer rows than this a part, and a part's fixed cost per NumPy call outweighs its arithmetic: a batch
@@ -3819,9 +3857,10 @@ def generator_copies(nets):
 
 class DataParallel:
     """Minibatch steps on rows of x (n, features), y, cut into `parts` parts run in parallel; `net` is the
-    fast twin to give nn.train.fit, `step(idx)` its run_batch. Use it as a context manager (or close())."""
+    fast twin to give nn.train.fit, `step(idx)` its run_batch, which also takes the optimizer step where
+    `updates` is True (see the module docstring). Use it as a context manager (or close())."""
 
-    def __init__(self, net, x, y, config, rng, parts, fork=None):
+    def __init__(self, net, x, y, config, rng, parts, fork=None, optimizer=None):
         self.x, self.y, self.config, self.rng = x, y, config, rng
         batch = len(x) if config.batch_size <= 0 else min(config.batch_size, len(x))
         self.parts = parts = max(1, min(parts, batch // MIN_PART_ROWS))
@@ -3844,8 +3883,19 @@ class DataParallel:
                     layer.reduce = sums
         self.pool = self.workers = None
         self.barriers, self.active = {}, parts
+        pairs = self.net.pairs()
+        self.optimizer = optimizer if self.fork and type(optimizer) is BlockedAdam and all(
+            a.flags.c_contiguous for pair in pairs for a in pair) else None
+        self.updates = self.optimizer is not None
+        self.shared = []  # (dict, key) of the arrays the parts' updates share besides the weights
+        if self.updates:  # every part reads part 0's gradients, and updates the optimizer's moments
+            self.shared = [(layer.grads, k) for layer in self.net.layers for k in sorted(layer.grads)]
+            self.optimizer.moments(pairs)
+            self.shared += [(state, i) for state in (self.optimizer.m, self.optimizer.v) for i in range(len(pairs))]
+            self.decayed = [k in layer.decay for layer in self.net.layers for k in sorted(layer.params)]
         if self.fork:
             share_weights(self.net, self.nets[1:])
+            share(self.shared)
             self.workers = Workers(parts)
             try:
                 self.workers.fork(lambda i, message: self._run(i, pickle.loads(message)))
@@ -3863,7 +3913,7 @@ class DataParallel:
 
     def _run(self, i, plan):
         """Part i of the step `plan` describes: its rows' forward and backward, (loss sum, correct) in totals."""
-        n, whole, parts, states = plan
+        n, whole, parts, states, step_size = plan
         start, stop = n * i // parts, n * (i + 1) // parts
         rows = slice(start, stop) if whole else self.idx[start:stop]
         net, sums = self.nets[i], self.sums[i]
@@ -3877,6 +3927,26 @@ class DataParallel:
         x = augmented(self.x[rows], self.draws[start:stop] if self.augmented else None)
         loss, _ = net.train_step(x, self.y[rows])
         self.totals[i] = loss * (stop - start), net.loss.correct()
+        if step_size is not None:
+            if parts > 1:
+                self._meet()  # every part's gradients are in
+            self._update(i, parts, step_size)
+
+    def _update(self, i, parts, step_size):
+        """Part i's range of the optimizer step: its elements of the gradients added up in part order,
+        weight decay, BlockedAdam's update; as workers.add_gradients, Network.add_weight_decay and
+        BlockedAdam.step do for all of them, element for element."""
+        pairs, rate = self.net.pairs(), self.config.weight_decay
+        total = sum(param.size for param, _ in pairs)
+        start, stop = total * i // parts, total * (i + 1) // parts
+        others = [twin.pairs() for twin in self.nets[1:parts]]
+        for k, lo, hi in pieces([param.size for param, _ in pairs], start, stop):
+            param, grad = (a.reshape(-1)[lo:hi] for a in pairs[k])
+            for other in others:
+                grad += other[k][1].reshape(-1)[lo:hi]
+            if rate and self.decayed[k]:
+                grad += rate * param
+        self.optimizer.update_range(pairs, step_size, start, stop)
 
     def _in_thread(self, i, plan):
         try:
@@ -3896,7 +3966,11 @@ class DataParallel:
         if draws is not None:
             self.draws[:n] = draws
         self.active = parts = max(1, min(self.parts, n // MIN_PART_ROWS))
-        plan = n, whole, parts, [r.bit_generator.state for r in self.sources]
+        step_size = None
+        if self.updates:  # as BlockedAdam.step, each part then updating its range
+            self.optimizer.t += 1
+            step_size = self.optimizer.step_size()
+        plan = n, whole, parts, [r.bit_generator.state for r in self.sources], step_size
         futures = []
         if self.workers is not None:
             self.workers.start(pickle.dumps(plan), parts)
@@ -3920,7 +3994,8 @@ class DataParallel:
             self.workers.wait()
         for future in futures:
             future.result()
-        add_gradients(self.net, self.nets[1:parts])
+        if not self.updates:
+            add_gradients(self.net, self.nets[1:parts])
         return float(self.totals[:parts, 0].sum()), int(self.totals[:parts, 1].sum()), n
 
     def close(self):
@@ -3929,7 +4004,7 @@ class DataParallel:
             self.pool.shutdown()
         if self.workers is not None:
             self.workers.close()
-            private_weights(self.net)
+            private_weights(self.net, self.shared)
             self.workers = None
 
     def __enter__(self):
@@ -3990,9 +4065,9 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
         if workers <= 1:
             return train.fit(accelerate(net), x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
                              history, on_batch, choose)
-        with DataParallel(net, x, y, config, rng, workers) as parallel:
+        with DataParallel(net, x, y, config, rng, workers, optimizer=optimizer) as parallel:
             return train.fit(parallel.net, x, y, config, rng, x_val, y_val, callback, optimizer, checkpoint,
-                             history, on_batch, choose, parallel.step)
+                             history, on_batch, choose, parallel.step, parallel.updates)
 '''
 
 

@@ -16,6 +16,7 @@ from .config import TrainConfig
 from .data import check_competition_folder, load_train
 from .errors import ConfigError, DataError, Interrupted, ModelError
 from .evaluation import check_fits, evaluate, load_runs
+from .fast.workers import cores
 from .parallel import Failed, check_backend, run_tasks, task_cores
 from .provenance import data_record, train_fingerprint
 from .recipe import holdout, predict_test, tta_proba
@@ -249,7 +250,7 @@ def predict(paths, data_folder, output=None, tta=None):
     def checked(x):
         for net in nets:
             check_fits(net, x, "test.csv")
-        return tta_proba(nets, x, tta).argmax(axis=1)
+        return tta_proba(nets, x, tta, cores()).argmax(axis=1)
     try:
         return predict_test(checked, data_folder, output)[0]
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from .config import TrainConfig
 from .data import N_CLASSES, load_train, stratified_kfold
 from .errors import KagglekitError, ModelError
 from .fast.train import fit
+from .fast.workers import cores
 from .metrics import accuracy, classification_report, estimate
 from .nn.network import Network, build_network
 from .parallel import Failed, run_tasks, task_cores
@@ -60,11 +61,11 @@ def load_runs(files, same_holdout=False):
 
 
 def proba(nets, x, tta=1, what="the data"):
-    """The averaged class probabilities (n, 10) of nets on x (over tta views, see recipe.tta_proba), each
-    network checked to fit it."""
+    """The averaged class probabilities (n, 10) of nets on x (over tta views, see recipe.tta_proba, on
+    every core this process may use), each network checked to fit it."""
     for net in nets:
         check_fits(net, x, what)
-    return tta_proba(nets, x, tta)
+    return tta_proba(nets, x, tta, cores())
 
 
 def holdout_proba(files, data_folder, tta=None):
@@ -141,4 +142,4 @@ def fold_predictions(data_folder, config, folds, i, workers=1):
     rng = np.random.default_rng(config.seed + i)
     net = build_network(config, rng, n_in=x.shape[1])
     fit(net, x[train_idx], y[train_idx], config, rng, workers=workers)
-    return val_idx, tta_proba([net], x[val_idx], config.tta).argmax(axis=1)
+    return val_idx, tta_proba([net], x[val_idx], config.tta, workers).argmax(axis=1)

@@ -80,15 +80,15 @@ def main(argv=None):
         for i in range(CONFIG.members):
             member = f"full member {i + 1}/{CONFIG.members} "
             predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress, workers=cores())[0])
-    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
+    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta, cores()).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
         predicted = np.empty(len(y), np.int64)
         for net, val_idx in zip(nets, held):
-            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta).argmax(axis=1)
+            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta, cores()).argmax(axis=1)
         est = estimate(y, predicted, "out-of-fold")
     else:  # the rows every member held out
-        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta, cores()).argmax(axis=1), "holdout")
     full = f"; it predicts with {len(predicting)} retrained on every row for {epochs} epochs" if CONFIG.full else ""
     print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
           f"rows that neither trained nor chose them{full})", flush=True)

@@ -129,7 +129,7 @@ def _train_into(run_dir, data_folder, config, callback, resume=None, on_batch=No
     best = history.rows[history.best_epoch - 1]
     report = est = None  # a member retrained on every row (--full) has no rows left to be scored on
     if len(val_idx):
-        predicted = tta_proba([net], to_float(x, val_idx), config.tta).argmax(axis=1)
+        predicted = tta_proba([net], to_float(x, val_idx), config.tta, workers).argmax(axis=1)
         report = classification_report(y[val_idx], predicted)
         method = "holdout" if config.fold is None else f"fold {config.fold + 1} of {config.folds}"
         est = estimate(y[val_idx], predicted, method)

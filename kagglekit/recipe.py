@@ -11,6 +11,7 @@ from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast import train as fast_train
 from .fast.layers import accelerate
+from .fast.predict import in_parts
 from .nn import train as plain_train
 from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import Network, build_network
@@ -48,14 +49,18 @@ def average_proba(nets, x):
     return np.mean([net.predict_proba(x) for net in fast], axis=0)
 
 
-def tta_proba(nets, x, n=1):
+def tta_proba(nets, x, n=1, parts=1):
     """Test-time augmentation: average_proba of x (n_rows, 784) in [0, 1] and of its n-1 other fixed
     views (nn.augment.TTA_SHIFTS: one-pixel shifts), averaged; n = 1 is average_proba(nets, x) itself.
-    Deterministic: a prediction is the same every time."""
+    Deterministic: a prediction is the same every time, whatever `parts`, the number of parts of the rows
+    computed in parallel (fast.predict.in_parts; each row's views are shifts of that row alone)."""
     if not 1 <= n <= len(TTA_SHIFTS):
         raise ConfigError(f"tta must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}, got {n!r}")
-    return np.mean([average_proba(nets, x if (dy, dx) == (0, 0) else shift(x, dy, dx))
-                    for dy, dx in TTA_SHIFTS[:n]], axis=0)
+
+    def views_proba(rows):
+        return np.mean([average_proba(nets, rows if (dy, dx) == (0, 0) else shift(rows, dy, dx))
+                        for dy, dx in TTA_SHIFTS[:n]], axis=0)
+    return in_parts(views_proba, x, parts)
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, workers=1, fast=True):

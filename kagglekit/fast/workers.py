@@ -122,10 +122,12 @@ class Stop(BaseException):
 class Workers:
     """Processes for parts 1..parts-1 of each step, forked by fork(serve): worker i runs serve(i,
     message) for each start(message), until close(). They ignore SIGINT and SIGTERM: the caller
-    handles those, and stops them. A worker that fails or dies is a TrainingError in the caller."""
+    handles those, and stops them. A worker that fails or dies is an error in the caller (a TrainingError
+    unless told)."""
 
-    def __init__(self, parts):
-        self.parts, self.active = parts, parts
+    def __init__(self, parts, task="training", error=TrainingError):
+        """For a step in `parts` parts; a worker that fails is `error`, naming it a `task` worker."""
+        self.parts, self.active, self.task, self.error = parts, parts, task, error
         self.pids, self.starts, self.dones = [], [], []
         self.child = None  # in a worker: its (start, done) pipe ends
 
@@ -207,13 +209,18 @@ class Workers:
         got = read(self.dones[k], 4096)
         if got != reply:
             pid = self.pids[k]
-            self.close()
+            self.close(kill=True)  # the others too: they would wait at a barrier, or finish work for nothing
             why = (got[1:].decode(errors="replace") if got[:1] == b"e" else
                    "it was killed or ran out of memory" if not got else f"it answered {got[:20]!r}")
-            raise TrainingError(f"training worker process {pid} failed ({why}); rerun the command")
+            raise self.error(f"{self.task} worker process {pid} failed ({why}); rerun the command")
 
-    def close(self):
-        """Stop the workers (those in the middle of a step too) and wait for them to end."""
+    def close(self, kill=False):
+        """Stop the workers (those in the middle of a step too, at once with kill) and wait for them to end."""
+        for pid in self.pids if kill else ():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # gone already
+                pass
         for start in self.starts:
             try:
                 os.write(start, b"q")

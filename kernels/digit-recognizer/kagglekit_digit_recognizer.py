@@ -2032,10 +2032,12 @@ class Stop(BaseException):
 class Workers:
     """Processes for parts 1..parts-1 of each step, forked by fork(serve): worker i runs serve(i,
     message) for each start(message), until close(). They ignore SIGINT and SIGTERM: the caller
-    handles those, and stops them. A worker that fails or dies is a TrainingError in the caller."""
+    handles those, and stops them. A worker that fails or dies is an error in the caller (a TrainingError
+    unless told)."""
 
-    def __init__(self, parts):
-        self.parts, self.active = parts, parts
+    def __init__(self, parts, task="training", error=TrainingError):
+        """For a step in `parts` parts; a worker that fails is `error`, naming it a `task` worker."""
+        self.parts, self.active, self.task, self.error = parts, parts, task, error
         self.pids, self.starts, self.dones = [], [], []
         self.child = None  # in a worker: its (start, done) pipe ends
 
@@ -2117,13 +2119,18 @@ class Workers:
         got = read(self.dones[k], 4096)
         if got != reply:
             pid = self.pids[k]
-            self.close()
+            self.close(kill=True)  # the others too: they would wait at a barrier, or finish work for nothing
             why = (got[1:].decode(errors="replace") if got[:1] == b"e" else
                    "it was killed or ran out of memory" if not got else f"it answered {got[:20]!r}")
-            raise TrainingError(f"training worker process {pid} failed ({why}); rerun the command")
+            raise self.error(f"{self.task} worker process {pid} failed ({why}); rerun the command")
 
-    def close(self):
-        """Stop the workers (those in the middle of a step too) and wait for them to end."""
+    def close(self, kill=False):
+        """Stop the workers (those in the middle of a step too, at once with kill) and wait for them to end."""
+        for pid in self.pids if kill else ():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # gone already
+                pass
         for start in self.starts:
             try:
                 os.write(start, b"q")
@@ -4071,6 +4078,61 @@ def fit(net, x, y, config, rng, x_val=None, y_val=None, callback=None, optimizer
 '''
 
 
+# -------------------- kagglekit/fast/predict.py ---------------------------------------------
+SOURCES['kagglekit/fast/predict.py'] = r'''"""Row-wise work on several cores: `in_parts(fn, x, parts)` cuts the rows of x into parts of whole
+CHUNK-row chunks, runs fn on part 0 in the caller and on the others in forked worker processes
+(fast/workers.py; threads where forking is not safe), and gathers the rows in order. fn must compute
+each row from that row alone (a network's prediction in eval mode, over fixed test-time views), so the
+parts change no value: each part's chunks are those one call would make, and every part, one part too,
+runs with one BLAS thread (OpenBLAS's products round differently at 2 threads, ~1e-7 in a probability),
+which also makes a prediction independent of the machine's core count."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import KagglekitError
+from .blas import blas_threads
+from .workers import Workers, forks, shared_copies
+
+CHUNK = 256  # rows: Network.predict_proba's batch, so a part's chunks fall where a whole call's do
+FORK = None  # True: worker processes, False: threads, None: processes where workers.forks() says
+
+
+def in_parts(fn, x, parts):
+    """fn(x) for fn mapping rows (n, ...) to a float array (n, k), computed in up to `parts` parts in
+    parallel; a worker that fails or is killed is a KagglekitError naming it, Ctrl-C stops them all."""
+    n_chunks = -(-len(x) // CHUNK)
+    parts = max(1, min(parts, n_chunks))
+    bounds = [min(len(x), CHUNK * (n_chunks * i // parts)) for i in range(parts + 1)]
+    rows = [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+    with blas_threads(1):
+        if parts == 1:
+            return fn(x)
+        if not forks(FORK):
+            with ThreadPoolExecutor(parts - 1) as pool:
+                futures = [pool.submit(fn, x[r]) for r in rows[1:]]
+                first = fn(x[rows[0]])
+                return np.concatenate([first, *(f.result() for f in futures)])
+        probe = fn(x[:1])  # the width and type of a row's result, for the shared array the workers fill
+        out, = shared_copies([np.zeros((len(x), *probe.shape[1:]), probe.dtype)])
+        workers = Workers(parts, "prediction", KagglekitError)
+
+        def serve(i, _message):
+            out[rows[i]] = fn(x[rows[i]])
+
+        workers.fork(serve)
+        done = False
+        try:
+            workers.start()
+            out[rows[0]] = fn(x[rows[0]])
+            workers.wait()
+            done = True
+        finally:
+            workers.close(kill=not done)  # Ctrl-C or an error here: the others stop at once
+        return np.array(out)
+'''
+
+
 # -------------------- kagglekit/submission.py -----------------------------------------------
 SOURCES['kagglekit/submission.py'] = r'''"""Submission CSVs (`ImageId,Label`): writing them atomically from a model's predictions of test.csv, checking them the way Kaggle would
 before an upload, and scoring them against a solution file (categorization accuracy)."""
@@ -4299,6 +4361,7 @@ from .errors import ConfigError, DataError
 from .files import copy_out
 from .fast import train as fast_train
 from .fast.layers import accelerate
+from .fast.predict import in_parts
 from .nn import train as plain_train
 from .nn.augment import TTA_SHIFTS, shift
 from .nn.network import Network, build_network
@@ -4336,14 +4399,18 @@ def average_proba(nets, x):
     return np.mean([net.predict_proba(x) for net in fast], axis=0)
 
 
-def tta_proba(nets, x, n=1):
+def tta_proba(nets, x, n=1, parts=1):
     """Test-time augmentation: average_proba of x (n_rows, 784) in [0, 1] and of its n-1 other fixed
     views (nn.augment.TTA_SHIFTS: one-pixel shifts), averaged; n = 1 is average_proba(nets, x) itself.
-    Deterministic: a prediction is the same every time."""
+    Deterministic: a prediction is the same every time, whatever `parts`, the number of parts of the rows
+    computed in parallel (fast.predict.in_parts; each row's views are shifts of that row alone)."""
     if not 1 <= n <= len(TTA_SHIFTS):
         raise ConfigError(f"tta must be between 1 (no test-time augmentation) and {len(TTA_SHIFTS)}, got {n!r}")
-    return np.mean([average_proba(nets, x if (dy, dx) == (0, 0) else shift(x, dy, dx))
-                    for dy, dx in TTA_SHIFTS[:n]], axis=0)
+
+    def views_proba(rows):
+        return np.mean([average_proba(nets, rows if (dy, dx) == (0, 0) else shift(rows, dy, dx))
+                        for dy, dx in TTA_SHIFTS[:n]], axis=0)
+    return in_parts(views_proba, x, parts)
 
 
 def train_model(x, y, config, callback=None, checkpoint=None, resume=None, on_batch=None, workers=1, fast=True):
@@ -4510,15 +4577,15 @@ def main(argv=None):
         for i in range(CONFIG.members):
             member = f"full member {i + 1}/{CONFIG.members} "
             predicting.append(train_model(x, y, CONFIG.full_member(i, epochs), progress, workers=cores())[0])
-    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta).argmax(axis=1), folder,
+    path, rows = predict_test(lambda x: tta_proba(predicting, x, CONFIG.tta, cores()).argmax(axis=1), folder,
                               Path(args.output) / "submission.csv")
     if CONFIG.folds:  # out of fold: every row, predicted by the member that held it out
         predicted = np.empty(len(y), np.int64)
         for net, val_idx in zip(nets, held):
-            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta).argmax(axis=1)
+            predicted[val_idx] = tta_proba([net], x[val_idx], CONFIG.tta, cores()).argmax(axis=1)
         est = estimate(y, predicted, "out-of-fold")
     else:  # the rows every member held out
-        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta).argmax(axis=1), "holdout")
+        est = estimate(y[held[0]], tta_proba(nets, x[held[0]], CONFIG.tta, cores()).argmax(axis=1), "holdout")
     full = f"; it predicts with {len(predicting)} retrained on every row for {epochs} epochs" if CONFIG.full else ""
     print(f"wrote {path}: {rows} rows; {est['method']} accuracy {format_estimate(est)} ({len(nets)} network(s), "
           f"rows that neither trained nor chose them{full})", flush=True)

@@ -109,12 +109,12 @@ def test_each_fast_layer_is_made_from_its_plain_twin_sharing_its_arrays():
                               (MaxPool2D(3), FastMaxPool2D, "winner")]:
         plain.input_grad = False  # as a network's first layer
         plain.forward(rng.random((2, 5) if cls is FastDense else (2, 4, 6, 6), dtype=np.float32), training=True)
-        fast = cls.from_plain(plain)
+        fast = plain.twin(cls)
         assert type(fast) is cls and fast.spec() == plain.spec() and fast.input_grad is False
         assert fast.params is plain.params and fast.grads is plain.grads and fast.buffers is plain.buffers
         assert hasattr(plain, cache) and not hasattr(fast, cache)  # what forward keeps is each one's own
     with pytest.raises(TypeError, match="FastDense is no version of Conv2D"):
-        FastDense.from_plain(Conv2D(1, 2, 3))
+        Conv2D(1, 2, 3).twin(FastDense)
 
 
 def test_validation_on_packed_rows_equals_validation_on_the_array():

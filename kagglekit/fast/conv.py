@@ -29,7 +29,7 @@ from .products import PerFeature, column_sums, t_matmul
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
-CM_CHUNK_BYTES = 2 ** 17  # few channels: the forward product's chunk (see _chunks; 2**19 0.12 ms slower on best's first conv)
+CM_CHUNK_BYTES = 2 ** 17  # few channels: the forward product's chunk (see _chunks; 2**19: best's conv1 +8%)
 
 
 def by_position(a):
@@ -55,11 +55,6 @@ def inside(i, p, s, out, size):
 class FastConv2D(Conv2D):
     """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
     docstring."""
-
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain Conv2D (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
 
     def forward(self, x, training=False):
         w, (n, c, h, wd) = self.params["W"], x.shape

@@ -2,9 +2,9 @@
 
 FastDense returns column-major outputs (products.matmul_f), which every layer and the loss accept like
 any other array, takes packed RowBlocks as input, and writes its gradients in place. FastReLU takes the
-maximum against a row of zeros (products.relu). The fast loss
-reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
-its gradient for a batch that is one part of a larger one.
+maximum against a row of zeros (products.relu). The fast loss reduces rows with products.row_max/row_sums,
+counts correct rows without an argmax, and can scale its gradient for a batch that is one part of a
+larger one. accelerate makes each layer's fast twin with Layer.twin(the FAST class).
 """
 import numpy as np
 
@@ -23,11 +23,6 @@ from .rowblocks import RowBlocks
 
 class FastDense(Dense):
     """Dense: y = x @ W + b, with x an array or RowBlocks and y column-major."""
-
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain Dense (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
 
     def forward(self, x, training=False):
         self.x = x

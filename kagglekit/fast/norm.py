@@ -57,11 +57,6 @@ class FastBatchNorm(BatchNorm):
         sums = column_sums(a)
         return (sums, len(a)) if self.reduce is None else self.reduce(sums, len(a))
 
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain BatchNorm (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
-
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type

@@ -19,11 +19,6 @@ class FastMaxPool2D(MaxPool2D):
     NHWC memory the first reads runs of `channels` floats and the second runs of whole rows. On a tie
     the left pixel, then the top row wins: the first pixel in row-major order, as in the plain layer."""
 
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain MaxPool2D (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
-
     def forward(self, x, training=False):
         if self.size != 2:
             return super().forward(x, training)

@@ -3008,7 +3008,7 @@ from .products import PerFeature, column_sums, t_matmul
 
 NHWC_CHANNELS = 16  # from this many channels on, maps are kept as NHWC memory (see the module docstring)
 CHUNK_BYTES = 2 ** 21  # many channels: one chunk's columns, which stay in a core's L2 cache (measured best)
-CM_CHUNK_BYTES = 2 ** 17  # few channels: the forward product's chunk (see _chunks; 2**19 0.12 ms slower on best's first conv)
+CM_CHUNK_BYTES = 2 ** 17  # few channels: the forward product's chunk (see _chunks; 2**19: best's conv1 +8%)
 
 
 def by_position(a):
@@ -3034,11 +3034,6 @@ def inside(i, p, s, out, size):
 class FastConv2D(Conv2D):
     """Conv2D (same results), chunk by chunk of images, memory order by channel count; see the module
     docstring."""
-
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain Conv2D (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
 
     def forward(self, x, training=False):
         w, (n, c, h, wd) = self.params["W"], x.shape
@@ -3281,11 +3276,6 @@ class FastBatchNorm(BatchNorm):
         sums = column_sums(a)
         return (sums, len(a)) if self.reduce is None else self.reduce(sums, len(a))
 
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain BatchNorm (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
-
     def forward(self, x, training=False):
         xm, self.training = as_matrix(x), training
         dtype = xm.dtype.type
@@ -3372,11 +3362,6 @@ class FastMaxPool2D(MaxPool2D):
     across each pair of columns, then across each pair of rows of the result, half the size. With
     NHWC memory the first reads runs of `channels` floats and the second runs of whole rows. On a tie
     the left pixel, then the top row wins: the first pixel in row-major order, as in the plain layer."""
-
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain MaxPool2D (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
 
     def forward(self, x, training=False):
         if self.size != 2:
@@ -3578,9 +3563,9 @@ SOURCES['kagglekit/fast/layers.py'] = r'''"""Fast versions of the plain layers a
 
 FastDense returns column-major outputs (products.matmul_f), which every layer and the loss accept like
 any other array, takes packed RowBlocks as input, and writes its gradients in place. FastReLU takes the
-maximum against a row of zeros (products.relu). The fast loss
-reduces rows with products.row_max/row_sums, counts correct rows without an argmax, and can scale
-its gradient for a batch that is one part of a larger one.
+maximum against a row of zeros (products.relu). The fast loss reduces rows with products.row_max/row_sums,
+counts correct rows without an argmax, and can scale its gradient for a batch that is one part of a
+larger one. accelerate makes each layer's fast twin with Layer.twin(the FAST class).
 """
 import numpy as np
 
@@ -3599,11 +3584,6 @@ from .rowblocks import RowBlocks
 
 class FastDense(Dense):
     """Dense: y = x @ W + b, with x an array or RowBlocks and y column-major."""
-
-    @classmethod
-    def from_plain(cls, layer):
-        """The fast twin of a plain Dense (see Layer.twin): its settings, its very parameter arrays."""
-        return layer.twin(cls)
 
     def forward(self, x, training=False):
         self.x = x
